@@ -1,0 +1,40 @@
+"""One hierarchy of errors, so that callers (CLI, DAGs) can tell a person what to do.
+
+Every error raised on purpose by rko_model derives from :class:`RkoError`; the CLI turns
+it into a one-line message and a non-zero exit code instead of a traceback.
+
+- :class:`ConfigError`: a setting or config file is wrong (fix the environment or file).
+- :class:`DataContractError`: the warehouse lacks a table or column of the data contract
+  (create the view, see ``docs/data_contract.md``).
+- :class:`IncompleteDataError`: the request needs data the warehouse does not hold yet,
+  e.g. labels for a month whose 3-month window has not closed (pick an earlier month).
+- :class:`InvalidInputError`: an argument is malformed (e.g. a report date that is not a
+  month end).
+- :class:`WarehouseError`: a database operation failed; the transaction was rolled back.
+"""
+
+from __future__ import annotations
+
+
+class RkoError(Exception):
+    """Base of every error rko_model raises on purpose."""
+
+
+class ConfigError(RkoError):
+    """A setting or configuration file is missing or malformed."""
+
+
+class DataContractError(RkoError):
+    """The warehouse does not provide a table or column that the data contract names."""
+
+
+class IncompleteDataError(RkoError):
+    """The data needed for the request is not (yet) in the warehouse."""
+
+
+class InvalidInputError(RkoError):
+    """An argument given by the caller is malformed."""
+
+
+class WarehouseError(RkoError):
+    """A database operation failed and was rolled back."""

@@ -1,0 +1,63 @@
+"""The one settings object, read from the environment when a task or command starts.
+
+Nothing reads the environment at import time: call :meth:`Settings.from_env` inside the
+task, command or test that needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rko_model.errors import ConfigError
+
+#: The checkout the package was installed from (``pip install -e .``); sql/ and config/ live here.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the warehouse and the project's files are.
+
+    Attributes:
+        warehouse_url: SQLAlchemy URL of the warehouse holding the data-contract tables.
+        data_dir: folder for local artefacts (the default SQLite warehouse, snapshots).
+        sql_dir: folder of the SQL files.
+        okved_exclusions_path: text file listing OKVED codes or classes left out.
+    """
+
+    warehouse_url: str
+    data_dir: Path
+    sql_dir: Path
+    okved_exclusions_path: Path
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``RKO_*`` variables, with defaults for a local checkout."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("RKO_DATA_DIR", str(PROJECT_ROOT / "data"))).expanduser()
+        url = env.get("RKO_WAREHOUSE_URL") or f"sqlite:///{data_dir / 'warehouse.db'}"
+        settings = cls(
+            warehouse_url=url,
+            data_dir=data_dir,
+            sql_dir=Path(env.get("RKO_SQL_DIR", str(PROJECT_ROOT / "sql"))),
+            okved_exclusions_path=Path(
+                env.get("RKO_OKVED_EXCLUSIONS", str(PROJECT_ROOT / "config" / "okved_exclusions.txt"))
+            ),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Fail early, with the setting's name, when a path the project needs is missing."""
+        if not self.sql_dir.is_dir():
+            raise ConfigError(f"RKO_SQL_DIR: SQL folder {self.sql_dir} does not exist")
+        if not self.okved_exclusions_path.is_file():
+            raise ConfigError(f"RKO_OKVED_EXCLUSIONS: exclusion list {self.okved_exclusions_path} does not exist")
+        if "://" not in self.warehouse_url:
+            raise ConfigError(
+                f"RKO_WAREHOUSE_URL: {self.warehouse_url!r} is not a database URL "
+                "(e.g. sqlite:///data/warehouse.db or postgresql+psycopg2://user@host/db)"
+            )

@@ -1,0 +1,118 @@
+"""Point-in-time snapshots: one row per eligible client at a report date, features from data up to it.
+
+A snapshot is assembled from one SQL file per data source under ``sql/snapshot/``; every
+file sees only rows dated on or before the report date, through windows of 1, 3, 6 and 12
+months whose bounds are computed here and bound as parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from rko_model import columns as col
+from rko_model.dates import add_months, parse_report_date
+from rko_model.errors import IncompleteDataError
+from rko_model.exclusions import OkvedExclusions, load_exclusions
+from rko_model.settings import Settings
+from rko_model.warehouse.engine import dialect_of
+from rko_model.warehouse.query import ColumnKind, read_frame
+from rko_model.warehouse.sqlfiles import load_sql
+
+log = logging.getLogger(__name__)
+
+#: SQL files of the feature sources, merged onto the eligible clients in this order.
+SOURCE_QUERIES = (
+    "snapshot/account",
+    "snapshot/payments",
+    "snapshot/payment_text",
+    "snapshot/digital",
+    "snapshot/products",
+)
+
+_KINDS: dict[str, ColumnKind] = {
+    col.CLIENT_ID: "int",
+    **{c: "str" for c in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES)},
+    "registration_date": "date",
+    "last_product_open_date": "date",
+    **{c: "float" for c in col.NUMERIC_FEATURES},
+}
+
+
+def snapshot_params(report_date: dt.date, exclusions: OkvedExclusions) -> dict[str, object]:
+    """Every bound parameter of the snapshot SQL files, computed in Python."""
+    params: dict[str, object] = {
+        "report_date": report_date,
+        "segment": col.SMB_SEGMENT,
+        "rko_product": col.RKO_PRODUCT,
+        "excluded_codes": list(exclusions.codes),
+        "excluded_classes": list(exclusions.classes),
+        "text_start": add_months(report_date, -col.TEXT_WINDOW_MONTHS),
+        "text_max_payments": col.TEXT_MAX_PAYMENTS,
+    }
+    params.update({f"start_{w}m": add_months(report_date, -w) for w in col.WINDOWS})
+    return params
+
+
+def data_end(engine: Engine, settings: Settings) -> dt.date | None:
+    """The latest complete month end in the warehouse, or None when it holds no months."""
+    frame = read_frame(engine, load_sql(settings.sql_dir, "data_horizon", dialect_of(engine)), {}, {"data_end": "date"})
+    value = frame["data_end"].iloc[0] if len(frame) else None
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
+def check_report_date(engine: Engine, settings: Settings, report_date: dt.date) -> None:
+    """Refuse a report date after the warehouse's latest complete month."""
+    end = data_end(engine, settings)
+    if end is None:
+        raise IncompleteDataError("the warehouse holds no account months: generate or load data first")
+    if report_date > end:
+        raise IncompleteDataError(
+            f"report date {report_date.isoformat()} is after the latest complete month {end.isoformat()}"
+        )
+
+
+def extract_snapshot(engine: Engine, report_date: dt.date | str, settings: Settings) -> pd.DataFrame:
+    """Read the snapshot of ``report_date`` from the warehouse."""
+    report_date = parse_report_date(report_date)
+    check_report_date(engine, settings, report_date)
+    params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path))
+    dialect = dialect_of(engine)
+    started = time.perf_counter()
+    eligible = read_frame(engine, load_sql(settings.sql_dir, "snapshot/eligible", dialect), params, _KINDS)
+    log.info("snapshot %s: %d eligible clients", report_date, len(eligible))
+    parts = []
+    for name in SOURCE_QUERIES:
+        part = read_frame(engine, load_sql(settings.sql_dir, name, dialect), params, _KINDS)
+        log.info("snapshot %s: %s gave %d rows (%.1f s)", report_date, name, len(part), time.perf_counter() - started)
+        parts.append(part)
+    return assemble_snapshot(eligible, parts, report_date)
+
+
+def assemble_snapshot(eligible: pd.DataFrame, parts: list[pd.DataFrame], report_date: dt.date) -> pd.DataFrame:
+    """Join the source aggregates onto the eligible clients and derive date-based features."""
+    frame = eligible.set_index(col.CLIENT_ID)
+    for part in parts:
+        frame = frame.join(part.set_index(col.CLIENT_ID), how="left")
+    frame = frame.reset_index()
+    stamp = pd.Timestamp(report_date)
+    frame[col.REPORT_DATE] = stamp
+    frame[col.REPORT_DATE] = frame[col.REPORT_DATE].astype("datetime64[s]")
+    frame["company_age_months"] = _months_between(frame["registration_date"], stamp)
+    frame["months_since_last_product"] = _months_between(frame["last_product_open_date"], stamp)
+    for name in col.ZERO_WHEN_ABSENT:
+        frame[name] = frame[name].fillna(0.0)
+    for name in col.NUMERIC_FEATURES:
+        frame[name] = frame[name].astype("float64")
+    for name in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES):
+        frame[name] = frame[name].astype("str")
+    frame = frame[list(col.SNAPSHOT_COLUMNS)]
+    return frame.sort_values(col.CLIENT_ID, kind="stable").reset_index(drop=True)
+
+
+def _months_between(earlier: pd.Series, stamp: pd.Timestamp) -> pd.Series:
+    return ((stamp - pd.to_datetime(earlier)).dt.days / 30.4375).round(2)

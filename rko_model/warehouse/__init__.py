@@ -1,0 +1,1 @@
+"""The I/O layer: the only code in rko_model that talks to databases."""

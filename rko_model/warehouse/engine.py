@@ -1,0 +1,49 @@
+"""Engines for the two supported warehouses: SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from rko_model.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``; for SQLite, create the file's folder too."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"warehouse URL {url!r} is not a valid SQLAlchemy URL: {exc}") from exc
+    if parsed.get_backend_name() not in SUPPORTED_DIALECTS:
+        raise ConfigError(
+            f"warehouse URL {parsed.render_as_string(hide_password=True)!r}: "
+            f"only {', '.join(SUPPORTED_DIALECTS)} are supported"
+        )
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """WAL lets readers (the UI, a second task) go on while a month is being written."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def dialect_of(engine: Engine) -> str:
+    """``sqlite`` or ``postgresql``: the suffix of per-dialect SQL files."""
+    return engine.dialect.name

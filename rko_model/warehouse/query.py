@@ -1,0 +1,142 @@
+"""Reading query results into DataFrames, fast on PostgreSQL (COPY TO) and simple on SQLite.
+
+Values reach SQL only as bound parameters: list values become expanding ``IN`` parameters,
+dates are bound as dates, and on PostgreSQL the driver itself binds them before COPY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import tempfile
+from collections.abc import Mapping
+from typing import Literal
+
+import pandas as pd
+from sqlalchemy import Integer, String, bindparam, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import TextClause
+
+from rko_model.errors import WarehouseError
+
+log = logging.getLogger(__name__)
+
+ColumnKind = Literal["int", "float", "str", "date"]
+Params = Mapping[str, object]
+
+
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def used_params(sql: str, params: Params) -> dict[str, object]:
+    """The subset of ``params`` that ``sql`` names: one parameter set can serve several files."""
+    names = set(_BIND.findall(sql))
+    return {k: v for k, v in params.items() if k in names}
+
+
+def statement(sql: str, params: Params) -> TextClause:
+    """A text statement whose list- or tuple-valued parameters expand into ``IN (...)``.
+
+    An empty list stays typed (as text unless its first element says otherwise), so that
+    ``x NOT IN :empty`` is valid on PostgreSQL too.
+    """
+    expanding = [
+        bindparam(k, expanding=True, type_=Integer if v and isinstance(v[0], int) else String)
+        for k, v in params.items()
+        if isinstance(v, list | tuple)
+    ]
+    return text(sql).bindparams(*expanding) if expanding else text(sql)
+
+
+def read_frame(
+    engine: Engine | Connection, sql: str, params: Params, kinds: Mapping[str, ColumnKind] | None = None
+) -> pd.DataFrame:
+    """Run ``sql`` with ``params`` and return its rows, columns coerced to ``kinds``."""
+    params = used_params(sql, params)
+    try:
+        if engine.dialect.name == "postgresql":
+            frame = _read_postgres(engine, sql, params, kinds or {})
+        else:
+            frame = _read_generic(engine, sql, params)
+    except SQLAlchemyError as exc:
+        raise WarehouseError(f"query failed: {exc.__class__.__name__}: {exc}") from exc
+    return coerce(frame, kinds or {})
+
+
+def _read_generic(engine: Engine | Connection, sql: str, params: Params) -> pd.DataFrame:
+    bound = {k: _sqlite_value(v) for k, v in params.items()}
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            result = conn.execute(statement(sql, bound), bound)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    result = engine.execute(statement(sql, bound), bound)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _sqlite_value(value: object) -> object:
+    """SQLite stores dates as ISO text; bind them the same way so comparisons are textual."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_sqlite_value(v) for v in value]
+    return value
+
+
+def _read_postgres(
+    engine: Engine | Connection, sql: str, params: Params, kinds: Mapping[str, ColumnKind]
+) -> pd.DataFrame:
+    """COPY (query) TO a spooled file, then read_csv: about 10x faster than row fetching."""
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            return _read_postgres(conn, sql, params, kinds)
+    values = {k: _postgres_value(v) for k, v in params.items()}
+    compiled = (
+        statement(sql, values)
+        .bindparams(**values)
+        .compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    )
+    cursor = engine.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        # The driver binds the values (quoting and escaping them) before the text goes into COPY.
+        bound_sql = cursor.mogrify(compiled.string, compiled.params).decode()
+        with tempfile.TemporaryFile(mode="w+b") as sink:
+            cursor.copy_expert(f"COPY ({bound_sql}) TO STDOUT WITH (FORMAT csv, HEADER true)", sink)
+            sink.seek(0)
+            if sink.read(1) == b"":
+                columns = [d.name for d in _describe(cursor, bound_sql)]
+                return pd.DataFrame({c: [] for c in columns})
+            sink.seek(0)
+            dtype = {c: "str" for c, k in kinds.items() if k in ("str", "date")}
+            return pd.read_csv(sink, dtype=dtype, keep_default_na=False, na_values=[""])
+    finally:
+        cursor.close()
+
+
+def _describe(cursor, bound_sql: str):  # type: ignore[no-untyped-def]
+    cursor.execute(f"SELECT * FROM ({bound_sql}) AS q LIMIT 0")
+    return cursor.description
+
+
+def _postgres_value(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def coerce(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind]) -> pd.DataFrame:
+    """Give both engines' results the same dtypes: nullable ints stay float only if NaN is present."""
+    out = frame.copy()
+    for column, kind in kinds.items():
+        if column not in out.columns:
+            continue
+        series = out[column]
+        if kind == "date":
+            out[column] = pd.to_datetime(series, format="%Y-%m-%d").astype("datetime64[s]")
+        elif kind == "str":
+            out[column] = series.astype("str")
+        elif kind == "float":
+            out[column] = pd.to_numeric(series, errors="raise").astype("float64")
+        elif kind == "int":
+            numeric = pd.to_numeric(series, errors="raise")
+            out[column] = numeric.astype("int64") if not numeric.isna().any() else numeric.astype("Int64")
+    return out

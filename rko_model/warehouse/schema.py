@@ -1,0 +1,113 @@
+"""DDL of the data contract: the single source of truth for the warehouse's tables.
+
+A bank plugs in its own warehouse by providing tables or views with these names and
+columns (see ``docs/data_contract.md``, checked against this module by the tests). The
+synthetic bank creates them as tables. ``synthetic_truth`` belongs to the synthetic bank
+only: no feature SQL reads it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True, autoincrement=False, comment="bank's client key"),
+    Column("inn", String(12), nullable=False, comment="taxpayer number (10 digits, 12 for sole traders)"),
+    Column("legal_form", String(8), comment="ООО, ИП, АО, ПАО"),
+    Column("okved_code", String(8), comment="main OKVED-2 code, e.g. 47.11"),
+    Column("region_code", String(2), comment="two-digit region code, e.g. 77"),
+    Column("registration_date", Date, nullable=False, comment="state registration date"),
+    Column("liquidation_date", Date, comment="liquidation date; NULL while active"),
+    Column("segment", String(8), nullable=False, comment="SMB, MID or LARGE"),
+    Column("headcount", Integer, comment="declared number of employees"),
+    Column("declared_revenue", Float, comment="declared annual revenue, RUB"),
+)
+
+account_monthly = Table(
+    "account_monthly",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False, comment="last day of the month the row sums up"),
+    Column("avg_balance", Float, comment="average daily balance over all accounts, RUB"),
+    Column("turnover_in", Float, comment="incoming turnover in the month, RUB"),
+    Column("turnover_out", Float, comment="outgoing turnover in the month, RUB"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", BigInteger, nullable=False),
+    Column("client_id", BigInteger, nullable=False),
+    Column("payment_date", Date, nullable=False),
+    Column("amount", Float, nullable=False, comment="RUB, positive"),
+    Column("direction", String(3), nullable=False, comment="in or out"),
+    Column("counterparty_inn", String(12)),
+    Column("purpose", Text, comment="payment purpose as written by the payer (Russian)"),
+)
+
+product_events = Table(
+    "product_events",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("product", String(16), nullable=False, comment="RKO, DEPOSIT, CREDIT, CORP_CARD, ACQUIRING, ..."),
+    Column("open_date", Date, nullable=False),
+    Column("close_date", Date, comment="NULL while open"),
+)
+
+digital_activity = Table(
+    "digital_activity",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False),
+    Column("app_sessions", Integer, nullable=False),
+    Column("web_sessions", Integer, nullable=False),
+    Column("banner_views", Integer, nullable=False),
+    Column("banner_clicks", Integer, nullable=False),
+)
+
+synthetic_truth = Table(
+    "synthetic_truth",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False),
+    Column("propensity", Float, nullable=False, comment="true P(open RKO within 3 months | month end)"),
+)
+
+#: Tables a bank must provide (the data contract), in load order.
+CONTRACT_TABLES = (clients, account_monthly, payments, product_events, digital_activity)
+#: Tables the synthetic generator writes.
+SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth)
+
+#: Secondary indexes, built after bulk loads: once is cheaper than row by row.
+#: Kept as specs, not Index objects, so that creating the tables does not build them too.
+INDEXES: tuple[tuple[str, Table, tuple[str, ...], bool], ...] = (
+    ("ix_account_monthly_client_month", account_monthly, ("client_id", "month_end"), True),
+    ("ix_payments_date", payments, ("payment_date",), False),
+    ("ix_payments_client_date", payments, ("client_id", "payment_date"), False),
+    ("ix_product_events_client", product_events, ("client_id", "product"), False),
+    ("ix_digital_client_month", digital_activity, ("client_id", "month_end"), True),
+    ("ix_truth_client_month", synthetic_truth, ("client_id", "month_end"), True),
+)
+
+
+def create_indexes(conn: Connection) -> None:
+    """Build the secondary indexes once the bulk load is over (in the caller's transaction)."""
+    for name, table, columns, unique in INDEXES:
+        detached = table.to_metadata(MetaData())
+        Index(name, *(detached.c[c] for c in columns), unique=unique).create(conn, checkfirst=True)

@@ -1,0 +1,26 @@
+-- Clients eligible for scoring at report_date, with their static profile.
+-- Eligible: SMB segment; registered on or before the report date; not liquidated at it;
+-- OKVED neither an excluded code nor in an excluded class; no RKO held at the report date.
+SELECT
+    c.client_id,
+    c.legal_form,
+    c.okved_code,
+    SUBSTR(c.okved_code, 1, 2) AS okved_class,
+    c.region_code,
+    c.registration_date,
+    c.headcount,
+    c.declared_revenue
+FROM clients AS c
+WHERE c.segment = :segment
+  AND c.registration_date <= :report_date
+  AND (c.liquidation_date IS NULL OR c.liquidation_date > :report_date)
+  AND COALESCE(c.okved_code, '') NOT IN :excluded_codes
+  AND COALESCE(SUBSTR(c.okved_code, 1, 2), '') NOT IN :excluded_classes
+  AND NOT EXISTS (
+      SELECT 1
+      FROM product_events AS p
+      WHERE p.client_id = c.client_id
+        AND p.product = :rko_product
+        AND p.open_date <= :report_date
+        AND (p.close_date IS NULL OR p.close_date > :report_date)
+  )

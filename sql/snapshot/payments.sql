@@ -1,0 +1,25 @@
+-- Payment counts and sums by direction over windows of 1, 3, 6 and 12 months ending at report_date.
+SELECT
+    p.client_id,
+    SUM(CASE WHEN p.direction = 'in' AND p.payment_date > :start_1m THEN 1 ELSE 0 END) AS pay_in_cnt_1m,
+    SUM(CASE WHEN p.direction = 'in' AND p.payment_date > :start_3m THEN 1 ELSE 0 END) AS pay_in_cnt_3m,
+    SUM(CASE WHEN p.direction = 'in' AND p.payment_date > :start_6m THEN 1 ELSE 0 END) AS pay_in_cnt_6m,
+    SUM(CASE WHEN p.direction = 'in' THEN 1 ELSE 0 END) AS pay_in_cnt_12m,
+    SUM(CASE WHEN p.direction = 'in' AND p.payment_date > :start_1m THEN p.amount ELSE 0 END) AS pay_in_sum_1m,
+    SUM(CASE WHEN p.direction = 'in' AND p.payment_date > :start_3m THEN p.amount ELSE 0 END) AS pay_in_sum_3m,
+    SUM(CASE WHEN p.direction = 'in' AND p.payment_date > :start_6m THEN p.amount ELSE 0 END) AS pay_in_sum_6m,
+    SUM(CASE WHEN p.direction = 'in' THEN p.amount ELSE 0 END) AS pay_in_sum_12m,
+    SUM(CASE WHEN p.direction = 'out' AND p.payment_date > :start_1m THEN 1 ELSE 0 END) AS pay_out_cnt_1m,
+    SUM(CASE WHEN p.direction = 'out' AND p.payment_date > :start_3m THEN 1 ELSE 0 END) AS pay_out_cnt_3m,
+    SUM(CASE WHEN p.direction = 'out' AND p.payment_date > :start_6m THEN 1 ELSE 0 END) AS pay_out_cnt_6m,
+    SUM(CASE WHEN p.direction = 'out' THEN 1 ELSE 0 END) AS pay_out_cnt_12m,
+    SUM(CASE WHEN p.direction = 'out' AND p.payment_date > :start_1m THEN p.amount ELSE 0 END) AS pay_out_sum_1m,
+    SUM(CASE WHEN p.direction = 'out' AND p.payment_date > :start_3m THEN p.amount ELSE 0 END) AS pay_out_sum_3m,
+    SUM(CASE WHEN p.direction = 'out' AND p.payment_date > :start_6m THEN p.amount ELSE 0 END) AS pay_out_sum_6m,
+    SUM(CASE WHEN p.direction = 'out' THEN p.amount ELSE 0 END) AS pay_out_sum_12m,
+    MAX(p.amount) AS pay_max_amount_12m,
+    COUNT(DISTINCT p.counterparty_inn) AS counterparties_12m
+FROM payments AS p
+WHERE p.payment_date > :start_12m
+  AND p.payment_date <= :report_date
+GROUP BY p.client_id
