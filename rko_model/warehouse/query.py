@@ -65,6 +65,14 @@ def read_frame(
     return coerce(frame, kinds or {})
 
 
+def execute(conn: Connection, sql: str, params: Params | None = None) -> int:
+    """Run one statement in the caller's transaction; returns the affected row count."""
+    params = used_params(sql, params or {})
+    if conn.dialect.name != "postgresql":
+        params = {k: _sqlite_value(v) for k, v in params.items()}
+    return conn.execute(statement(sql, params), params).rowcount
+
+
 def _read_generic(engine: Engine | Connection, sql: str, params: Params) -> pd.DataFrame:
     bound = {k: _sqlite_value(v) for k, v in params.items()}
     if isinstance(engine, Engine):

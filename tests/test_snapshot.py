@@ -1,0 +1,245 @@
+"""Snapshots on both engines: eligibility rules, point-in-time correctness, shape and types."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy.engine import Engine
+
+from rko_model import columns as col
+from rko_model.dates import add_months
+from rko_model.errors import IncompleteDataError, InvalidInputError
+from rko_model.settings import Settings
+from rko_model.snapshot import extract_snapshot
+from rko_model.synth.generator import generate
+from rko_model.warehouse.bank_writer import write_bank
+from tests.conftest import ENGINES, TINY_BANK, R, new_warehouse
+from tests.helpers import eligible_client, insert, run, table
+
+
+def test_snapshot_has_one_row_per_client_and_the_declared_columns(bank: Engine, bank_settings: Settings) -> None:
+    frame = extract_snapshot(bank, "2026-04-30", bank_settings)
+    assert list(frame.columns) == list(col.SNAPSHOT_COLUMNS)
+    assert len(frame) > 300
+    assert frame[col.CLIENT_ID].is_unique
+    assert (frame[col.REPORT_DATE] == pd.Timestamp("2026-04-30")).all()
+    for name in col.NUMERIC_FEATURES:
+        assert frame[name].dtype == np.float64, name
+    for name in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES):
+        assert pd.api.types.is_string_dtype(frame[name]), name
+    assert frame["region_code"].dropna().str.fullmatch(r"\d{2}").all()
+    assert (frame["okved_class"].dropna() == frame["okved_code"].dropna().str[:2]).all()
+    # Counts of events are zero when absent, never missing; sizes may be unknown.
+    assert not frame[list(col.ZERO_WHEN_ABSENT)].isna().any().any()
+    assert frame["headcount"].isna().any() and frame["balance_avg_1m"].isna().any()
+
+
+def test_windows_nest(bank: Engine, bank_settings: Settings) -> None:
+    frame = extract_snapshot(bank, "2026-04-30", bank_settings)
+    for stem in ("pay_in_cnt", "pay_out_sum", "app_sessions", "banner_clicks"):
+        for shorter, longer in zip(col.WINDOWS, col.WINDOWS[1:], strict=False):
+            assert (frame[f"{stem}_{shorter}m"] <= frame[f"{stem}_{longer}m"] + 1e-6).all(), (stem, shorter)
+    assert (frame["account_months_12m"] <= 12).all()
+
+
+def test_every_exclusion_rule_holds(bank: Engine, bank_settings: Settings) -> None:
+    report = pd.Timestamp("2026-04-30")
+    frame = extract_snapshot(bank, report.date(), bank_settings)
+    clients = table(bank, "clients").set_index(col.CLIENT_ID).loc[frame[col.CLIENT_ID]]
+    assert (clients["segment"] == "SMB").all()
+    assert (clients["registration_date"] <= report).all()
+    assert (clients["liquidation_date"].isna() | (clients["liquidation_date"] > report)).all()
+    assert not clients["okved_code"].dropna().str[:2].isin(["64", "65", "66", "84", "92"]).any()
+    assert not clients["okved_code"].isin(["94.99"]).any()
+    events = table(bank, "product_events")
+    held = events[
+        (events["product"] == "RKO")
+        & (events["open_date"] <= report)
+        & (events["close_date"].isna() | (events["close_date"] > report))
+    ]
+    assert not frame[col.CLIENT_ID].isin(held[col.CLIENT_ID]).any()
+    # ...and the rules are not vacuous: the bank holds clients each rule removes.
+    all_clients = table(bank, "clients")
+    assert (all_clients["segment"] != "SMB").sum() > 50
+    assert all_clients["liquidation_date"].notna().sum() > 20
+    assert all_clients["okved_code"].str[:2].isin(["64", "65", "66", "84", "92"]).sum() > 20
+    assert len(held) > 200
+
+
+def test_engines_agree(tmp_path: Path, settings: Settings) -> None:
+    frames = []
+    for kind in ENGINES:
+        engine, url, drop = new_warehouse(kind, tmp_path)
+        try:
+            write_bank(engine, generate(TINY_BANK))
+            frames.append(extract_snapshot(engine, R, replace(settings, warehouse_url=url)))
+        finally:
+            drop()
+    sqlite, postgres = frames
+    pd.testing.assert_frame_equal(sqlite, postgres, check_exact=False, rtol=1e-9)
+    assert sqlite["payment_text"].notna().sum() > 100
+
+
+def _ids(engine: Engine, settings: Settings) -> set[int]:
+    return set(extract_snapshot(engine, R, settings)[col.CLIENT_ID])
+
+
+def test_nothing_after_the_report_date_changes_a_feature(tiny: tuple[Engine, Settings]) -> None:
+    engine, settings = tiny
+    client = eligible_client(engine, settings, R)
+    after_r = R + dt.timedelta(days=1)
+    # A credit open at R: that it closes later is not known at R.
+    credit = dict(client_id=client, product="CREDIT", open_date=add_months(R, -2), close_date=None)
+    insert(engine, "product_events", [credit])
+    before = extract_snapshot(engine, R, settings)
+    next_end = add_months(R, 1)
+    run(engine, "DELETE FROM account_monthly WHERE client_id = :c AND month_end = :m", c=client, m=next_end)
+    run(engine, "DELETE FROM digital_activity WHERE client_id = :c AND month_end = :m", c=client, m=next_end)
+    insert(
+        engine,
+        "account_monthly",
+        [dict(client_id=client, month_end=next_end, avg_balance=9e9, turnover_in=9e9, turnover_out=9e9)],
+    )
+    insert(
+        engine,
+        "digital_activity",
+        [
+            dict(
+                client_id=client,
+                month_end=next_end,
+                app_sessions=999,
+                web_sessions=999,
+                banner_views=999,
+                banner_clicks=999,
+            )
+        ],
+    )
+    insert(
+        engine,
+        "payments",
+        [
+            dict(
+                payment_id=10**9 + i,
+                client_id=client,
+                payment_date=after_r,
+                amount=1e9,
+                direction=d,
+                counterparty_inn="7700000000",
+                purpose="Импорт после отчетной даты",
+            )
+            for i, d in enumerate(["in", "out"])
+        ],
+    )
+    insert(
+        engine,
+        "product_events",
+        [
+            dict(client_id=client, product="DEPOSIT", open_date=after_r, close_date=None),
+        ],
+    )
+    run(
+        engine,
+        "UPDATE product_events SET close_date = :d WHERE client_id = :c AND product = 'CREDIT'",
+        d=after_r,
+        c=client,
+    )
+    insert(
+        engine,
+        "clients",
+        [
+            dict(
+                client_id=1,
+                inn="7700000001",
+                legal_form="ООО",
+                okved_code="62.01",
+                region_code="77",
+                registration_date=after_r,
+                liquidation_date=None,
+                segment="SMB",
+                headcount=3,
+                declared_revenue=1e6,
+            )
+        ],
+    )
+    run(engine, "UPDATE clients SET liquidation_date = :d WHERE client_id = :c", d=after_r, c=client)
+    after = extract_snapshot(engine, R, settings)
+    pd.testing.assert_frame_equal(before, after)
+
+    # The same kind of change on the report date itself does show: the test can see changes.
+    insert(
+        engine,
+        "payments",
+        [
+            dict(
+                payment_id=2 * 10**9,
+                client_id=client,
+                payment_date=R,
+                amount=1e9,
+                direction="in",
+                counterparty_inn=None,
+                purpose="Импорт в отчетную дату",
+            )
+        ],
+    )
+    changed = extract_snapshot(engine, R, settings).set_index(col.CLIENT_ID).loc[client]
+    assert changed["pay_in_cnt_1m"] == before.set_index(col.CLIENT_ID).loc[client, "pay_in_cnt_1m"] + 1
+    assert changed["payment_text"].startswith("Импорт в отчетную дату")
+
+
+@pytest.mark.parametrize(
+    ("change", "stays"),
+    [
+        ("UPDATE clients SET segment = 'MID' WHERE client_id = :c", False),
+        ("UPDATE clients SET liquidation_date = :r WHERE client_id = :c", False),
+        ("UPDATE clients SET liquidation_date = :r1 WHERE client_id = :c", True),
+        ("UPDATE clients SET registration_date = :r1 WHERE client_id = :c", False),
+        ("UPDATE clients SET okved_code = '64.19' WHERE client_id = :c", False),
+        ("UPDATE clients SET okved_code = '94.99' WHERE client_id = :c", False),
+        ("UPDATE clients SET okved_code = '94.11' WHERE client_id = :c", True),
+        ("UPDATE clients SET okved_code = NULL WHERE client_id = :c", True),
+    ],
+    ids=[
+        "segment",
+        "liquidated-on-R",
+        "liquidated-after-R",
+        "registered-after-R",
+        "excluded-class",
+        "excluded-code",
+        "same-class-other-code",
+        "okved-missing",
+    ],
+)
+def test_each_exclusion_rule(tiny: tuple[Engine, Settings], change: str, stays: bool) -> None:
+    engine, settings = tiny
+    client = eligible_client(engine, settings, R)
+    run(engine, change, c=client, r=R, r1=R + dt.timedelta(days=1))
+    assert (client in _ids(engine, settings)) is stays
+
+
+@pytest.mark.parametrize(
+    ("opened", "closed", "stays"),
+    [
+        (R, None, False),
+        (R + dt.timedelta(days=1), None, True),
+        (add_months(R, -6), R, True),
+        (add_months(R, -6), R + dt.timedelta(days=1), False),
+    ],
+    ids=["opened-on-R", "opened-after-R", "closed-on-R", "closed-after-R"],
+)
+def test_rko_holders_are_not_scored(tiny: tuple[Engine, Settings], opened, closed, stays: bool) -> None:  # type: ignore[no-untyped-def]
+    engine, settings = tiny
+    client = eligible_client(engine, settings, R)
+    insert(engine, "product_events", [dict(client_id=client, product="RKO", open_date=opened, close_date=closed)])
+    assert (client in _ids(engine, settings)) is stays
+
+
+def test_report_date_must_be_a_month_end_inside_the_data(bank: Engine, bank_settings: Settings) -> None:
+    with pytest.raises(InvalidInputError, match="not a month end"):
+        extract_snapshot(bank, "2026-04-15", bank_settings)
+    with pytest.raises(IncompleteDataError, match="after the latest complete month 2026-10-31"):
+        extract_snapshot(bank, "2026-11-30", bank_settings)
