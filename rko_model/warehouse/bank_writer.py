@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rko_model.errors import WarehouseError
 from rko_model.warehouse import schema
 from rko_model.warehouse.bulk import bulk_insert
+from rko_model.warehouse.query import dbapi_errors
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def write_bank(engine: Engine, chunks: Iterable[tuple[str, pd.DataFrame]]) -> di
                 rows[name] += bulk_insert(conn, _TABLES[name], frame)
             log.info("synthetic bank: %d rows loaded, building indexes", sum(rows.values()))
             schema.create_indexes(conn)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
         raise WarehouseError(f"writing the synthetic bank failed and was rolled back: {exc}") from exc
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -60,9 +60,14 @@ def read_frame(
             frame = _read_postgres(engine, sql, params, kinds or {})
         else:
             frame = _read_generic(engine, sql, params)
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
         raise WarehouseError(f"query failed: {exc.__class__.__name__}: {exc}") from exc
     return coerce(frame, kinds or {})
+
+
+def dbapi_errors(engine: Engine | Connection) -> tuple[type[Exception], ...]:
+    """The driver's own error base: raw-cursor paths (COPY, executemany) raise these, not SQLAlchemy's."""
+    return (engine.dialect.loaded_dbapi.Error,)
 
 
 def execute(conn: Connection, sql: str, params: Params | None = None) -> int:
