@@ -94,7 +94,7 @@ def test_per_dialect_sql_files_win(tmp_path: Path) -> None:
     (tmp_path / "q.postgresql.sql").write_text("SELECT 2", encoding="utf-8")
     assert load_sql(tmp_path, "q", "sqlite") == "SELECT 1"
     assert load_sql(tmp_path, "q", "postgresql") == "SELECT 2"
-    with pytest.raises(ConfigError, match="no SQL file nope.sql"):
+    with pytest.raises(ConfigError, match=r"no SQL file nope\.sql"):
         load_sql(tmp_path, "nope", "sqlite")
 
 

@@ -1,0 +1,39 @@
+# Two entry points: `make demo` (the main job) and `make test`. Both build the venv first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+DEMO_CLIENTS ?= 20000
+DEMO_MONTHS ?= 24
+DEMO_SEED ?= 42
+
+.PHONY: venv demo test lint bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/rko generate --clients $(DEMO_CLIENTS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED)
+	$(BIN)/rko snapshot --report-date latest --out data/snapshots/latest.csv
+	$(BIN)/rko labels --report-date latest --out data/labels/latest.csv
+
+test: venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+
+bench: venv
+	$(BIN)/python bench/bench_generator.py
+	$(BIN)/python bench/bench_snapshot.py
+
+clean:
+	rm -rf $(VENV) data build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""The `rko` command line on the embedded SQLite warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rko_model import columns as col
+from rko_model.cli import main
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RKO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RKO_WAREHOUSE_URL", raising=False)
+    return tmp_path
+
+
+def test_generate_snapshot_labels(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "--clients", "300", "--months", "8", "--seed", "4"]) == 0
+    assert (env / "data" / "warehouse.db").exists()
+    assert "payments" in capsys.readouterr().out
+
+    out = env / "snap.csv"
+    assert main(["snapshot", "--report-date", "latest", "--out", str(out)]) == 0
+    frame = pd.read_csv(out, dtype={"region_code": str})
+    assert list(frame.columns) == list(col.SNAPSHOT_COLUMNS)
+    assert (frame["report_date"] == "2026-10-31").all()
+    assert "snapshot 2026-10-31" in capsys.readouterr().out
+
+    labels = env / "labels.csv"
+    assert main(["labels", "--report-date", "latest", "--out", str(labels)]) == 0
+    assert (pd.read_csv(labels)["report_date"] == "2026-07-31").all()
+
+
+def test_errors_are_one_line_and_exit_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = env / "snap.csv"
+    assert main(["snapshot", "--report-date", "latest", "--out", str(out)]) == 2
+    assert "rko snapshot: error:" in capsys.readouterr().err
+    assert main(["generate", "--clients", "100", "--months", "6"]) == 0
+    assert main(["snapshot", "--report-date", "2026-10-15", "--out", str(out)]) == 2
+    assert "did you mean 2026-10-31" in capsys.readouterr().err
+    assert main(["labels", "--report-date", "2026-10-31", "--out", str(out)]) == 2
+    assert "latest labelled month: 2026-07-31" in capsys.readouterr().err
+    assert not out.exists()  # nothing half-written

@@ -1,0 +1,32 @@
+"""docs/data_contract.md and rko_model/warehouse/schema.py describe the same tables."""
+
+from __future__ import annotations
+
+import re
+
+from rko_model.settings import PROJECT_ROOT
+from rko_model.warehouse import schema
+
+DOC = (PROJECT_ROOT / "docs" / "data_contract.md").read_text(encoding="utf-8")
+
+
+def _documented() -> dict[str, list[tuple[str, str]]]:
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for section in re.split(r"^### ", DOC, flags=re.M)[1:]:
+        name = section.split("\n", 1)[0].strip()
+        rows = re.findall(r"^\| (\w+) \| [^|]+ \| (yes|no) \|", section, flags=re.M)
+        tables[name] = rows
+    return tables
+
+
+def test_every_contract_table_and_column_is_documented() -> None:
+    documented = _documented()
+    assert set(documented) == {t.name for t in schema.CONTRACT_TABLES}
+    for table in schema.CONTRACT_TABLES:
+        expected = [(c.name, "yes" if c.nullable else "no") for c in table.columns]
+        assert documented[table.name] == expected, table.name
+
+
+def test_the_truth_table_is_not_part_of_the_contract() -> None:
+    assert schema.synthetic_truth not in schema.CONTRACT_TABLES
+    assert "synthetic_truth" not in _documented()
