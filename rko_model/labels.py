@@ -10,9 +10,8 @@ from sqlalchemy.engine import Engine
 from rko_model import columns as col
 from rko_model.dates import add_months, parse_report_date
 from rko_model.errors import IncompleteDataError
-from rko_model.exclusions import load_exclusions
 from rko_model.settings import Settings
-from rko_model.snapshot import data_end, snapshot_params
+from rko_model.snapshot import data_end, eligible_clients
 from rko_model.warehouse.engine import dialect_of
 from rko_model.warehouse.query import read_frame
 from rko_model.warehouse.sqlfiles import load_sql
@@ -38,20 +37,10 @@ def extract_labels(engine: Engine, report_date: dt.date | str, settings: Setting
             f"labels for {report_date.isoformat()} need data through {horizon_end.isoformat()}, "
             f"but the warehouse ends at {end.isoformat() if end else 'no month'}; latest labelled month: {latest}"
         )
-    dialect = dialect_of(engine)
-    params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path))
-    params["horizon_end"] = horizon_end
-    eligible = read_frame(
-        engine, load_sql(settings.sql_dir, "snapshot/eligible", dialect), params, {col.CLIENT_ID: "int"}
-    )
-    opened = read_frame(engine, load_sql(settings.sql_dir, "labels", dialect), params, {col.CLIENT_ID: "int"})
-    return assign_labels(eligible[col.CLIENT_ID], opened[col.CLIENT_ID], report_date)
-
-
-def assign_labels(eligible_ids: pd.Series, opened_ids: pd.Series, report_date: dt.date) -> pd.DataFrame:
-    """1 for eligible clients who opened RKO in the window, 0 for the rest."""
-    frame = pd.DataFrame({col.CLIENT_ID: eligible_ids.astype("int64").sort_values().to_numpy()})
-    frame[col.REPORT_DATE] = pd.Timestamp(report_date)
+    with eligible_clients(engine, report_date, settings) as (conn, params):
+        sql = load_sql(settings.sql_dir, "labels", dialect_of(engine))
+        frame = read_frame(conn, sql, {**params, "horizon_end": horizon_end}, {col.CLIENT_ID: "int", col.TARGET: "int"})
+    frame.insert(1, col.REPORT_DATE, pd.Timestamp(report_date))
     frame[col.REPORT_DATE] = frame[col.REPORT_DATE].astype("datetime64[s]")
-    frame[col.TARGET] = frame[col.CLIENT_ID].isin(opened_ids).astype("int8")
+    frame[col.TARGET] = frame[col.TARGET].astype("int8")
     return frame

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from rko_model import columns as col
 from rko_model.dates import add_months, parse_report_date
@@ -20,7 +22,7 @@ from rko_model.errors import IncompleteDataError
 from rko_model.exclusions import OkvedExclusions, load_exclusions
 from rko_model.settings import Settings
 from rko_model.warehouse.engine import dialect_of
-from rko_model.warehouse.query import ColumnKind, read_frame
+from rko_model.warehouse.query import ColumnKind, execute, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
@@ -76,20 +78,41 @@ def check_report_date(engine: Engine, settings: Settings, report_date: dt.date) 
         )
 
 
+@contextmanager
+def eligible_clients(engine: Engine, report_date: dt.date, settings: Settings) -> Iterator[tuple[Connection, dict]]:
+    """A connection holding the temporary table ``snapshot_eligible`` of ``report_date``.
+
+    The source queries join it, so they aggregate eligible clients only. The transaction
+    is rolled back at the end, which removes the table on both engines; the snapshot
+    itself never writes anything.
+    """
+    params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path))
+    dialect = dialect_of(engine)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            execute(conn, load_sql(settings.sql_dir, "snapshot/eligible", dialect), params)
+            execute(conn, load_sql(settings.sql_dir, "snapshot/analyze_eligible", dialect))
+            yield conn, params
+        finally:
+            transaction.rollback()
+
+
 def extract_snapshot(engine: Engine, report_date: dt.date | str, settings: Settings) -> pd.DataFrame:
     """Read the snapshot of ``report_date`` from the warehouse."""
     report_date = parse_report_date(report_date)
     check_report_date(engine, settings, report_date)
-    params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path))
     dialect = dialect_of(engine)
     started = time.perf_counter()
-    eligible = read_frame(engine, load_sql(settings.sql_dir, "snapshot/eligible", dialect), params, _KINDS)
-    log.info("snapshot %s: %d eligible clients", report_date, len(eligible))
-    parts = []
-    for name in SOURCE_QUERIES:
-        part = read_frame(engine, load_sql(settings.sql_dir, name, dialect), params, _KINDS)
-        log.info("snapshot %s: %s gave %d rows (%.1f s)", report_date, name, len(part), time.perf_counter() - started)
-        parts.append(part)
+    with eligible_clients(engine, report_date, settings) as (conn, params):
+        eligible = read_frame(conn, load_sql(settings.sql_dir, "snapshot/eligible_profile", dialect), params, _KINDS)
+        log.info("snapshot %s: %d eligible clients (%.1f s)", report_date, len(eligible), time.perf_counter() - started)
+        parts = []
+        for name in SOURCE_QUERIES:
+            part = read_frame(conn, load_sql(settings.sql_dir, name, dialect), params, _KINDS)
+            elapsed = time.perf_counter() - started
+            log.info("snapshot %s: %s gave %d rows (%.1f s)", report_date, name, len(part), elapsed)
+            parts.append(part)
     return assemble_snapshot(eligible, parts, report_date)
 
 

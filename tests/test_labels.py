@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
 from rko_model.dates import add_months
 from rko_model.errors import IncompleteDataError
-from rko_model.labels import assign_labels, extract_labels, label_window
+from rko_model.labels import extract_labels, label_window
 from rko_model.settings import Settings
 from rko_model.snapshot import extract_snapshot
 from tests.conftest import R
@@ -21,12 +20,6 @@ from tests.helpers import eligible_client, insert
 def test_window_is_three_months_after_the_report_date() -> None:
     assert label_window(dt.date(2026, 6, 30)) == (dt.date(2026, 6, 30), dt.date(2026, 9, 30))
     assert label_window(dt.date(2025, 11, 30)) == (dt.date(2025, 11, 30), dt.date(2026, 2, 28))
-
-
-def test_assign_labels_marks_only_eligible_openers() -> None:
-    frame = assign_labels(pd.Series([3, 1, 2]), pd.Series([2, 99]), dt.date(2026, 1, 31))
-    assert frame[col.CLIENT_ID].tolist() == [1, 2, 3]
-    assert frame[col.TARGET].tolist() == [0, 1, 0]
 
 
 def test_labels_cover_the_snapshot_population(bank: Engine, bank_settings: Settings) -> None:

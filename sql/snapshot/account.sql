@@ -16,6 +16,7 @@ SELECT
     SUM(a.turnover_out) AS turnover_out_12m,
     COUNT(*) AS account_months_12m
 FROM account_monthly AS a
+JOIN snapshot_eligible AS el ON el.client_id = a.client_id
 WHERE a.month_end > :start_12m
   AND a.month_end <= :report_date
 GROUP BY a.client_id

@@ -18,6 +18,7 @@ SELECT
     SUM(CASE WHEN d.month_end > :start_6m THEN d.banner_clicks ELSE 0 END) AS banner_clicks_6m,
     SUM(d.banner_clicks) AS banner_clicks_12m
 FROM digital_activity AS d
+JOIN snapshot_eligible AS el ON el.client_id = d.client_id
 WHERE d.month_end > :start_12m
   AND d.month_end <= :report_date
 GROUP BY d.client_id

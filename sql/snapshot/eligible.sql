@@ -1,6 +1,9 @@
--- Clients eligible for scoring at report_date, with their static profile.
+-- Clients eligible for scoring at report_date, with their static profile, as the temporary
+-- table snapshot_eligible that the source queries join (it lives until the snapshot's
+-- transaction rolls back).
 -- Eligible: SMB segment; registered on or before the report date; not liquidated at it;
 -- OKVED neither an excluded code nor in an excluded class; no RKO held at the report date.
+CREATE TEMPORARY TABLE snapshot_eligible AS
 SELECT
     c.client_id,
     c.legal_form,

@@ -9,6 +9,7 @@ FROM (
         p.purpose,
         ROW_NUMBER() OVER (PARTITION BY p.client_id ORDER BY p.payment_date DESC, p.payment_id DESC) AS rn
     FROM payments AS p
+    JOIN snapshot_eligible AS el ON el.client_id = p.client_id
     WHERE p.payment_date > :text_start
       AND p.payment_date <= :report_date
       AND p.purpose IS NOT NULL

@@ -20,6 +20,7 @@ SELECT
     MAX(p.amount) AS pay_max_amount_12m,
     COUNT(DISTINCT p.counterparty_inn) AS counterparties_12m
 FROM payments AS p
+JOIN snapshot_eligible AS el ON el.client_id = p.client_id
 WHERE p.payment_date > :start_12m
   AND p.payment_date <= :report_date
 GROUP BY p.client_id

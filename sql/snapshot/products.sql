@@ -15,6 +15,7 @@ SELECT
         THEN 1 ELSE 0 END) AS has_salary_project,
     MAX(e.open_date) AS last_product_open_date
 FROM product_events AS e
+JOIN snapshot_eligible AS el ON el.client_id = e.client_id
 WHERE e.open_date <= :report_date
   AND e.product <> :rko_product
 GROUP BY e.client_id

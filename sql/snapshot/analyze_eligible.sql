@@ -1,0 +1,2 @@
+-- Fresh statistics on the temporary table, so that the planner sizes the joins right.
+ANALYZE snapshot_eligible
