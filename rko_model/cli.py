@@ -9,6 +9,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+from sqlalchemy.engine import Engine
+
 from rko_model.dates import add_months
 from rko_model.errors import RkoError
 from rko_model.settings import Settings
@@ -34,24 +37,17 @@ def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _resolve_date(value: str, engine, settings: Settings, back: int = 0) -> dt.date:  # type: ignore[no-untyped-def]
+def _resolve_date(value: str, engine: Engine, settings: Settings, back: int = 0) -> dt.date | str:
+    """``latest`` means the latest complete month, moved ``back`` months; other values pass through."""
     from rko_model.errors import IncompleteDataError
     from rko_model.snapshot import data_end
 
     if value != "latest":
-        return dt.date.fromisoformat(value) if _is_iso(value) else value  # type: ignore[return-value]
+        return value
     end = data_end(engine, settings)
     if end is None:
         raise IncompleteDataError("the warehouse holds no months yet: run `rko generate` first")
     return add_months(end, -back)
-
-
-def _is_iso(value: str) -> bool:
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,7 +81,7 @@ def _cmd_labels(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _write_csv(frame, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write through a temporary file and rename: a failed run never leaves half a CSV."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")

@@ -310,7 +310,8 @@ def _history(
         until = np.full(n, np.datetime64("1900-01-01", "D"))
         until[has] = _FAR
         holdings[product] = until
-        events.add(pop.client_id[has], product, opened[has], np.full(has.sum(), _FAR))
+        product_opened = pop.registration + (rng.random(n) * tenure).astype(np.int64) * _DAY
+        events.add(pop.client_id[has], product, product_opened[has], np.full(has.sum(), _FAR))
     return rko_until, holdings
 
 
