@@ -102,17 +102,22 @@ def extract_snapshot(engine: Engine, report_date: dt.date | str, settings: Setti
     """Read the snapshot of ``report_date`` from the warehouse."""
     report_date = parse_report_date(report_date)
     check_report_date(engine, settings, report_date)
-    dialect = dialect_of(engine)
-    started = time.perf_counter()
     with eligible_clients(engine, report_date, settings) as (conn, params):
-        eligible = read_frame(conn, load_sql(settings.sql_dir, "snapshot/eligible_profile", dialect), params, _KINDS)
-        log.info("snapshot %s: %d eligible clients (%.1f s)", report_date, len(eligible), time.perf_counter() - started)
-        parts = []
-        for name in SOURCE_QUERIES:
-            part = read_frame(conn, load_sql(settings.sql_dir, name, dialect), params, _KINDS)
-            elapsed = time.perf_counter() - started
-            log.info("snapshot %s: %s gave %d rows (%.1f s)", report_date, name, len(part), elapsed)
-            parts.append(part)
+        return read_snapshot(conn, params, settings, report_date)
+
+
+def read_snapshot(conn: Connection, params: dict, settings: Settings, report_date: dt.date) -> pd.DataFrame:
+    """The snapshot, read on a connection that holds ``snapshot_eligible`` (see :func:`eligible_clients`)."""
+    dialect = conn.dialect.name
+    started = time.perf_counter()
+    eligible = read_frame(conn, load_sql(settings.sql_dir, "snapshot/eligible_profile", dialect), params, _KINDS)
+    log.info("snapshot %s: %d eligible clients (%.1f s)", report_date, len(eligible), time.perf_counter() - started)
+    parts = []
+    for name in SOURCE_QUERIES:
+        part = read_frame(conn, load_sql(settings.sql_dir, name, dialect), params, _KINDS)
+        elapsed = time.perf_counter() - started
+        log.info("snapshot %s: %s gave %d rows (%.1f s)", report_date, name, len(part), elapsed)
+        parts.append(part)
     return assemble_snapshot(eligible, parts, report_date)
 
 

@@ -1,3 +1,5 @@
--- The latest complete month of the warehouse: the last month end with account aggregates.
-SELECT MAX(a.month_end) AS data_end
+-- The span of complete months in the warehouse: the first and the last month end with account aggregates.
+SELECT
+    MIN(a.month_end) AS data_start,
+    MAX(a.month_end) AS data_end
 FROM account_monthly AS a
