@@ -11,6 +11,8 @@ it into a one-line message and a non-zero exit code instead of a traceback.
 - :class:`InvalidInputError`: an argument is malformed (e.g. a report date that is not a
   month end).
 - :class:`WarehouseError`: a database operation failed; the transaction was rolled back.
+- :class:`PackageError`: a model package is missing, altered (checksum) or does not fit the
+  data (feature spec); retrain or point at the right package.
 """
 
 from __future__ import annotations
@@ -38,3 +40,7 @@ class InvalidInputError(RkoError):
 
 class WarehouseError(RkoError):
     """A database operation failed and was rolled back."""
+
+
+class PackageError(RkoError):
+    """A model package is missing, altered or does not match the expected feature spec."""

@@ -26,12 +26,16 @@ class Settings:
         data_dir: folder for local artefacts (the default SQLite warehouse, snapshots).
         sql_dir: folder of the SQL files.
         okved_exclusions_path: text file listing OKVED codes or classes left out.
+        registry_dir: the model registry (packages, champion pointer, promotion decisions).
+        runs_dir: one folder per training run: metrics, predictions, the HTML report.
     """
 
     warehouse_url: str
     data_dir: Path
     sql_dir: Path
     okved_exclusions_path: Path
+    registry_dir: Path
+    runs_dir: Path
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,6 +50,8 @@ class Settings:
             okved_exclusions_path=Path(
                 env.get("RKO_OKVED_EXCLUSIONS", str(PROJECT_ROOT / "config" / "okved_exclusions.txt"))
             ),
+            registry_dir=Path(env.get("RKO_REGISTRY_DIR", str(data_dir / "registry"))),
+            runs_dir=Path(env.get("RKO_RUNS_DIR", str(data_dir / "runs"))),
         )
         settings.check()
         return settings

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from typing import Literal
 
 import pandas as pd
-from sqlalchemy import Integer, String, bindparam, text
+from sqlalchemy import Date, Integer, String, bindparam, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.types import TypeEngine
 
 from rko_model.errors import WarehouseError
 
@@ -43,11 +44,18 @@ def statement(sql: str, params: Params) -> TextClause:
     ``x NOT IN :empty`` is valid on PostgreSQL too.
     """
     expanding = [
-        bindparam(k, expanding=True, type_=Integer if v and isinstance(v[0], int) else String)
-        for k, v in params.items()
-        if isinstance(v, list | tuple)
+        bindparam(k, expanding=True, type_=_element_type(v)) for k, v in params.items() if isinstance(v, list | tuple)
     ]
     return text(sql).bindparams(*expanding) if expanding else text(sql)
+
+
+def _element_type(values: list | tuple) -> type[TypeEngine]:  # type: ignore[type-arg]
+    first = values[0] if values else ""
+    if isinstance(first, bool | int):
+        return Integer
+    if isinstance(first, dt.date):
+        return Date
+    return String
 
 
 def read_frame(

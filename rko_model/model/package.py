@@ -1,0 +1,204 @@
+"""Model packages: a folder with ``model.cbm``, ``manifest.json`` and ``reference.json``.
+
+The manifest records what a person needs to trust and reproduce the model: the feature
+spec, training months, parameters, retro metrics, library versions, a fingerprint of the
+training data and the sha256 of the model file. Loading verifies the checksum and the
+spec and refuses, with the difference spelled out, on any mismatch. ``reference.json``
+holds binned distributions of the score and the main features for drift monitoring (PSI).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from catboost import CatBoostClassifier
+
+from rko_model.errors import PackageError
+from rko_model.model.spec import FeatureSpec
+from rko_model.model.train import TrainedModel, predict
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.cbm"
+MANIFEST_FILE = "manifest.json"
+REFERENCE_FILE = "reference.json"
+FORMAT_VERSION = 1
+_LIBRARIES = ("catboost", "pandas", "numpy", "scikit-learn", "sqlalchemy", "pyarrow")
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """A loaded, verified package."""
+
+    path: Path
+    model: CatBoostClassifier
+    spec: FeatureSpec
+    manifest: dict[str, Any]
+    reference: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    def score(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of opening RKO within the horizon, one per row."""
+        return predict(self.model, frame, self.spec)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(frame: pd.DataFrame, spec: FeatureSpec) -> str:
+    """sha256 over the training rows (key, date, target and features), independent of row order."""
+    columns = [spec.id_column, spec.date_column, spec.target, *spec.features]
+    ordered = frame[columns].sort_values([spec.date_column, spec.id_column], kind="stable")
+    hashes = pd.util.hash_pandas_object(ordered, index=False).to_numpy()
+    digest = hashlib.sha256(hashes.tobytes())
+    digest.update(json.dumps([len(ordered), columns]).encode())
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def _bins(values: np.ndarray, bins: int) -> dict[str, Any]:
+    """Quantile edges of ``values`` and the share of values per bin (missing values in a bin of their own)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        edges: list[float] = []
+    else:
+        edges = sorted(set(np.quantile(finite, np.linspace(0, 1, bins + 1))[1:-1].round(10).tolist()))
+    return {"edges": edges, "shares": bin_shares(values, edges)}
+
+
+def bin_shares(values: np.ndarray, edges: list[float]) -> list[float]:
+    """Shares of ``values`` in the bins cut at ``edges``, then the share of missing values."""
+    values = np.asarray(values, dtype=float)
+    missing = ~np.isfinite(values)
+    counts = np.bincount(np.searchsorted(edges, values[~missing], side="right"), minlength=len(edges) + 1)
+    total = max(len(values), 1)
+    return [*(counts / total).tolist(), float(missing.sum() / total)]
+
+
+def reference_distributions(
+    frame: pd.DataFrame, scores: np.ndarray, model: TrainedModel, top: int = 10, bins: int = 10
+) -> dict[str, Any]:
+    """Binned score and top-feature distributions of the training data, for PSI later."""
+    importance = pd.Series(model.model.get_feature_importance(), index=model.model.feature_names_)
+    numeric = [c for c in importance.sort_values(ascending=False).index if c in model.spec.numeric][:top]
+    return {
+        "rows": len(frame),
+        "score": _bins(np.asarray(scores, dtype=float), bins),
+        "features": {c: _bins(frame[c].to_numpy(dtype=float), bins) for c in numeric},
+    }
+
+
+def save_package(
+    trained: TrainedModel,
+    folder: Path,
+    *,
+    version: str,
+    training_months: list[str],
+    retro: dict[str, Any],
+    fingerprint: str,
+    reference: dict[str, Any],
+) -> Path:
+    """Write the package into ``folder`` (which must not exist) atomically: all files or none."""
+    if folder.exists():
+        raise PackageError(f"model package {folder} already exists; versions are never overwritten")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        trained.model.save_model(str(staging / MODEL_FILE))
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "version": version,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "feature_spec": trained.spec.to_dict(),
+            "training_months": training_months,
+            "early_stopping_months": list(trained.eval_dates),
+            "best_iteration": trained.best_iteration,
+            "params": trained.params.to_dict(),
+            "retro": retro,
+            "libraries": library_versions(),
+            "data_fingerprint": fingerprint,
+            "model_sha256": sha256_of(staging / MODEL_FILE),
+        }
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        (staging / REFERENCE_FILE).write_text(json.dumps(reference, indent=1), encoding="utf-8")
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("model package %s written to %s", version, folder)
+    return folder
+
+
+def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> ModelPackage:
+    """Load and verify a package: files present, checksum intact, feature spec as expected."""
+    missing = [f for f in (MODEL_FILE, MANIFEST_FILE, REFERENCE_FILE) if not (folder / f).is_file()]
+    if missing:
+        raise PackageError(f"model package {folder} lacks {', '.join(missing)}")
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        reference = json.loads((folder / REFERENCE_FILE).read_text(encoding="utf-8"))
+        spec = FeatureSpec.from_dict(manifest["feature_spec"])
+        expected_sha = manifest["model_sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise PackageError(f"model package {folder}: unreadable manifest ({exc})") from exc
+    actual_sha = sha256_of(folder / MODEL_FILE)
+    if actual_sha != expected_sha:
+        raise PackageError(
+            f"model package {folder}: {MODEL_FILE} checksum {actual_sha[:12]}… does not match the manifest's "
+            f"{expected_sha[:12]}…; the file was altered or replaced"
+        )
+    if expected_spec is not None and expected_spec != spec:
+        raise PackageError(
+            f"model package {folder}: feature spec differs from the expected one: "
+            f"{_spec_difference(expected_spec, spec)}"
+        )
+    model = CatBoostClassifier()
+    model.load_model(str(folder / MODEL_FILE))
+    if list(model.feature_names_) != list(spec.features):
+        raise PackageError(f"model package {folder}: the model's features do not match its manifest's spec")
+    return ModelPackage(path=folder, model=model, spec=spec, manifest=manifest, reference=reference)
+
+
+def _spec_difference(expected: FeatureSpec, actual: FeatureSpec) -> str:
+    parts = []
+    for role in ("id_column", "date_column", "target", "numeric", "categorical", "text"):
+        want, got = getattr(expected, role), getattr(actual, role)
+        if want == got:
+            continue
+        if isinstance(want, tuple):
+            extra, lacking = sorted(set(got) - set(want)), sorted(set(want) - set(got))
+            detail = f"package has extra {extra}" if extra else ""
+            detail += ("; " if detail and lacking else "") + (f"package lacks {lacking}" if lacking else "")
+            parts.append(f"{role}: {detail or 'same columns in another order'}")
+        else:
+            parts.append(f"{role}: expected {want!r}, package has {got!r}")
+    return ", ".join(parts)
