@@ -81,6 +81,54 @@ def _cmd_labels(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.model.train import TrainParams
+    from rko_model.training import train_and_report
+    from rko_model.warehouse.engine import make_engine
+
+    params = TrainParams(iterations=args.iterations, learning_rate=args.learning_rate, depth=args.depth)
+    run = train_and_report(
+        make_engine(settings.warehouse_url),
+        settings,
+        n_train=args.train_months,
+        n_test=args.test_months,
+        params=params,
+        ablation=not args.no_ablation,
+    )
+    h = run.headline
+    print(
+        f"training run {run.run_id}: CatBoost multimodal mean retro Gini {h['gini_mean']:.3f} "
+        f"(std {h['gini_std']:.3f}, min {h['gini_min']:.3f}); over logistic regression {h['gain_over_logreg']:+.3f}, "
+        f"over the rules {h['gain_over_rules']:+.3f}; conversion uplift {h['conversion_uplift_mean']:+.1%}, "
+        f"cost saving {h['cost_saving_mean']:.1%}"
+    )
+    print(f"  package: {run.package_dir}")
+    print(f"  report:  {run.run_dir / 'report.html'}")
+    print(f"  promote it with: rko promote --version {run.run_id}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.training import rerender_report
+
+    print(f"report: {rerender_report(settings, args.run)}")
+    return 0
+
+
+def _cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.errors import PackageError
+    from rko_model.model.registry import Registry
+
+    registry = Registry(settings.registry_dir)
+    version = args.version or (registry.versions() or [None])[-1]
+    if version is None:
+        raise PackageError(f"the registry {settings.registry_dir} holds no packages: run `rko train` first")
+    decision = registry.promote(version, tolerance=args.tolerance)
+    verdict = "promoted to champion" if decision.promoted else "not promoted"
+    print(f"{version}: {verdict}: {decision.reason}")
+    return 0 if decision.promoted or args.allow_refusal else 3
+
+
 def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write through a temporary file and rename: a failed run never leaves half a CSV."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +163,25 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--report-date", required=True, help="a month end or 'latest' (latest labelled month)")
     lab.add_argument("--out", type=Path, required=True)
     lab.set_defaults(func=_cmd_labels)
+
+    trn = sub.add_parser("train", help="retro-test the models, package the multimodal model, write the report")
+    trn.add_argument("--train-months", type=int, default=12, help="monthly snapshots stacked for training")
+    trn.add_argument("--test-months", type=int, default=6, help="later months for the out-of-time tests")
+    trn.add_argument("--iterations", type=int, default=1500)
+    trn.add_argument("--learning-rate", type=float, default=0.05)
+    trn.add_argument("--depth", type=int, default=6)
+    trn.add_argument("--no-ablation", action="store_true", help="skip the one-source-at-a-time ablation")
+    trn.set_defaults(func=_cmd_train)
+
+    rep = sub.add_parser("report", help="redraw a training run's HTML report from its stored results")
+    rep.add_argument("--run", help="run id (default: the latest run)")
+    rep.set_defaults(func=_cmd_report)
+
+    pro = sub.add_parser("promote", help="promote a package to champion if it beats the current one")
+    pro.add_argument("--version", help="package version (default: the latest package)")
+    pro.add_argument("--tolerance", type=float, default=0.01, help="allowed increase of the monthly Gini std")
+    pro.add_argument("--allow-refusal", action="store_true", help="exit 0 even when the rule refuses")
+    pro.set_defaults(func=_cmd_promote)
     return parser
 
 

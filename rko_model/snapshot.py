@@ -60,11 +60,19 @@ def snapshot_params(report_date: dt.date, exclusions: OkvedExclusions) -> dict[s
     return params
 
 
+def data_span(engine: Engine, settings: Settings) -> tuple[dt.date, dt.date] | None:
+    """The first and last complete month ends in the warehouse, or None when it holds no months."""
+    sql = load_sql(settings.sql_dir, "data_horizon", dialect_of(engine))
+    frame = read_frame(engine, sql, {}, {"data_start": "date", "data_end": "date"})
+    if frame.empty or pd.isna(frame["data_end"].iloc[0]):
+        return None
+    return pd.Timestamp(frame["data_start"].iloc[0]).date(), pd.Timestamp(frame["data_end"].iloc[0]).date()
+
+
 def data_end(engine: Engine, settings: Settings) -> dt.date | None:
     """The latest complete month end in the warehouse, or None when it holds no months."""
-    frame = read_frame(engine, load_sql(settings.sql_dir, "data_horizon", dialect_of(engine)), {}, {"data_end": "date"})
-    value = frame["data_end"].iloc[0] if len(frame) else None
-    return None if pd.isna(value) else pd.Timestamp(value).date()
+    span = data_span(engine, settings)
+    return None if span is None else span[1]
 
 
 def check_report_date(engine: Engine, settings: Settings, report_date: dt.date) -> None:

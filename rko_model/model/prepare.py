@@ -24,7 +24,12 @@ def model_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
         out[name] = _strings(frame[name], MISSING_CATEGORY)
     for name in spec.text:
         out[name] = _strings(frame[name], "")
-    return pd.DataFrame(out, index=frame.index)
+    matrix = pd.DataFrame(out, index=frame.index)
+    # pandas 3 would infer its string dtype for these columns; CatBoost is fed plain objects.
+    strings = [*spec.categorical, *spec.text]
+    if strings:
+        matrix[strings] = matrix[strings].astype(object)
+    return matrix
 
 
 def _strings(series: pd.Series, fill: str) -> np.ndarray:

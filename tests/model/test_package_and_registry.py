@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rko_model.errors import PackageError
+from rko_model.model.package import (
+    MODEL_FILE,
+    bin_shares,
+    data_fingerprint,
+    load_package,
+    reference_distributions,
+    save_package,
+)
+from rko_model.model.registry import Registry, decide
+from rko_model.model.train import TrainedModel, train
+from tests.model.test_train import FAST, _other_product
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[TrainedModel, object]:
+    frame, spec = _other_product(2000)
+    return train(frame, spec, FAST), frame
+
+
+def _save(model: TrainedModel, frame, folder: Path, version: str, mean: float = 0.5, std: float = 0.02) -> Path:  # type: ignore[no-untyped-def]
+    return save_package(
+        model,
+        folder,
+        version=version,
+        training_months=["2025-01-31"],
+        retro={"gini_mean": mean, "gini_std": std},
+        fingerprint=data_fingerprint(frame, model.spec),
+        reference=reference_distributions(frame, model.predict(frame), model),
+    )
+
+
+def test_package_round_trip_scores_the_same(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, frame = trained
+    folder = _save(model, frame, tmp_path / "v1", "v1")
+    package = load_package(folder, expected_spec=model.spec)
+    assert np.allclose(package.score(frame), model.predict(frame))
+    manifest = package.manifest
+    assert manifest["feature_spec"]["text"] == ["notes"]
+    assert set(manifest["libraries"]) >= {"catboost", "pandas", "numpy", "python"}
+    assert len(manifest["model_sha256"]) == 64 and len(manifest["data_fingerprint"]) == 64
+    assert sum(package.reference["score"]["shares"]) == pytest.approx(1.0)
+    assert "income" in package.reference["features"]
+    with pytest.raises(PackageError, match="already exists"):
+        _save(model, frame, folder, "v1")
+
+
+def test_fingerprint_ignores_row_order_but_not_values(trained) -> None:  # type: ignore[no-untyped-def]
+    model, frame = trained
+    shuffled = frame.sample(frac=1.0, random_state=3)
+    assert data_fingerprint(shuffled, model.spec) == data_fingerprint(frame, model.spec)
+    changed = frame.assign(age=frame["age"] + 1)
+    assert data_fingerprint(changed, model.spec) != data_fingerprint(frame, model.spec)
+
+
+def test_tampered_or_mismatched_packages_are_refused(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, frame = trained
+    folder = _save(model, frame, tmp_path / "v1", "v1")
+    other_spec = replace(model.spec, numeric=("age",))
+    with pytest.raises(PackageError, match=r"numeric: package has extra \['income'\]"):
+        load_package(folder, expected_spec=other_spec)
+    with (folder / MODEL_FILE).open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(PackageError, match="checksum"):
+        load_package(folder)
+    (folder / "reference.json").unlink()
+    with pytest.raises(PackageError, match="lacks reference.json"):
+        load_package(folder)
+
+
+def test_bin_shares_put_missing_values_last() -> None:
+    shares = bin_shares(np.array([0.0, 1.0, 2.0, np.nan]), [0.5, 1.5])
+    assert shares == [0.25, 0.25, 0.25, 0.25]
+
+
+def test_promotion_rule() -> None:
+    champ = {"gini_mean": 0.50, "gini_std": 0.02}
+    assert decide({"gini_mean": 0.40, "gini_std": 0.01}, None, 0.01)[0]
+    assert decide({"gini_mean": 0.52, "gini_std": 0.025}, champ, 0.01)[0]
+    promoted, reason = decide({"gini_mean": 0.49, "gini_std": 0.01}, champ, 0.01)
+    assert not promoted and "not above" in reason
+    promoted, reason = decide({"gini_mean": 0.55, "gini_std": 0.04}, champ, 0.01)
+    assert not promoted and "beyond the tolerance" in reason
+
+
+def test_registry_records_every_decision(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, frame = trained
+    registry = Registry(tmp_path / "registry")
+    with pytest.raises(PackageError, match="no champion yet"):
+        registry.champion()
+    _save(model, frame, registry.path_for("20260101T000000Z"), "20260101T000000Z", mean=0.50)
+    _save(model, frame, registry.path_for("20260201T000000Z"), "20260201T000000Z", mean=0.48)
+    _save(model, frame, registry.path_for("20260301T000000Z"), "20260301T000000Z", mean=0.53)
+    assert registry.promote("20260101T000000Z").promoted
+    refused = registry.promote("20260201T000000Z")
+    assert not refused.promoted and refused.champion_before == "20260101T000000Z"
+    assert registry.champion_version() == "20260101T000000Z"
+    assert registry.promote("20260301T000000Z").promoted
+    assert registry.champion().version == "20260301T000000Z"
+    decisions = registry.decisions()
+    assert [d["promoted"] for d in decisions] == [True, False, True]
+    assert decisions[1]["challenger_gini_mean"] == 0.48 and decisions[1]["champion_gini_mean"] == 0.50
+    assert json.loads((registry.root / "champion.json").read_text())["version"] == "20260301T000000Z"
+    with pytest.raises(PackageError, match="no model package 'nope'"):
+        registry.promote("nope")

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rko_model.dates import add_months
+from rko_model.errors import IncompleteDataError
+from rko_model.model.dataset import plan_retro
+
+
+def test_plan_keeps_training_labels_out_of_the_test_period() -> None:
+    plan = plan_retro(dt.date(2023, 11, 30), dt.date(2026, 10, 31), n_train=12, n_test=6)
+    assert plan.test_months[-1] == dt.date(2026, 7, 31)  # the last month with a closed window
+    assert plan.test_months[0] == dt.date(2026, 2, 28) and len(plan.test_months) == 6
+    assert len(plan.train_months) == 12
+    assert add_months(plan.train_months[-1], 3) <= plan.test_months[0]
+    assert plan.train_months[0] >= add_months(dt.date(2023, 11, 30), 11)  # 12 months of history
+    assert list(plan.train_months) == sorted(plan.train_months)
+
+
+def test_short_warehouses_give_fewer_training_months_or_a_clear_error() -> None:
+    plan = plan_retro(dt.date(2024, 11, 30), dt.date(2026, 10, 31), n_train=12, n_test=2)
+    assert plan.train_months == (dt.date(2025, 10, 31), dt.date(2025, 11, 30), dt.date(2025, 12, 31),
+                                 dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31))
+    with pytest.raises(IncompleteDataError, match="too short"):
+        plan_retro(dt.date(2025, 4, 30), dt.date(2026, 10, 31), n_train=12, n_test=6)
