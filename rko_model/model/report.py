@@ -156,8 +156,14 @@ def render_html(run: dict[str, Any], predictions: pd.DataFrame) -> str:
         "<h3>Gini by month</h3>",
         _table(gini_table.reset_index()),
         "<h2>Ablation: one data source at a time</h2>",
-        f"<div class='plots'><img alt='ablation' src='data:image/png;base64,{ablation_plot(ablation)}'></div>",
-        _table(ablation),
+        *(
+            [
+                f"<div class='plots'><img alt='ablation' src='data:image/png;base64,{ablation_plot(ablation)}'></div>",
+                _table(ablation),
+            ]
+            if not ablation.empty
+            else ["<p>Not run (<code>--no-ablation</code>).</p>"]
+        ),
         "<h2>Business effect against the rules (top 10% contacted)</h2>",
         "<p>Conversion uplift = model conversion / rules conversion − 1 at equal contact volume; "
         "cost saving = 1 − contacts the model needs to reach the rules' conversions / contacts the rules used.</p>",

@@ -21,7 +21,13 @@ def test_plan_keeps_training_labels_out_of_the_test_period() -> None:
 
 def test_short_warehouses_give_fewer_training_months_or_a_clear_error() -> None:
     plan = plan_retro(dt.date(2024, 11, 30), dt.date(2026, 10, 31), n_train=12, n_test=2)
-    assert plan.train_months == (dt.date(2025, 10, 31), dt.date(2025, 11, 30), dt.date(2025, 12, 31),
-                                 dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31))
+    assert plan.train_months == (
+        dt.date(2025, 10, 31),
+        dt.date(2025, 11, 30),
+        dt.date(2025, 12, 31),
+        dt.date(2026, 1, 31),
+        dt.date(2026, 2, 28),
+        dt.date(2026, 3, 31),
+    )
     with pytest.raises(IncompleteDataError, match="too short"):
         plan_retro(dt.date(2025, 4, 30), dt.date(2026, 10, 31), n_train=12, n_test=6)

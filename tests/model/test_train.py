@@ -32,8 +32,15 @@ def _other_product(n: int = 6000, seed: int = 3) -> tuple[pd.DataFrame, FeatureS
             "opened_deposit": (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int),
         }
     )
-    spec = FeatureSpec("customer", "as_of", "opened_deposit", numeric=("age", "income"), categorical=("city",),
-                       text=("notes",), name="deposit")
+    spec = FeatureSpec(
+        "customer",
+        "as_of",
+        "opened_deposit",
+        numeric=("age", "income"),
+        categorical=("city",),
+        text=("notes",),
+        name="deposit",
+    )
     return frame, spec
 
 

@@ -1,0 +1,69 @@
+"""A whole training run on the shared small bank, on both engines, and the CLI around it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy.engine import Engine
+
+from rko_model.cli import main
+from rko_model.model.package import load_package
+from rko_model.model.registry import Registry
+from rko_model.model.retro import MODELS
+from rko_model.model.spec import rko_spec
+from rko_model.model.train import TrainParams
+from rko_model.settings import Settings
+from rko_model.training import rerender_report, train_and_report
+
+TINY_PARAMS = TrainParams(iterations=60, learning_rate=0.2, depth=4, early_stopping_rounds=20)
+
+
+def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path) -> None:
+    settings = replace(bank_settings, registry_dir=tmp_path / "registry", runs_dir=tmp_path / "runs")
+    run = train_and_report(bank, settings, n_train=3, n_test=2, params=TINY_PARAMS)
+
+    metrics = json.loads((run.run_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["plan"]["test_months"] == ["2026-06-30", "2026-07-31"]
+    assert metrics["plan"]["train_months"] == ["2026-01-31", "2026-02-28", "2026-03-31"]
+    monthly = pd.DataFrame(metrics["monthly"])
+    assert set(monthly["model"]) == set(MODELS) and len(monthly) == 2 * len(MODELS)
+    assert monthly["ceiling_gini"].between(0.2, 0.95).all()
+    assert [row["added"] for row in metrics["ablation"]] == ["profile", "accounts", "payments", "text", "digital"]
+    assert len(metrics["business"]) == 2 and len(metrics["reliability"]) == 20
+
+    report = (run.run_dir / "report.html").read_text(encoding="utf-8")
+    assert report.count("data:image/png;base64,") == 4
+    assert "Ablation" in report and "Business effect" in report and "Reliability" not in report[:100]
+
+    package = load_package(run.package_dir, expected_spec=rko_spec())
+    assert package.manifest["training_months"] == metrics["plan"]["train_months"]
+    assert package.manifest["retro"]["test_months"] == metrics["plan"]["test_months"]
+    preds = pd.read_parquet(run.run_dir / "predictions.parquet")
+    assert set(MODELS) <= set(preds.columns) and "truth" in preds
+
+    before = (run.run_dir / "report.html").stat().st_mtime_ns
+    assert rerender_report(settings) == run.run_dir / "report.html"
+    assert (run.run_dir / "report.html").stat().st_mtime_ns >= before
+
+
+def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("RKO_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RKO_WAREHOUSE_URL", raising=False)
+    assert main(["promote"]) == 2
+    assert "holds no packages" in capsys.readouterr().err
+    assert main(["generate", "--clients", "1200", "--months", "20", "--seed", "3"]) == 0
+    args = ["train", "--train-months", "2", "--test-months", "1", "--iterations", "40", "--no-ablation"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "mean retro Gini" in out and "report:" in out
+    assert main(["promote"]) == 0
+    assert "promoted to champion: no champion yet" in capsys.readouterr().out
+    assert main(["promote"]) == 3  # the same version again: refused, recorded, non-zero exit
+    assert "already the champion" in capsys.readouterr().out
+    assert main(["report"]) == 0
+    registry = Registry(tmp_path / "data" / "registry")
+    assert len(registry.decisions()) == 2 and registry.champion_version() == registry.versions()[-1]
