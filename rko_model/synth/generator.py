@@ -158,11 +158,11 @@ def _topic_mixture(
     w[:, t["rent"]] = 0.8 * (rng.random(n) < 0.6)
     w[:, t["salary"]] = 1.6 * _sigmoid(2.0 * payroll)
     w[:, t["acquiring"]] = 2.0 * acquiring + 0.05
-    w[:, t["import"]] = 1.6 * importer + 0.03
-    w[:, t["own_transfer"]] = 1.4 * own_transfer + 0.08
+    w[:, t["import"]] = 3.0 * importer + 0.03
+    w[:, t["own_transfer"]] = 3.0 * own_transfer + 0.08
     w[:, t["loan"]] = 0.4
     w[:, t["utilities"]] = 0.5
-    w[:, t["marketplace"]] = 1.8 * marketplace + 0.02
+    w[:, t["marketplace"]] = 3.0 * marketplace + 0.02
     w[:, t["leasing"]] = 0.3 * (rng.random(n) < 0.2)
     cdf = np.cumsum(w, axis=1)
     return cdf / cdf[:, -1:]
@@ -231,6 +231,47 @@ class _Events:
         return events.sort_values(["client_id", "open_date", "product"], kind="stable").reset_index(drop=True)
 
 
+#: Payment topics whose presence in a client's recent payments moves the propensity.
+KEY_TOPICS = ("import", "own_transfer", "marketplace", "salary", "acquiring")
+_KEY_TOPIC_IDS = np.array([catalog.TOPIC_INDEX[k] for k in KEY_TOPICS])
+
+
+class _Seen:
+    """What the bank has seen of each client lately: the only inputs of the hazard besides the profile.
+
+    Hidden traits drive behaviour; the hazard reads the behaviour as the bank records it, so
+    the true propensity is learnable from the warehouse (up to a small hidden part).
+    """
+
+    def __init__(self, n: int) -> None:
+        self.turnover = np.full((n, 12), np.nan)  # monthly incoming turnover, NaN without a row; newest last
+        self.clicks = np.zeros((n, 3))
+        self.app = np.zeros((n, 3))
+        self.topics = np.zeros((n, 3, len(KEY_TOPICS)), dtype=np.int16)
+        self.outgoing = np.zeros((n, 3), dtype=np.int16)
+
+    def push(
+        self, turnover: np.ndarray, clicks: np.ndarray, app: np.ndarray, topics: np.ndarray, outgoing: np.ndarray
+    ) -> None:
+        """Forget the oldest month and add the month just generated."""
+        buffers = (self.turnover, self.clicks, self.app, self.topics, self.outgoing)
+        for buffer, latest in zip(buffers, (turnover, clicks, app, topics, outgoing), strict=True):
+            buffer[:, :-1] = buffer[:, 1:]
+            buffer[:, -1] = latest
+
+    def turnover_means(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean monthly turnover over the months with rows: last 3 and last 12 months (NaN when none)."""
+        with np.errstate(invalid="ignore"):
+            recent = np.nansum(self.turnover[:, -3:], axis=1) / np.sum(np.isfinite(self.turnover[:, -3:]), axis=1)
+            year = np.nansum(self.turnover, axis=1) / np.sum(np.isfinite(self.turnover), axis=1)
+        return recent, year
+
+    def topic_counts(self) -> dict[str, np.ndarray]:
+        """Payments of each key topic over the last 3 months."""
+        counts = self.topics.sum(axis=1)
+        return {name: counts[:, i] for i, name in enumerate(KEY_TOPICS)}
+
+
 def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
     """Yield the synthetic bank's tables in chunks: clients, then month by month, then product events."""
     fx = fx or Effects()
@@ -244,6 +285,7 @@ def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
     rko_until, holdings = _history(pop, spec, fx, start, events)
     intent = _rng(spec, "hidden").normal(size=pop.size)
     hazard = np.zeros(pop.size)
+    seen = _Seen(pop.size)
     eligible_prev = np.zeros(pop.size, dtype=bool)
     payment_id = 0
     for t, end in enumerate(ends):
@@ -255,17 +297,20 @@ def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
             _open_rko(pop, rng_events, eligible_prev, hazard, first, days, rko_until, events)
         _open_other_products(pop, rng_events, first, days, stop, holdings, events)
         active = (pop.registration <= stop) & (pop.liquidation >= first)
-        intent = 0.8 * intent + 0.6 * _rng(spec, "hidden", t).normal(size=pop.size)
+        intent = 0.9 * intent + 0.44 * _rng(spec, "hidden", t).normal(size=pop.size)
 
-        yield "account_monthly", _accounts(pop, spec, t, end, active)
-        yield "digital_activity", _digital(pop, spec, t, end, active, intent)
-        pays = _payments(pop, spec, t, end, first, days, active, payment_id)
+        accounts, turnover = _accounts(pop, spec, t, end, active)
+        yield "account_monthly", accounts
+        digital, clicks, app = _digital(pop, spec, t, end, active, intent)
+        yield "digital_activity", digital
+        pays, topics, outgoing = _payments(pop, spec, t, end, first, days, active, payment_id)
         payment_id += len(pays)
         yield "payments", pays
+        seen.push(turnover, clicks, app, topics, outgoing)
 
         held = rko_until > stop
         eligible_prev = active & ~held & (pop.liquidation > stop)
-        hazard = _hazard(pop, fx, t, end, stop, intent, holdings, _rng(spec, "hidden", 1000 + t))
+        hazard = _hazard(pop, fx, t, end, stop, seen, holdings, _rng(spec, "hidden", 1000 + t))
         truth = 1.0 - (1.0 - hazard[eligible_prev]) ** col.LABEL_HORIZON_MONTHS
         yield (
             "synthetic_truth",
@@ -363,16 +408,20 @@ def _log_turnover(pop: _Population, t: int, end: dt.date) -> np.ndarray:
     return 12.5 + 1.1 * pop.activity + pop.growth * t + _season(end)
 
 
-def _accounts(pop: _Population, spec: BankSpec, t: int, end: dt.date, active: np.ndarray) -> pd.DataFrame:
+def _accounts(
+    pop: _Population, spec: BankSpec, t: int, end: dt.date, active: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
     rng = _rng(spec, "accounts", t)
     rows = active & (rng.random(pop.size) > 0.07)  # dormant months leave no row
     idx = np.flatnonzero(rows)
     k = len(idx)
-    turnover_in = np.exp(_log_turnover(pop, t, end)[idx] + rng.normal(0, 0.45, k)) * (1 + rng.pareto(3.0, k))
+    turnover_in = np.exp(_log_turnover(pop, t, end)[idx] + rng.normal(0, 0.3, k)) * (1 + rng.pareto(3.0, k))
     turnover_out = turnover_in * np.exp(rng.normal(-0.04, 0.25, k))
     balance = turnover_in * np.exp(rng.normal(-1.3, 0.8, k))
     balance[rng.random(k) < 0.03] = np.nan
-    return pd.DataFrame(
+    seen = np.full(pop.size, np.nan)
+    seen[idx] = turnover_in
+    frame = pd.DataFrame(
         {
             "client_id": pop.client_id[idx],
             "month_end": pd.Timestamp(end),
@@ -381,20 +430,23 @@ def _accounts(pop: _Population, spec: BankSpec, t: int, end: dt.date, active: np
             "turnover_out": np.round(turnover_out, 2),
         }
     ).astype({"month_end": "datetime64[s]"})
+    return frame, seen
 
 
 def _digital(
     pop: _Population, spec: BankSpec, t: int, end: dt.date, active: np.ndarray, intent: np.ndarray
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rng = _rng(spec, "digital", t)
     idx = np.flatnonzero(active)
     adoption = 0.03 * t  # drift: the bank's app gains users month by month
     app = rng.poisson(np.exp(0.6 + 1.0 * pop.digital[idx] + adoption + 0.15 * intent[idx]))
-    web = rng.poisson(np.exp(0.3 + 0.5 * pop.digital[idx] - 0.5 * adoption))
-    views = rng.poisson(0.5 * app + 0.3 * web + 0.2)
-    clicks = rng.binomial(views, _sigmoid(-3.3 + 0.9 * intent[idx]))
+    web = rng.poisson(np.exp(0.3 + 0.5 * pop.digital[idx] - 0.5 * adoption + 0.3 * intent[idx]))
+    views = rng.poisson((0.5 * app + 0.3 * web + 0.3) * np.exp(0.3 * intent[idx]))
+    clicks = rng.binomial(views, _sigmoid(-3.0 + 1.2 * intent[idx]))
     keep = (app + web + views) > 0
-    return pd.DataFrame(
+    seen_clicks, seen_app = np.zeros(pop.size), np.zeros(pop.size)
+    seen_clicks[idx], seen_app[idx] = clicks, app
+    frame = pd.DataFrame(
         {
             "client_id": pop.client_id[idx][keep],
             "month_end": pd.Timestamp(end),
@@ -404,6 +456,7 @@ def _digital(
             "banner_clicks": clicks[keep],
         }
     ).astype({"month_end": "datetime64[s]"})
+    return frame, seen_clicks, seen_app
 
 
 def _purpose_texts(end: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -433,9 +486,9 @@ def _payments(
     days: int,
     active: np.ndarray,
     first_id: int,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     rng = _rng(spec, "payments", t)
-    counts = np.where(active, np.minimum(rng.poisson(np.exp(0.15 + 0.45 * pop.activity + _season(end))), 40), 0)
+    counts = np.where(active, np.minimum(rng.poisson(np.exp(0.45 + 0.45 * pop.activity + _season(end))), 40), 0)
     idx = np.repeat(np.arange(pop.size), counts)
     k = len(idx)
     topic = (pop.topic_cdf[idx] < rng.random(k)[:, None]).sum(axis=1)
@@ -454,7 +507,10 @@ def _payments(
     cp_inn[topic == catalog.TOPIC_INDEX["salary"]] = None
     day = rng.integers(0, days, k)
     order = np.lexsort((idx, day))  # ids follow the calendar, as a bank's would
-    return pd.DataFrame(
+    seen = np.zeros((pop.size, len(KEY_TOPICS)), dtype=np.int16)
+    for i, topic_id in enumerate(_KEY_TOPIC_IDS):
+        seen[:, i] = np.bincount(idx[(topic == topic_id) & (purpose != None)], minlength=pop.size)  # noqa: E711
+    frame = pd.DataFrame(
         {
             "payment_id": np.arange(first_id, first_id + k, dtype=np.int64) + 1,
             "client_id": pop.client_id[idx[order]],
@@ -465,6 +521,7 @@ def _payments(
             "purpose": purpose[order],
         }
     )
+    return frame, seen, np.bincount(idx[outgoing], minlength=pop.size).astype(np.int16)
 
 
 def _age_effect(age_months: np.ndarray) -> np.ndarray:
@@ -482,11 +539,11 @@ def _hazard(
     t: int,
     end: dt.date,
     stop: np.datetime64,
-    intent: np.ndarray,
+    seen: _Seen,
     holdings: dict[str, np.ndarray],
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Monthly probability of opening RKO next month, from hidden traits and the profile."""
+    """Monthly probability of opening RKO next month, from the profile and what the bank has seen."""
     ind = catalog.INDUSTRIES
     industry_effect = np.array([i.effect for i in ind])[pop.industry]
     region_effect = np.array([r[2] for r in catalog.REGIONS])[pop.region]
@@ -494,7 +551,11 @@ def _hazard(
     retail = np.array([i.p_acquiring > 0.5 for i in ind])[pop.industry]
     it = np.array([i.code[:2] in ("62", "63") for i in ind])[pop.industry]
     age_months = (stop - pop.registration) // _DAY / 30.44
-    size = pop.activity + pop.growth * t
+    recent, year = seen.turnover_means()
+    size = np.log1p(np.nan_to_num(recent, nan=0.0))
+    ratio = np.where(np.isfinite(recent) & (year > 0), recent / np.where(year > 0, year, 1.0), 1.0)
+    topics = seen.topic_counts()
+    clicks_3m = seen.clicks.sum(axis=1)
     logit = (
         fx.base
         + fx.drift_per_month * t
@@ -507,15 +568,16 @@ def _hazard(
         + fx.capital_retail * (capital & retail)
         + fx.young_it * (it & (age_months < 36))
         + _age_effect(age_months)
-        + fx.size_hump * (np.exp(-((size - 0.4) ** 2)) - 0.5)
-        + fx.growth * np.clip(pop.growth * 12 / 0.3, -1.0, 1.0)
-        + fx.importer * pop.importer
-        + fx.own_transfer * pop.own_transfer
-        + fx.marketplace * pop.marketplace
-        + fx.payroll * (pop.payroll > 0.8)
-        + fx.acquiring * pop.acquiring
-        + fx.digital_affinity * pop.digital
-        + fx.intent * intent
+        + fx.size_hump * (np.exp(-(((size - 13.3) / 1.0) ** 2)) - 0.5) * (size > 0)
+        + fx.growth * ((ratio > 1.25) - 0.5 * (ratio < 0.8))
+        + fx.importer * (topics["import"] > 0)
+        + fx.own_transfer * (topics["own_transfer"] > 0)
+        + fx.marketplace * (topics["marketplace"] > 0)
+        + fx.payroll * (topics["salary"] >= 2)
+        + fx.acquiring * (topics["acquiring"] > 0)
+        + fx.payment_activity * (seen.outgoing.sum(axis=1) >= 6)
+        + fx.intent * ((clicks_3m > 0) + 0.5 * (clicks_3m >= 3))
+        + fx.digital_affinity * np.log1p(seen.app.sum(axis=1)) / 3
         + fx.has_credit * (holdings["CREDIT"] > stop)
         + fx.has_deposit * (holdings["DEPOSIT"] > stop)
         + fx.pre_liquidation * (pop.liquidation - stop < 180 * _DAY)

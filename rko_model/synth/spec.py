@@ -34,33 +34,35 @@ class Effects:
     """Coefficients of a client's monthly log-odds of opening RKO in the next month.
 
     The signal is spread over every source on purpose: profile (age, legal form, industry,
-    region and their interactions), account aggregates (size hump, growth), payment purposes
-    (imports, own-funds transfers, marketplace sales, payroll, acquiring), digital activity
-    (an intent that shows in banner clicks) and products held. ``hidden_*`` parts are seen
-    by no feature and keep the ceiling honest.
+    region and their interactions), account aggregates (a size hump, recent growth),
+    payment purposes (imports, own-funds transfers, marketplace sales, payroll, acquiring in
+    the last 3 months), digital activity (recent banner clicks, app use) and products held.
+    Hidden traits drive behaviour; the hazard reads the behaviour the bank records, so it is
+    learnable. ``hidden_*`` and ``pre_liquidation`` are seen by no feature.
     """
 
-    base: float = -5.45
+    base: float = -6.15
     drift_per_month: float = 0.008
     non_smb: float = -0.6
     sole_trader: float = -0.25
     joint_stock: float = 0.15
-    capital_retail: float = 0.45
-    young_it: float = 0.5
-    size_hump: float = 0.9
+    capital_retail: float = 0.6
+    young_it: float = 0.7
+    size_hump: float = 1.3
     growth: float = 0.9
-    importer: float = 0.7
-    own_transfer: float = 0.9
-    marketplace: float = 0.6
-    payroll: float = 0.45
-    acquiring: float = 0.3
+    importer: float = 1.2
+    own_transfer: float = 1.4
+    marketplace: float = 1.0
+    payroll: float = 0.7
+    acquiring: float = 0.5
+    payment_activity: float = 0.5
     digital_affinity: float = 0.2
-    intent: float = 0.75
+    intent: float = 1.0
     has_credit: float = 0.3
     has_deposit: float = 0.15
-    pre_liquidation: float = -0.9
-    hidden_client_sd: float = 0.3
-    hidden_month_sd: float = 0.2
+    pre_liquidation: float = -0.5
+    hidden_client_sd: float = 0.15
+    hidden_month_sd: float = 0.1
     #: Share of active SMB clients already holding RKO when the data starts.
     initial_rko_share: float = 0.35
     liquidated_share: float = 0.05

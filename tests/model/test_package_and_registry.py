@@ -73,7 +73,7 @@ def test_tampered_or_mismatched_packages_are_refused(trained, tmp_path: Path) ->
     with pytest.raises(PackageError, match="checksum"):
         load_package(folder)
     (folder / "reference.json").unlink()
-    with pytest.raises(PackageError, match="lacks reference.json"):
+    with pytest.raises(PackageError, match=r"lacks reference\.json"):
         load_package(folder)
 
 

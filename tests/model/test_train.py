@@ -57,9 +57,9 @@ def test_trains_on_any_frame_matching_a_spec() -> None:
 def test_single_date_frames_hold_out_a_stable_share_of_ids() -> None:
     frame, spec = _other_product()
     frame["as_of"] = pd.Timestamp("2025-01-31")
-    fit, held = split_for_early_stopping(frame, spec)
+    _, held = split_for_early_stopping(frame, spec)
     assert 0.1 < len(held) / len(frame) < 0.2
-    again_fit, again_held = split_for_early_stopping(frame.sample(frac=1.0, random_state=1), spec)
+    _, again_held = split_for_early_stopping(frame.sample(frac=1.0, random_state=1), spec)
     assert set(held["customer"]) == set(again_held["customer"])
 
 
@@ -71,3 +71,20 @@ def test_bad_targets_are_refused() -> None:
         train(frame.assign(opened_deposit=0), spec, FAST)
     with pytest.raises(InvalidInputError, match="lacks columns"):
         train(frame.drop(columns=["notes"]), spec, FAST)
+
+
+def test_negative_downsampling_keeps_positives_and_calibration() -> None:
+    from rko_model.model.train import downsample_negatives
+
+    frame, spec = _other_product(20000)
+    kept, weight = downsample_negatives(frame, spec, 0.25, seed=1)
+    positives = frame["opened_deposit"] == 1
+    assert kept["opened_deposit"].sum() == positives.sum()
+    assert weight is not None and set(np.unique(weight)) == {1.0, 4.0}
+    negatives_weighted = weight[kept["opened_deposit"].to_numpy() == 0].sum()
+    assert abs(negatives_weighted / (~positives).sum() - 1) < 0.05
+    model = train(frame, spec, TrainParams(**{**FAST.to_dict(), "negative_share": 0.3}))
+    p = model.predict(frame)
+    assert 0.8 < p.mean() / frame["opened_deposit"].mean() < 1.25  # still probabilities of the full population
+    with pytest.raises(InvalidInputError, match="negative_share"):
+        train(frame, spec, TrainParams(negative_share=0.0))
