@@ -41,7 +41,7 @@ class Effects:
     learnable. ``hidden_*`` and ``pre_liquidation`` are seen by no feature.
     """
 
-    base: float = -6.15
+    base: float = -6.25
     drift_per_month: float = 0.008
     non_smb: float = -0.6
     sole_trader: float = -0.25
