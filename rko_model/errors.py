@@ -11,6 +11,8 @@ it into a one-line message and a non-zero exit code instead of a traceback.
 - :class:`InvalidInputError`: an argument is malformed (e.g. a report date that is not a
   month end).
 - :class:`WarehouseError`: a database operation failed; the transaction was rolled back.
+- :class:`ValidationError`: a snapshot failed a critical expectation; the message lists
+  them and names the full result file. Nothing was scored or published.
 - :class:`PackageError`: a model package is missing, altered (checksum) or does not fit the
   data (feature spec); retrain or point at the right package.
 """
@@ -44,3 +46,7 @@ class WarehouseError(RkoError):
 
 class PackageError(RkoError):
     """A model package is missing, altered or does not match the expected feature spec."""
+
+
+class ValidationError(RkoError):
+    """A snapshot failed a critical data-quality expectation."""

@@ -152,3 +152,11 @@ def assemble_snapshot(eligible: pd.DataFrame, parts: list[pd.DataFrame], report_
 
 def _months_between(earlier: pd.Series, stamp: pd.Timestamp) -> pd.Series:
     return ((stamp - pd.to_datetime(earlier)).dt.days / 30.4375).round(2)
+
+
+def extract_client_facts(engine: Engine, report_date: dt.date, settings: Settings) -> pd.DataFrame:
+    """Per-client facts at ``report_date`` for the validation's independent eligibility re-check."""
+    sql = load_sql(settings.sql_dir, "validation/client_facts", dialect_of(engine))
+    params = {"report_date": report_date, "rko_product": col.RKO_PRODUCT}
+    kinds = {col.CLIENT_ID: "int", "segment": "str", "okved_code": "str", "liquidated": "int", "holds_rko": "int"}
+    return read_frame(engine, sql, params, kinds)  # type: ignore[arg-type]

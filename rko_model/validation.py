@@ -1,0 +1,224 @@
+"""Validation of a monthly snapshot with Great Expectations, before anything is scored.
+
+The suite is built in code and run in an ephemeral GX context (no GX project on disk; the
+GX Airflow provider does not fit the pinned stack, so rko_model calls GX itself). Each
+expectation carries a severity: a failed **critical** expectation stops the monthly run
+before scoring and publishing; **warnings** are reported and the run goes on. The full
+result is written as JSON for a person to open; the log gets a readable summary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rko_model import columns as col
+from rko_model.errors import ValidationError
+from rko_model.exclusions import OkvedExclusions
+
+log = logging.getLogger(__name__)
+
+LEGAL_FORMS = ("ООО", "ИП", "АО", "ПАО")
+#: Default tolerance of the row count against the previous month (a share, both ways).
+ROW_COUNT_TOLERANCE = 0.3
+#: Longest payment-purpose text before a warning (characters).
+MAX_TEXT_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """What the run needs to decide, and what a person needs to read."""
+
+    report_date: str
+    rows: int
+    success: bool  # no critical expectation failed
+    critical_failures: tuple[str, ...]
+    warnings: tuple[str, ...]
+    expectations: int
+    result_path: str | None = None
+    details: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def summary(self) -> str:
+        head = (
+            f"validation of {self.report_date}: {self.rows:,d} rows, {self.expectations} expectations, "
+            f"{len(self.critical_failures)} critical failures, {len(self.warnings)} warnings"
+        )
+        lines = [head]
+        lines += [f"  CRITICAL {m}" for m in self.critical_failures]
+        lines += [f"  warning  {m}" for m in self.warnings]
+        if self.result_path:
+            lines.append(f"  full result: {self.result_path}")
+        return "\n".join(lines)
+
+    def raise_for_critical(self) -> None:
+        if not self.success:
+            raise ValidationError(self.summary())
+
+
+def _expected_kinds() -> dict[str, str]:
+    kinds = {col.CLIENT_ID: "integer", col.REPORT_DATE: "datetime"}
+    kinds.update({c: "string" for c in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES)})
+    kinds.update({c: "float" for c in col.NUMERIC_FEATURES})
+    return kinds
+
+
+_KIND_CHECKS = {
+    "integer": pd.api.types.is_integer_dtype,
+    "float": pd.api.types.is_float_dtype,
+    "string": lambda s: pd.api.types.is_string_dtype(s) or s.dtype == object,
+    "datetime": pd.api.types.is_datetime64_any_dtype,
+}
+
+
+def schema_problems(frame: pd.DataFrame) -> list[str]:
+    """Missing columns and wrong dtypes: checked first, since GX cannot run on a frame without them."""
+    problems = []
+    for name, kind in _expected_kinds().items():
+        if name not in frame.columns:
+            problems.append(f"column {name!r} is missing")
+        elif not _KIND_CHECKS[kind](frame[name]):
+            problems.append(f"column {name!r} has dtype {frame[name].dtype}, expected {kind}")
+    return problems
+
+
+def with_client_facts(frame: pd.DataFrame, facts: pd.DataFrame, exclusions: OkvedExclusions) -> pd.DataFrame:
+    """The snapshot plus independent facts (segment, liquidated, excluded OKVED, RKO held) to check."""
+    facts = facts.set_index(col.CLIENT_ID)
+    out = frame.copy()
+    joined = facts.reindex(out[col.CLIENT_ID].to_numpy())
+    out["fact_known"] = joined["segment"].notna().to_numpy().astype(int)
+    out["fact_segment"] = joined["segment"].fillna("").to_numpy()
+    out["fact_liquidated"] = joined["liquidated"].fillna(0).to_numpy().astype(int)
+    out["fact_holds_rko"] = joined["holds_rko"].fillna(0).to_numpy().astype(int)
+    okved = joined["okved_code"].astype("string")
+    excluded = okved.isin(list(exclusions.codes)) | okved.str[:2].isin(list(exclusions.classes))
+    out["fact_okved_excluded"] = excluded.fillna(False).to_numpy().astype(int)
+    return out
+
+
+def build_suite(previous_rows: int | None, tolerance: float = ROW_COUNT_TOLERANCE):  # type: ignore[no-untyped-def]
+    """The snapshot suite; ``previous_rows`` (the last validated month) bounds the row count."""
+    import great_expectations as gx
+
+    ex = gx.expectations
+    critical, warning = "critical", "warning"
+    items = [
+        ex.ExpectTableRowCountToBeBetween(min_value=1, severity=critical),
+        ex.ExpectColumnValuesToNotBeNull(column=col.CLIENT_ID, severity=critical),
+        ex.ExpectColumnValuesToNotBeNull(column=col.REPORT_DATE, severity=critical),
+        ex.ExpectCompoundColumnsToBeUnique(column_list=[col.CLIENT_ID, col.REPORT_DATE], severity=critical),
+        ex.ExpectColumnValuesToBeInSet(column="fact_known", value_set=[1], severity=critical),
+        ex.ExpectColumnValuesToBeInSet(column="fact_segment", value_set=[col.SMB_SEGMENT], severity=critical),
+        ex.ExpectColumnValuesToBeInSet(column="fact_liquidated", value_set=[0], severity=critical),
+        ex.ExpectColumnValuesToBeInSet(column="fact_okved_excluded", value_set=[0], severity=critical),
+        ex.ExpectColumnValuesToBeInSet(column="fact_holds_rko", value_set=[0], severity=critical),
+        ex.ExpectColumnValuesToBeInSet(column="legal_form", value_set=list(LEGAL_FORMS), severity=critical),
+        ex.ExpectColumnValuesToBeBetween(column="company_age_months", min_value=0, severity=critical),
+        ex.ExpectColumnValuesToBeBetween(column="account_months_12m", min_value=0, max_value=12, severity=critical),
+        ex.ExpectColumnValuesToMatchRegex(column="region_code", regex=r"^\d{2}$", mostly=0.99, severity=warning),
+        ex.ExpectColumnValuesToMatchRegex(
+            column="okved_code", regex=r"^\d{2}\.\d{1,2}(?:\.\d{1,2})?$", mostly=0.99, severity=warning
+        ),
+        ex.ExpectColumnValueLengthsToBeBetween(column="payment_text", max_value=MAX_TEXT_CHARS, severity=warning),
+        ex.ExpectColumnValuesToNotBeNull(column="legal_form", mostly=0.99, severity=warning),
+    ]
+    for name in col.ZERO_WHEN_ABSENT:
+        items.append(ex.ExpectColumnValuesToBeBetween(column=name, min_value=0, severity=critical))
+        items.append(ex.ExpectColumnValuesToNotBeNull(column=name, severity=critical))
+    for name in ("turnover_in_3m", "balance_avg_3m", "headcount", "declared_revenue"):
+        items.append(ex.ExpectColumnValuesToNotBeNull(column=name, mostly=0.5, severity=warning))
+    if previous_rows:
+        items.append(
+            ex.ExpectTableRowCountToBeBetween(
+                min_value=int(previous_rows * (1 - tolerance)),
+                max_value=int(np.ceil(previous_rows * (1 + tolerance))),
+                severity=critical,
+                meta={"previous_rows": previous_rows, "tolerance": tolerance},
+            )
+        )
+    suite = gx.ExpectationSuite(name="rko_snapshot")
+    for item in items:
+        suite.add_expectation(item)
+    return suite
+
+
+def _describe(result: Any) -> str:
+    config = result.expectation_config
+    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}
+    observed = {
+        k: result.result[k]
+        for k in ("observed_value", "unexpected_count", "partial_unexpected_list")
+        if k in result.result and result.result[k] not in (None, [])
+    }
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        observed = {"error": result.exception_info.get("exception_message")}
+    return f"{config.type} {kwargs} -> {observed}"
+
+
+def validate_snapshot(
+    frame: pd.DataFrame,
+    facts: pd.DataFrame,
+    exclusions: OkvedExclusions,
+    report_date: str,
+    previous_rows: int | None = None,
+    tolerance: float = ROW_COUNT_TOLERANCE,
+    artifact_dir: Path | None = None,
+) -> ValidationOutcome:
+    """Run the suite on ``frame``; write the full result under ``artifact_dir`` when given."""
+    problems = schema_problems(frame)
+    if problems:
+        outcome = ValidationOutcome(report_date, len(frame), False, tuple(problems), (), len(problems))
+        _write(outcome, {"schema_problems": problems}, artifact_dir)
+        return outcome
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (
+        context.data_sources.add_pandas("rko")
+        .add_dataframe_asset("snapshot")
+        .add_batch_definition_whole_dataframe("month")
+    )
+    suite = context.suites.add(build_suite(previous_rows, tolerance))
+    checked = with_client_facts(frame, facts, exclusions)
+    result = batch_definition.get_batch(batch_parameters={"dataframe": checked}).validate(suite)
+    critical, warnings = [], []
+    for item in result.results:
+        if item.success:
+            continue
+        severity = str(getattr(item.expectation_config, "severity", "critical")).lower()
+        (warnings if "warning" in severity or "info" in severity else critical).append(_describe(item))
+    outcome = ValidationOutcome(
+        report_date=report_date,
+        rows=len(frame),
+        success=not critical,
+        critical_failures=tuple(critical),
+        warnings=tuple(warnings),
+        expectations=len(result.results),
+    )
+    return _write(outcome, result.to_json_dict(), artifact_dir)
+
+
+def _write(outcome: ValidationOutcome, payload: dict[str, Any], artifact_dir: Path | None) -> ValidationOutcome:
+    level = logging.INFO if outcome.success else logging.ERROR
+    if artifact_dir is None:
+        log.log(level, "%s", outcome.summary())
+        return outcome
+    artifact_dir.mkdir(parents=True, exist_ok=True)
+    path = artifact_dir / f"validation_{outcome.report_date}.json"
+    document = {"outcome": {k: v for k, v in outcome.__dict__.items() if k != "details"}, "gx_result": payload}
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(document, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    partial.replace(path)
+    outcome = ValidationOutcome(**{**outcome.__dict__, "result_path": str(path)})
+    log.log(level, "%s", outcome.summary())
+    return outcome

@@ -1,0 +1,17 @@
+-- Facts about every client at report_date, read apart from the snapshot SQL, so that the
+-- validation re-checks eligibility independently: segment, OKVED, liquidation, RKO held.
+SELECT
+    c.client_id,
+    c.segment,
+    c.okved_code,
+    CASE WHEN c.liquidation_date IS NOT NULL AND c.liquidation_date <= :report_date THEN 1 ELSE 0 END
+        AS liquidated,
+    CASE WHEN EXISTS (
+        SELECT 1
+        FROM product_events AS p
+        WHERE p.client_id = c.client_id
+          AND p.product = :rko_product
+          AND p.open_date <= :report_date
+          AND (p.close_date IS NULL OR p.close_date > :report_date)
+    ) THEN 1 ELSE 0 END AS holds_rko
+FROM clients AS c
