@@ -134,6 +134,32 @@ def _cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if decision.promoted or args.allow_refusal else 3
 
 
+def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.monthly import run_month
+    from rko_model.warehouse.engine import make_engine
+
+    engine = make_engine(settings.warehouse_url)
+    report_date = _resolve_date(args.report_date, engine, settings)
+    run_id = args.run_id or f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+    out = run_month(settings, report_date, run_id)
+    print(
+        f"{report_date}: {out['rows_published']:,d} clients published to mo_staging.rko_propensity "
+        f"(run {run_id}, score PSI {out['score_psi']:.3f})"
+    )
+    return 0
+
+
+def _cmd_top(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.warehouse.engine import make_engine
+    from rko_model.warehouse.staging import make_staging_engine, read_published
+
+    report_date = _resolve_date(args.report_date, make_engine(settings.warehouse_url), settings)
+    published = read_published(make_staging_engine(settings.staging_url), dt.date.fromisoformat(str(report_date)))
+    print(f"mo_staging.rko_propensity, {report_date}: {len(published):,d} clients; top {args.n}:")
+    print(published.head(args.n).to_string(index=False))
+    return 0
+
+
 def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write through a temporary file and rename: a failed run never leaves half a CSV."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -193,6 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--tolerance", type=float, default=0.01, help="allowed increase of the monthly Gini std")
     pro.add_argument("--allow-refusal", action="store_true", help="exit 0 even when the rule refuses")
     pro.set_defaults(func=_cmd_promote)
+
+    sco = sub.add_parser("score", help="run the monthly scoring steps without Airflow and publish the list")
+    sco.add_argument("--report-date", required=True, help="a month end or 'latest'")
+    sco.add_argument("--run-id", help="run id recorded with the list (default: cli__<time>)")
+    sco.set_defaults(func=_cmd_score)
+
+    top = sub.add_parser("top", help="print the head of a published ranked list")
+    top.add_argument("--report-date", default="latest")
+    top.add_argument("-n", type=int, default=10)
+    top.set_defaults(func=_cmd_top)
     return parser
 
 

@@ -23,6 +23,8 @@ class Settings:
 
     Attributes:
         warehouse_url: SQLAlchemy URL of the warehouse holding the data-contract tables.
+        staging_url: where the ranked lists (schema ``mo_staging``) and run metrics (schema
+            ``rko_monitoring``) go; on SQLite a file per schema, ATTACHed under that name.
         data_dir: folder for local artefacts (the default SQLite warehouse, snapshots).
         sql_dir: folder of the SQL files.
         okved_exclusions_path: text file listing OKVED codes or classes left out.
@@ -31,6 +33,7 @@ class Settings:
     """
 
     warehouse_url: str
+    staging_url: str
     data_dir: Path
     sql_dir: Path
     okved_exclusions_path: Path
@@ -43,8 +46,10 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("RKO_DATA_DIR", str(PROJECT_ROOT / "data"))).expanduser()
         url = env.get("RKO_WAREHOUSE_URL") or f"sqlite:///{data_dir / 'warehouse.db'}"
+        default_staging = f"sqlite:///{data_dir / 'mo_staging.db'}" if url.startswith("sqlite") else url
         settings = cls(
             warehouse_url=url,
+            staging_url=env.get("RKO_STAGING_URL") or default_staging,
             data_dir=data_dir,
             sql_dir=Path(env.get("RKO_SQL_DIR", str(PROJECT_ROOT / "sql"))),
             okved_exclusions_path=Path(
@@ -62,8 +67,9 @@ class Settings:
             raise ConfigError(f"RKO_SQL_DIR: SQL folder {self.sql_dir} does not exist")
         if not self.okved_exclusions_path.is_file():
             raise ConfigError(f"RKO_OKVED_EXCLUSIONS: exclusion list {self.okved_exclusions_path} does not exist")
-        if "://" not in self.warehouse_url:
-            raise ConfigError(
-                f"RKO_WAREHOUSE_URL: {self.warehouse_url!r} is not a database URL "
-                "(e.g. sqlite:///data/warehouse.db or postgresql+psycopg2://user@host/db)"
-            )
+        for name, url in (("RKO_WAREHOUSE_URL", self.warehouse_url), ("RKO_STAGING_URL", self.staging_url)):
+            if "://" not in url:
+                raise ConfigError(
+                    f"{name}: {url!r} is not a database URL "
+                    "(e.g. sqlite:///data/warehouse.db or postgresql+psycopg2://user@host/db)"
+                )

@@ -51,8 +51,21 @@ def _other_client(facts: pd.DataFrame, frame: pd.DataFrame, **where: object) -> 
     return int(candidates[col.CLIENT_ID].iloc[0])
 
 
-@pytest.mark.parametrize("case", ["duplicate", "null-id", "liquidated", "holds-rko", "excluded-okved",
-                                  "not-smb", "shrunk", "negative-count", "bad-legal-form", "empty"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "duplicate",
+        "null-id",
+        "liquidated",
+        "holds-rko",
+        "excluded-okved",
+        "not-smb",
+        "shrunk",
+        "negative-count",
+        "bad-legal-form",
+        "empty",
+    ],
+)
 def test_critical_failures_stop_the_run(month, case: str) -> None:  # type: ignore[no-untyped-def]
     frame, facts = month
     bad = frame.copy()

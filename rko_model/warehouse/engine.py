@@ -31,18 +31,18 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "connect", sqlite_connect)
+        event.listen(engine, "begin", sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 
 
-def _sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     """Take transactions out of pysqlite's hands; WAL lets readers go on while a month is written.
 
     pysqlite only opens a transaction before DML, so DDL (a table dropped and recreated)
     would commit on its own; with ``isolation_level = None`` and an explicit BEGIN (see
-    :func:`_sqlite_begin`) a whole load is one transaction, as on PostgreSQL.
+    :func:`sqlite_begin`) a whole load is one transaction, as on PostgreSQL.
     """
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -51,7 +51,7 @@ def _sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+def sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("BEGIN")
 
 

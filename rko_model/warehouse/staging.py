@@ -1,0 +1,181 @@
+"""The marketing optimizer's staging table and the run-metrics table, and how a month is published.
+
+``mo_staging.rko_propensity`` holds one ranked list per report date; a month is replaced in
+one transaction (delete the month, bulk-insert it), so a rerun or backfill leaves exactly one
+copy and the optimizer never reads a half-written month. ``rko_monitoring.rko_run_metrics``
+holds one row per scoring run. On PostgreSQL both are schemas; on SQLite each is a file
+ATTACHed under the schema's name, so every statement uses the same qualified names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from rko_model import columns as col
+from rko_model.errors import WarehouseError
+from rko_model.warehouse.bulk import bulk_insert
+from rko_model.warehouse.engine import make_engine, sqlite_begin, sqlite_connect
+from rko_model.warehouse.query import dbapi_errors, execute, read_frame
+
+log = logging.getLogger(__name__)
+
+STAGING_SCHEMA = "mo_staging"
+MONITORING_SCHEMA = "rko_monitoring"
+
+metadata = MetaData()
+
+rko_propensity = Table(
+    "rko_propensity",
+    metadata,
+    Column("report_date", Date, primary_key=True),
+    Column("client_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("score", Float, nullable=False, comment="probability of opening RKO within 3 months"),
+    Column("rank", Integer, nullable=False, comment="1 = most likely"),
+    Column("decile", Integer, nullable=False, comment="1 = top 10%"),
+    Column("model_version", String(64), nullable=False),
+    Column("run_id", String(250), nullable=False),
+    Column("loaded_at", DateTime, nullable=False),
+    schema=STAGING_SCHEMA,
+)
+
+run_metrics = Table(
+    "rko_run_metrics",
+    metadata,
+    Column("run_id", String(250), primary_key=True),
+    Column("report_date", Date, nullable=False),
+    Column("model_version", String(64)),
+    Column("status", String(16), nullable=False, comment="published, failed_validation, ..."),
+    Column("rows_snapshot", Integer),
+    Column("rows_scored", Integer),
+    Column("rows_published", Integer),
+    Column("validation_success", Integer),
+    Column("validation_critical", Integer),
+    Column("validation_warnings", Integer),
+    Column("score_mean", Float),
+    Column("score_p50", Float),
+    Column("score_p90", Float),
+    Column("score_psi", Float),
+    Column("feature_psi_max", Float),
+    Column("details", Text, comment="JSON: step durations, per-feature PSI, score histogram, file paths"),
+    Column("recorded_at", DateTime, nullable=False),
+    schema=MONITORING_SCHEMA,
+)
+
+
+def sqlite_schema_files(url: str) -> dict[str, Path]:
+    """The files behind the schemas for an SQLite staging URL: the URL's file and one beside it."""
+    path = Path(make_url(url).database or "mo_staging.db")
+    return {STAGING_SCHEMA: path, MONITORING_SCHEMA: path.with_name(f"{MONITORING_SCHEMA}.db")}
+
+
+def make_staging_engine(url: str) -> Engine:
+    """An engine on which ``mo_staging.*`` and ``rko_monitoring.*`` resolve, on either dialect."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return make_engine(url)
+    files = sqlite_schema_files(url)
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine("sqlite://")
+
+    def attach(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        sqlite_connect(dbapi_connection, record)
+        cursor = dbapi_connection.cursor()
+        for schema, path in files.items():
+            cursor.execute(f"ATTACH DATABASE ? AS {schema}", (str(path),))
+            cursor.execute(f"PRAGMA {schema}.journal_mode=WAL")
+        cursor.close()
+
+    event.listen(engine, "connect", attach)
+    event.listen(engine, "begin", sqlite_begin)
+    return engine
+
+
+def ensure_tables(conn: Connection) -> None:
+    """Create the schemas (PostgreSQL) and tables if missing, in the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        for schema in (STAGING_SCHEMA, MONITORING_SCHEMA):
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    metadata.create_all(conn, checkfirst=True)
+
+
+def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date) -> int:
+    """Replace ``report_date``'s list with ``ranked`` in one transaction; returns the rows published."""
+    if (ranked[col.REPORT_DATE] != pd.Timestamp(report_date)).any():
+        raise ValueError(f"the list holds rows of another month than {report_date}")
+    rows = ranked.assign(loaded_at=pd.Timestamp(dt.datetime.now(dt.UTC).replace(tzinfo=None)).floor("s"))
+    try:
+        with engine.begin() as conn:
+            ensure_tables(conn)
+            removed = execute(
+                conn,
+                "DELETE FROM mo_staging.rko_propensity WHERE report_date = :report_date",
+                {"report_date": report_date},
+            )
+            published = bulk_insert(conn, rko_propensity, rows)
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+        raise WarehouseError(
+            f"publishing {report_date} failed and was rolled back; the earlier list stays: {exc}"
+        ) from exc
+    log.info("published %s: %d rows (replaced %d)", report_date, published, max(removed, 0))
+    return published
+
+
+def read_published(engine: Engine, report_date: dt.date | None = None) -> pd.DataFrame:
+    """The published list of ``report_date`` (every month when None), best rank first."""
+    where = "WHERE p.report_date = :report_date" if report_date else ""
+    sql = (
+        f"SELECT p.report_date, p.client_id, p.score, p.rank, p.decile, p.model_version, p.run_id "
+        f"FROM mo_staging.rko_propensity AS p {where} ORDER BY p.report_date, p.rank"
+    )
+    kinds = {
+        "report_date": "date",
+        "client_id": "int",
+        "score": "float",
+        "rank": "int",
+        "decile": "int",
+        "model_version": "str",
+        "run_id": "str",
+    }
+    return read_frame(engine, sql, {"report_date": report_date} if report_date else {}, kinds)  # type: ignore[arg-type]
+
+
+def record_run(engine: Engine, row: dict[str, object]) -> None:
+    """Write one run's metrics, replacing an earlier row of the same run id (a retried task)."""
+    values = {c.name: row.get(c.name) for c in run_metrics.columns}
+    values["recorded_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    frame = pd.DataFrame([values])
+    for name in ("report_date",):
+        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[s]")
+    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"]).astype("datetime64[s]")
+    with engine.begin() as conn:
+        ensure_tables(conn)
+        execute(conn, "DELETE FROM rko_monitoring.rko_run_metrics WHERE run_id = :run_id", {"run_id": row["run_id"]})
+        bulk_insert(conn, run_metrics, frame)
+
+
+def read_runs(engine: Engine) -> pd.DataFrame:
+    """Every recorded run, oldest first; empty before the first run."""
+    with engine.begin() as conn:
+        ensure_tables(conn)
+    kinds = {"report_date": "date", "rows_snapshot": "float", "validation_success": "float", "status": "str"}
+    return read_frame(engine, "SELECT * FROM rko_monitoring.rko_run_metrics ORDER BY recorded_at, run_id", {}, kinds)  # type: ignore[arg-type]
