@@ -64,7 +64,7 @@ run_metrics = Table(
     Column("run_id", String(250), primary_key=True),
     Column("report_date", Date, nullable=False),
     Column("model_version", String(64)),
-    Column("status", String(16), nullable=False, comment="published, failed_validation, ..."),
+    Column("status", String(32), nullable=False, comment="published, failed_validation, ..."),
     Column("rows_snapshot", Integer),
     Column("rows_scored", Integer),
     Column("rows_published", Integer),

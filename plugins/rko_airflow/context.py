@@ -1,0 +1,29 @@
+"""Settings and dates of a task, from the task's Connections and its DAG run's data interval."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from rko_airflow.hooks import STAGING_CONN_ID, WAREHOUSE_CONN_ID, RkoDatabaseHook
+from rko_model.dates import month_end
+from rko_model.settings import Settings
+
+
+def task_settings() -> Settings:
+    """rko_model's settings with the warehouse and staging URLs of the Airflow Connections."""
+    settings = Settings.from_env()
+    return replace(
+        settings,
+        warehouse_url=RkoDatabaseHook(WAREHOUSE_CONN_ID).sqlalchemy_url(),
+        staging_url=RkoDatabaseHook(STAGING_CONN_ID).sqlalchemy_url(),
+    )
+
+
+def report_date_of(context: Any) -> dt.date:
+    """The month the run's data interval covers, as its month end: never the wall clock."""
+    start = context["data_interval_start"]
+    if start is None:
+        raise ValueError("this DAG run has no data interval; trigger it with a logical date")
+    return month_end(start.date())
