@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-DEMO_CLIENTS ?= 20000
-DEMO_MONTHS ?= 24
-DEMO_SEED ?= 42
+export DEMO_CLIENTS ?= 20000
+export DEMO_MONTHS ?= 36
+export DEMO_SEED ?= 42
 
 .PHONY: venv demo test lint bench clean
 
@@ -20,9 +20,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/rko generate --clients $(DEMO_CLIENTS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED)
-	$(BIN)/rko snapshot --report-date latest --out data/snapshots/latest.csv
-	$(BIN)/rko labels --report-date latest --out data/labels/latest.csv
+	bash scripts/demo.sh
 
 test: venv
 	$(BIN)/python -m pytest
@@ -34,6 +32,8 @@ lint: venv
 bench: venv
 	$(BIN)/python bench/bench_generator.py
 	$(BIN)/python bench/bench_snapshot.py
+	$(BIN)/python bench/bench_model.py
+	$(BIN)/python bench/bench_scoring_dag.py
 
 clean:
 	rm -rf $(VENV) data build *.egg-info .pytest_cache .ruff_cache

@@ -160,6 +160,48 @@ def _cmd_top(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _logical_date(report_date: dt.date) -> str:
+    """The logical date of the scoring DAG run whose data interval is ``report_date``'s month."""
+    return f"{report_date + dt.timedelta(days=1):%Y-%m-%d}T03:00:00+00:00"
+
+
+def _cmd_logical_date(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.dates import parse_report_date
+    from rko_model.warehouse.engine import make_engine
+
+    report_date = parse_report_date(_resolve_date(args.report_date, make_engine(settings.warehouse_url), settings))
+    print(_logical_date(report_date))
+    return 0
+
+
+def _cmd_airflow_env(args: argparse.Namespace, settings: Settings) -> int:
+    """Shell exports that point a local Airflow at this checkout and at the settings' databases."""
+    import json
+    import shlex
+
+    from rko_model.settings import PROJECT_ROOT
+
+    home = Path(args.airflow_home) if args.airflow_home else settings.data_dir / "airflow"
+    exports = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW_CONN_RKO_WAREHOUSE": json.dumps(
+            {"conn_type": "generic", "extra": {"sqlalchemy_url": settings.warehouse_url}}
+        ),
+        "AIRFLOW_CONN_RKO_STAGING": json.dumps(
+            {"conn_type": "generic", "extra": {"sqlalchemy_url": settings.staging_url}}
+        ),
+        "RKO_DATA_DIR": str(settings.data_dir),
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+    for key, value in exports.items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
 def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write through a temporary file and rename: a failed run never leaves half a CSV."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -229,6 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--report-date", default="latest")
     top.add_argument("-n", type=int, default=10)
     top.set_defaults(func=_cmd_top)
+
+    logical = sub.add_parser("logical-date", help="the scoring DAG's logical date for a report month")
+    logical.add_argument("--report-date", default="latest")
+    logical.set_defaults(func=_cmd_logical_date)
+
+    env = sub.add_parser("airflow-env", help="print shell exports wiring a local Airflow to these settings")
+    env.add_argument("--airflow-home", help="default: <data>/airflow")
+    env.set_defaults(func=_cmd_airflow_env)
     return parser
 
 
