@@ -85,3 +85,21 @@ def test_monthly_schedule_has_real_monthly_intervals(dagbag) -> None:  # type: i
         pendulum.datetime(2026, 10, 1, 3, tz="UTC"),
         pendulum.datetime(2026, 11, 1, 3, tz="UTC"),
     )
+
+
+def test_backfill_over_three_months_plans_three_runs(airflow_db: Path) -> None:
+    """`airflow backfill create` over January to March 2026 plans one run per month."""
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "airflow"]
+    reserialize = subprocess.run([*cli, "dags", "reserialize"], capture_output=True, text=True, check=False)
+    assert reserialize.returncode == 0, reserialize.stderr[-2000:]
+    plan = subprocess.run(
+        [*cli, "backfill", "create", "--dag-id", "rko_monthly_scoring", "--from-date", "2026-01-01",
+         "--to-date", "2026-03-31", "--dry-run"],
+        capture_output=True, text=True, check=False,
+    )
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    planned = [line.split("|")[1].strip() for line in plan.stdout.splitlines() if line.startswith("| 2026")]
+    assert planned == ["2026-01-01 03:00:00+00:00", "2026-02-01 03:00:00+00:00", "2026-03-01 03:00:00+00:00"]
