@@ -74,7 +74,9 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, snapsh
     report_date = parse_report_date(report_date)
     started = time.perf_counter()
     frame = pd.read_parquet(snapshot_path)
-    facts = extract_client_facts(make_engine(settings.warehouse_url), report_date, settings)
+    facts = extract_client_facts(
+        make_engine(settings.warehouse_url), report_date, settings, frame[col.CLIENT_ID].to_numpy()
+    )
     outcome = validate_snapshot(
         frame,
         facts,

@@ -13,7 +13,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
+from sqlalchemy import BigInteger, Column, MetaData, Table
 from sqlalchemy.engine import Connection, Engine
 
 from rko_model import columns as col
@@ -21,6 +23,7 @@ from rko_model.dates import add_months, parse_report_date
 from rko_model.errors import IncompleteDataError
 from rko_model.exclusions import OkvedExclusions, load_exclusions
 from rko_model.settings import Settings
+from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import dialect_of
 from rko_model.warehouse.query import ColumnKind, execute, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
@@ -154,9 +157,25 @@ def _months_between(earlier: pd.Series, stamp: pd.Timestamp) -> pd.Series:
     return ((stamp - pd.to_datetime(earlier)).dt.days / 30.4375).round(2)
 
 
-def extract_client_facts(engine: Engine, report_date: dt.date, settings: Settings) -> pd.DataFrame:
-    """Per-client facts at ``report_date`` for the validation's independent eligibility re-check."""
+_VALIDATION_IDS = Table("validation_ids", MetaData(), Column("client_id", BigInteger), prefixes=["TEMPORARY"])
+
+
+def extract_client_facts(
+    engine: Engine, report_date: dt.date, settings: Settings, client_ids: np.ndarray
+) -> pd.DataFrame:
+    """Facts at ``report_date`` about ``client_ids``, for the validation's independent eligibility re-check.
+
+    The ids go into a temporary table (COPY on PostgreSQL) that the facts query joins, so the
+    query reads the snapshot's clients only; the transaction is rolled back afterwards.
+    """
     sql = load_sql(settings.sql_dir, "validation/client_facts", dialect_of(engine))
     params = {"report_date": report_date, "rko_product": col.RKO_PRODUCT}
     kinds = {col.CLIENT_ID: "int", "segment": "str", "okved_code": "str", "liquidated": "int", "holds_rko": "int"}
-    return read_frame(engine, sql, params, kinds)  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            _VALIDATION_IDS.create(conn)
+            bulk_insert(conn, _VALIDATION_IDS, pd.DataFrame({col.CLIENT_ID: np.asarray(client_ids, dtype=np.int64)}))
+            return read_frame(conn, sql, params, kinds)  # type: ignore[arg-type]
+        finally:
+            transaction.rollback()

@@ -26,7 +26,12 @@ def month(bank: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
     import datetime as dt
 
     date = dt.date.fromisoformat(MONTH)
-    return extract_snapshot(bank, date, settings), extract_client_facts(bank, date, settings)
+    snapshot = extract_snapshot(bank, date, settings)
+    # Facts for the snapshot's clients and for every other client, so bad cases can borrow ids.
+    from tests.helpers import table
+
+    everyone = table(bank, "clients")["client_id"].to_numpy()
+    return snapshot, extract_client_facts(bank, date, settings, everyone)
 
 
 def _validate(frame: pd.DataFrame, facts: pd.DataFrame, **kwargs):  # type: ignore[no-untyped-def]

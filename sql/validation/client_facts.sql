@@ -1,4 +1,5 @@
--- Facts about every client at report_date, read apart from the snapshot SQL, so that the
+-- Facts at report_date about the clients in validation_ids (the snapshot's clients, loaded
+-- by the validation into a temporary table), read apart from the snapshot SQL, so that the
 -- validation re-checks eligibility independently: segment, OKVED, liquidation, RKO held.
 SELECT
     c.client_id,
@@ -14,4 +15,5 @@ SELECT
           AND p.open_date <= :report_date
           AND (p.close_date IS NULL OR p.close_date > :report_date)
     ) THEN 1 ELSE 0 END AS holds_rko
-FROM clients AS c
+FROM validation_ids AS v
+JOIN clients AS c ON c.client_id = v.client_id

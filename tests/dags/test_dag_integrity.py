@@ -96,9 +96,21 @@ def test_backfill_over_three_months_plans_three_runs(airflow_db: Path) -> None:
     reserialize = subprocess.run([*cli, "dags", "reserialize"], capture_output=True, text=True, check=False)
     assert reserialize.returncode == 0, reserialize.stderr[-2000:]
     plan = subprocess.run(
-        [*cli, "backfill", "create", "--dag-id", "rko_monthly_scoring", "--from-date", "2026-01-01",
-         "--to-date", "2026-03-31", "--dry-run"],
-        capture_output=True, text=True, check=False,
+        [
+            *cli,
+            "backfill",
+            "create",
+            "--dag-id",
+            "rko_monthly_scoring",
+            "--from-date",
+            "2026-01-01",
+            "--to-date",
+            "2026-03-31",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert plan.returncode == 0, plan.stderr[-2000:]
     planned = [line.split("|")[1].strip() for line in plan.stdout.splitlines() if line.startswith("| 2026")]

@@ -1,0 +1,63 @@
+"""The Connection hook turns Airflow Connections into rko_model's SQLAlchemy URLs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rko_model.errors import ConfigError
+
+
+def test_postgres_connection_with_search_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rko_airflow.hooks import RkoDatabaseHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RKO_WAREHOUSE",
+        json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": "dwh.bank",
+                "port": 5433,
+                "login": "scoring",
+                "password": "s3cret",
+                "schema": "bank",
+                "extra": {"search_path": "rko_contract"},
+            }
+        ),
+    )
+    url = RkoDatabaseHook("rko_warehouse").sqlalchemy_url()
+    assert url == "postgresql+psycopg2://scoring:s3cret@dwh.bank:5433/bank?options=-csearch_path%3Drko_contract"
+
+
+def test_sqlalchemy_url_in_extra_and_engine(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rko_airflow.hooks import RkoDatabaseHook
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RKO_STAGING", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}})
+    )
+    hook = RkoDatabaseHook("rko_staging")
+    assert hook.sqlalchemy_url() == url
+    with hook.get_engine().connect() as conn:
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_other_connections_are_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rko_airflow.hooks import RkoDatabaseHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_RKO_WAREHOUSE", json.dumps({"conn_type": "http", "host": "example"}))
+    with pytest.raises(ConfigError, match="neither a postgres connection nor one with an extra 'sqlalchemy_url'"):
+        RkoDatabaseHook("rko_warehouse").sqlalchemy_url()
+
+
+def test_report_date_comes_from_the_data_interval() -> None:
+    import datetime as dt
+
+    import pendulum
+    from rko_airflow.context import report_date_of
+
+    context = {"data_interval_start": pendulum.datetime(2026, 2, 1, 3, tz="UTC")}
+    assert report_date_of(context) == dt.date(2026, 2, 28)
+    with pytest.raises(ValueError, match="no data interval"):
+        report_date_of({"data_interval_start": None})
