@@ -195,6 +195,8 @@ def _cmd_airflow_env(args: argparse.Namespace, settings: Settings) -> int:
             {"conn_type": "generic", "extra": {"sqlalchemy_url": settings.staging_url}}
         ),
         "RKO_DATA_DIR": str(settings.data_dir),
+        "RKO_WAREHOUSE_URL": settings.warehouse_url,
+        "RKO_STAGING_URL": settings.staging_url,
         "GX_ANALYTICS_ENABLED": "false",
     }
     for key, value in exports.items():

@@ -28,7 +28,8 @@ echo "== 4/4 the ranked list"
 $BIN/rko top --report-date latest -n 10
 REPORT=$(ls -d "$RKO_DATA_DIR"/runs/*/ | tail -n 1)
 echo
-echo "ranked list:  mo_staging.rko_propensity in ${RKO_STAGING_URL:-$RKO_DATA_DIR/mo_staging.db}"
+mask() { sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#'; }
+echo "ranked list:  mo_staging.rko_propensity in $(echo "$RKO_STAGING_URL" | mask)"
 echo "run metrics:  rko_monitoring.rko_run_metrics"
 echo "model report: ${REPORT}report.html"
 echo "Airflow log:  $AIRFLOW_HOME/dags-test.log"

@@ -33,6 +33,15 @@ def test_generate_snapshot_labels(env: Path, capsys: pytest.CaptureFixture[str])
     labels = env / "labels.csv"
     assert main(["labels", "--report-date", "latest", "--out", str(labels)]) == 0
     assert (pd.read_csv(labels)["report_date"] == "2026-07-31").all()
+    capsys.readouterr()
+
+    # The scoring DAG's logical date for the latest month, and the exports wiring a local Airflow.
+    assert main(["logical-date", "--report-date", "latest"]) == 0
+    assert capsys.readouterr().out.strip() == "2026-11-01T03:00:00+00:00"
+    assert main(["airflow-env"]) == 0
+    exports = capsys.readouterr().out
+    assert "export AIRFLOW_CONN_RKO_WAREHOUSE=" in exports and "sqlalchemy_url" in exports
+    assert f"export AIRFLOW_HOME={env / 'data' / 'airflow'}" in exports
 
 
 def test_errors_are_one_line_and_exit_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
