@@ -243,3 +243,10 @@ def test_report_date_must_be_a_month_end_inside_the_data(bank: Engine, bank_sett
         extract_snapshot(bank, "2026-04-15", bank_settings)
     with pytest.raises(IncompleteDataError, match="after the latest complete month 2026-10-31"):
         extract_snapshot(bank, "2026-11-30", bank_settings)
+
+
+def test_parallel_groups_cover_every_source_once() -> None:
+    from rko_model.snapshot import PARALLEL_GROUPS, SOURCE_QUERIES
+
+    grouped = [name for group in PARALLEL_GROUPS for name in group]
+    assert sorted(grouped) == sorted(SOURCE_QUERIES) and len(grouped) == len(set(grouped))
