@@ -143,34 +143,28 @@ def _read_group(
 ) -> dict[str, pd.DataFrame]:
     """Some of the source queries, on a connection of their own."""
     names = ("snapshot/eligible_profile", *names) if with_profile else names
-    out = {}
     with eligible_clients(engine, report_date, settings) as (conn, params):
-        for name in names:
-            started = time.perf_counter()
-            out[name] = read_frame(conn, load_sql(settings.sql_dir, name, conn.dialect.name), params, _KINDS)
-            log.info(
-                "snapshot %s: %s gave %d rows (%.1f s)",
-                report_date,
-                name,
-                len(out[name]),
-                time.perf_counter() - started,
-            )
-    return out
+        return read_queries(conn, params, settings, report_date, names)
 
 
 def read_snapshot(conn: Connection, params: dict, settings: Settings, report_date: dt.date) -> pd.DataFrame:
     """The snapshot, read on a connection that holds ``snapshot_eligible`` (see :func:`eligible_clients`)."""
-    dialect = conn.dialect.name
-    started = time.perf_counter()
-    eligible = read_frame(conn, load_sql(settings.sql_dir, "snapshot/eligible_profile", dialect), params, _KINDS)
-    log.info("snapshot %s: %d eligible clients (%.1f s)", report_date, len(eligible), time.perf_counter() - started)
-    parts = []
-    for name in SOURCE_QUERIES:
-        part = read_frame(conn, load_sql(settings.sql_dir, name, dialect), params, _KINDS)
-        elapsed = time.perf_counter() - started
-        log.info("snapshot %s: %s gave %d rows (%.1f s)", report_date, name, len(part), elapsed)
-        parts.append(part)
-    return assemble_snapshot(eligible, parts, report_date)
+    frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *SOURCE_QUERIES))
+    return assemble_snapshot(frames["snapshot/eligible_profile"], [frames[n] for n in SOURCE_QUERIES], report_date)
+
+
+def read_queries(
+    conn: Connection, params: dict, settings: Settings, report_date: dt.date, names: tuple[str, ...]
+) -> dict[str, pd.DataFrame]:
+    """The named snapshot queries' results, read one after the other on ``conn``, with progress in the log."""
+    out = {}
+    for name in names:
+        started = time.perf_counter()
+        out[name] = read_frame(conn, load_sql(settings.sql_dir, name, conn.dialect.name), params, _KINDS)
+        log.info(
+            "snapshot %s: %s gave %d rows (%.1f s)", report_date, name, len(out[name]), time.perf_counter() - started
+        )
+    return out
 
 
 def assemble_snapshot(eligible: pd.DataFrame, parts: list[pd.DataFrame], report_date: dt.date) -> pd.DataFrame:

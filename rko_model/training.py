@@ -87,6 +87,7 @@ def train_and_report(
     champion = result.champion
     test_months = [m.isoformat() for m in plan.test_months]
     retro = retro_summary(result, test_months)
+    fingerprint = data_fingerprint(train_frame, champion.spec)
     registry = Registry(settings.registry_dir)
     package_dir = save_package(
         champion,
@@ -94,7 +95,7 @@ def train_and_report(
         version=run_id,
         training_months=[m.isoformat() for m in plan.train_months],
         retro=retro,
-        fingerprint=data_fingerprint(train_frame, champion.spec),
+        fingerprint=fingerprint,
         reference=reference_distributions(train_frame, champion.predict(train_frame), champion),
     )
     run = {
@@ -114,7 +115,7 @@ def train_and_report(
         "business": result.business.to_dict("records"),
         "reliability": result.reliability.to_dict("records"),
         "libraries": library_versions(),
-        "data_fingerprint": data_fingerprint(train_frame, champion.spec),
+        "data_fingerprint": fingerprint,
         "seconds": round(time.perf_counter() - started, 1),
     }
     run_dir = write_run(settings.runs_dir / run_id, run, result.predictions)

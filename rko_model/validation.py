@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ class ValidationOutcome:
     warnings: tuple[str, ...]
     expectations: int
     result_path: str | None = None
-    details: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def summary(self) -> str:
         head = (
@@ -215,7 +214,7 @@ def _write(outcome: ValidationOutcome, payload: dict[str, Any], artifact_dir: Pa
         return outcome
     artifact_dir.mkdir(parents=True, exist_ok=True)
     path = artifact_dir / f"validation_{outcome.report_date}.json"
-    document = {"outcome": {k: v for k, v in outcome.__dict__.items() if k != "details"}, "gx_result": payload}
+    document = {"outcome": dict(outcome.__dict__), "gx_result": payload}
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(document, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     partial.replace(path)
