@@ -138,7 +138,7 @@ def publish(settings: Settings, report_date: dt.date | str, scores_path: str) ->
     report_date = parse_report_date(report_date)
     started = time.perf_counter()
     ranked = pd.read_parquet(scores_path)
-    rows = publish_month(make_staging_engine(settings.staging_url), ranked, report_date)
+    rows = publish_month(make_staging_engine(settings.staging_url), ranked, report_date, settings.sql_dir)
     return {"table": STAGING_TABLE, "rows": rows, "seconds": round(time.perf_counter() - started, 2)}
 
 

@@ -12,11 +12,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from rko_model.errors import WarehouseError
 from rko_model.scoring import rank_scores
+from rko_model.settings import Settings
+from rko_model.warehouse.query import read_frame
 from rko_model.warehouse.staging import make_staging_engine, publish_month, read_published
 from tests.conftest import ENGINES, POSTGRES_URL, need_postgres
 
 MONTH = dt.date(2026, 10, 31)
+SQL_DIR = Settings.from_env({}).sql_dir
 
 
 @pytest.fixture(params=ENGINES)
@@ -50,20 +54,52 @@ def test_ranks_and_deciles() -> None:
 
 
 def test_a_month_is_replaced_whole(staging: Engine) -> None:
-    publish_month(staging, _ranked(500, 1), MONTH)
-    publish_month(staging, _ranked(300, 2, dt.date(2026, 9, 30)), dt.date(2026, 9, 30))
-    publish_month(staging, _ranked(400, 3), MONTH)  # a rerun of October
+    publish_month(staging, _ranked(500, 1), MONTH, SQL_DIR)
+    publish_month(staging, _ranked(300, 2, dt.date(2026, 9, 30)), dt.date(2026, 9, 30), SQL_DIR)
+    publish_month(staging, _ranked(400, 3), MONTH, SQL_DIR)  # a rerun of October
     october = read_published(staging, MONTH)
     assert len(october) == 400 and set(october["run_id"]) == {"run-3"}
     assert len(read_published(staging, dt.date(2026, 9, 30))) == 300
     assert len(read_published(staging)) == 700
+    loaded = read_frame(staging, "SELECT DISTINCT loaded_at FROM mo_staging.rko_propensity", {})["loaded_at"]
+    loaded = pd.to_datetime(loaded)
+    now = pd.Timestamp(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    assert ((now - loaded).abs() < pd.Timedelta(minutes=5)).all()  # the time of day is kept
 
 
 def test_bad_lists_are_refused_and_the_month_stays(staging: Engine) -> None:
-    publish_month(staging, _ranked(200, 1), MONTH)
+    publish_month(staging, _ranked(200, 1), MONTH, SQL_DIR)
     duplicated = pd.concat([_ranked(50, 2), _ranked(50, 2).iloc[:1]], ignore_index=True)
     with pytest.raises(ValueError, match="1 duplicated clients"):
-        publish_month(staging, duplicated, MONTH)
+        publish_month(staging, duplicated, MONTH, SQL_DIR)
     with pytest.raises(ValueError, match="another month"):
-        publish_month(staging, _ranked(10, 3, dt.date(2026, 9, 30)), MONTH)
+        publish_month(staging, _ranked(10, 3, dt.date(2026, 9, 30)), MONTH, SQL_DIR)
     assert set(read_published(staging, MONTH)["run_id"]) == {"run-1"}
+
+
+def test_postgresql_swaps_one_partition_per_month(staging: Engine) -> None:
+    if staging.dialect.name != "postgresql":
+        pytest.skip("partitions are PostgreSQL's")
+    for seed, month in ((1, MONTH), (2, dt.date(2026, 9, 30)), (3, MONTH)):
+        publish_month(staging, _ranked(100 + seed, seed, month), month, SQL_DIR)
+    with staging.connect() as conn:
+        parts = conn.exec_driver_sql(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits AS i "
+            "JOIN pg_class AS c ON c.oid = i.inhrelid WHERE i.inhparent = 'mo_staging.rko_propensity'::regclass "
+            "ORDER BY 1"
+        ).all()
+        leftovers = conn.exec_driver_sql("SELECT to_regclass('mo_staging.rko_propensity_load')").scalar()
+    assert [name for name, _ in parts] == ["rko_propensity_20260930", "rko_propensity_20261031"]
+    assert "'2026-10-31'" in parts[1][1]
+    assert leftovers is None
+    assert len(read_published(staging, MONTH)) == 103
+
+
+def test_postgresql_refuses_an_unpartitioned_table_of_an_earlier_version(staging: Engine) -> None:
+    if staging.dialect.name != "postgresql":
+        pytest.skip("partitions are PostgreSQL's")
+    with staging.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA mo_staging")
+        conn.exec_driver_sql("CREATE TABLE mo_staging.rko_propensity (LIKE pg_catalog.pg_am)")
+    with pytest.raises(WarehouseError, match="not partitioned by report_date"):
+        publish_month(staging, _ranked(10, 1), MONTH, SQL_DIR)

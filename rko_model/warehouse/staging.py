@@ -1,10 +1,13 @@
 """The marketing optimizer's staging table and the run-metrics table, and how a month is published.
 
 ``mo_staging.rko_propensity`` holds one ranked list per report date; a month is replaced in
-one transaction (delete the month, bulk-insert it), so a rerun or backfill leaves exactly one
-copy and the optimizer never reads a half-written month. ``rko_monitoring.rko_run_metrics``
-holds one row per scoring run. On PostgreSQL both are schemas; on SQLite each is a file
-ATTACHed under the schema's name, so every statement uses the same qualified names.
+one transaction, so a rerun or backfill leaves exactly one copy and the optimizer never reads a
+half-written month. On PostgreSQL the table is list-partitioned by report date: the new list is
+COPied into a bare load table, which then replaces the month's partition (drop, rename, attach),
+so publishing costs one COPY whatever the table holds. On SQLite the month is deleted and inserted.
+``rko_monitoring.rko_run_metrics`` holds one row per scoring run. On PostgreSQL both are
+schemas; on SQLite each is a file ATTACHed under the schema's name, so every statement uses the
+same qualified names.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,6 +41,7 @@ from rko_model.errors import WarehouseError
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine, sqlite_begin, sqlite_connect
 from rko_model.warehouse.query import dbapi_errors, execute, read_frame
+from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ metadata = MetaData()
 
 #: No primary key on purpose: maintaining a B-tree on every load halves COPY's speed. Months are
 #: replaced whole and a list is checked for duplicate clients before it is written; the
-#: optimizer reads by month, which a BRIN index on report_date (appended in order) serves.
+#: optimizer reads by month, which partition pruning serves on PostgreSQL and an index on SQLite.
 rko_propensity = Table(
     "rko_propensity",
     metadata,
@@ -59,9 +64,22 @@ rko_propensity = Table(
     Column("model_version", String(64), nullable=False),
     Column("run_id", String(250), nullable=False),
     Column("loaded_at", DateTime, nullable=False),
-    Index("ix_rko_propensity_report_date", "report_date", postgresql_using="brin"),
+    Index("ix_rko_propensity_report_date", "report_date").ddl_if(dialect="sqlite"),
+    schema=STAGING_SCHEMA,
+    postgresql_partition_by="LIST (report_date)",
+)
+
+#: The bare table a month is COPied into before it becomes that month's partition (PostgreSQL);
+#: its other columns are constant for the month and filled by column defaults.
+_LOAD_COLUMNS = ("client_id", "score", "rank", "decile")
+_load_table = Table(
+    "rko_propensity_load",
+    MetaData(),
+    *(Column(c.name, c.type, nullable=False) for c in rko_propensity.columns if c.name in _LOAD_COLUMNS),
     schema=STAGING_SCHEMA,
 )
+#: Serialises publishing on PostgreSQL: the load table and the swap functions are shared.
+PUBLISH_LOCK_KEY = 720_451_001
 
 run_metrics = Table(
     "rko_run_metrics",
@@ -123,7 +141,7 @@ def ensure_tables(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
 
 
-def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date) -> int:
+def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date, sql_dir: Path) -> int:
     """Replace ``report_date``'s list with ``ranked`` in one transaction; returns the rows published."""
     if (ranked[col.REPORT_DATE] != pd.Timestamp(report_date)).any():
         raise ValueError(f"the list holds rows of another month than {report_date}")
@@ -135,19 +153,49 @@ def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date) ->
     rows = ranked.assign(loaded_at=pd.Timestamp(dt.datetime.now(dt.UTC).replace(tzinfo=None)).floor("s"))
     try:
         with engine.begin() as conn:
-            ensure_tables(conn)
-            removed = execute(
-                conn,
-                "DELETE FROM mo_staging.rko_propensity WHERE report_date = :report_date",
-                {"report_date": report_date},
-            )
-            published = bulk_insert(conn, rko_propensity, rows)
+            if conn.dialect.name == "postgresql":
+                removed, published = _swap_partition(conn, rows, report_date, sql_dir)
+            else:
+                ensure_tables(conn)
+                removed = execute(
+                    conn,
+                    "DELETE FROM mo_staging.rko_propensity WHERE report_date = :report_date",
+                    {"report_date": report_date},
+                )
+                published = bulk_insert(conn, rko_propensity, rows)
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
         raise WarehouseError(
             f"publishing {report_date} failed and was rolled back; the earlier list stays: {exc}"
         ) from exc
     log.info("published %s: %d rows (replaced %d)", report_date, published, max(removed, 0))
     return published
+
+
+def _swap_partition(conn: Connection, rows: pd.DataFrame, report_date: dt.date, sql_dir: Path) -> tuple[int, int]:
+    """COPY the month into the load table and swap it in as the month's partition (PostgreSQL)."""
+    execute(conn, "SELECT pg_advisory_xact_lock(:key)", {"key": PUBLISH_LOCK_KEY})
+    ensure_tables(conn)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:  # no parameters: the driver must not read format()'s %I and %L as placeholders
+        cursor.execute(load_sql(sql_dir, "staging/publish_functions", "postgresql"))
+    finally:
+        cursor.close()
+    constants = {}
+    for name in ("model_version", "run_id", "loaded_at"):
+        values = rows[name].unique()
+        if len(values) != 1:
+            raise ValueError(f"the list of {report_date} holds {len(values)} values of {name}; expected one")
+        constants[name] = values[0].to_pydatetime() if name == "loaded_at" else str(values[0])
+    execute(
+        conn,
+        "SELECT mo_staging.rko_propensity_prepare_load(:report_date, :model_version, :run_id, :loaded_at)",
+        {"report_date": report_date, **constants},
+    )
+    published = bulk_insert(conn, _load_table, rows)
+    removed = conn.execute(
+        text("SELECT mo_staging.rko_propensity_swap(:report_date)"), {"report_date": report_date}
+    ).scalar_one()
+    return int(removed), published
 
 
 def read_published(engine: Engine, report_date: dt.date | None = None) -> pd.DataFrame:
