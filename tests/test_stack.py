@@ -182,6 +182,29 @@ def test_the_connections_and_urls_reach_the_warehouse_service(compose: dict) -> 
         )
 
 
+def test_the_hook_reads_the_connections_as_the_settings_urls(compose: dict, tmp_path: Path) -> None:
+    """The DAGs' hook (plugins/rko_airflow) turns the stack's Connections into the URLs rko_model is given."""
+    stack_env = environment(compose["services"]["airflow-worker"])
+    code = (
+        "import json\n"
+        "from rko_airflow.hooks import STAGING_CONN_ID, WAREHOUSE_CONN_ID, RkoDatabaseHook\n"
+        "print(json.dumps([RkoDatabaseHook(c).sqlalchemy_url() for c in (WAREHOUSE_CONN_ID, STAGING_CONN_ID)]))\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]),
+        **{var: stack_env[var] for var in CONNECTIONS},
+    }
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    warehouse, staging = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert warehouse == stack_env["RKO_WAREHOUSE_URL"] and staging == stack_env["RKO_STAGING_URL"]
+
+
 def test_data_folder_is_one_named_volume_on_every_airflow_service(compose: dict) -> None:
     services = compose["services"]
     named = set(compose["volumes"])
