@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# First start of the Docker stack (run by its airflow-init service): a synthetic bank in the
+# warehouse and a champion model in the registry, each only when it is not there yet, so that a
+# restart of the stack keeps the bank, the models and the published lists it already has.
+# Sizes come from RKO_SEED_* (small defaults); RKO_SEED_BANK=false skips the whole step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CLIENTS=${RKO_SEED_CLIENTS:-5000}
+MONTHS=${RKO_SEED_MONTHS:-24}
+SEED=${RKO_SEED_RANDOM:-42}
+TRAIN_MONTHS=${RKO_SEED_TRAIN_MONTHS:-6}
+TEST_MONTHS=${RKO_SEED_TEST_MONTHS:-3}
+ITERATIONS=${RKO_SEED_ITERATIONS:-200}
+REGISTRY=${RKO_REGISTRY_DIR:-${RKO_DATA_DIR:?RKO_DATA_DIR is not set}/registry}
+
+# `python -m` from the project's root: importable whoever runs it (root in airflow-init, the airflow user elsewhere).
+rko() { python -m rko_model.cli "$@"; }
+
+if [[ "${RKO_SEED_BANK:-true}" != "true" ]]; then
+    echo "RKO_SEED_BANK=${RKO_SEED_BANK}: not seeding the warehouse or the registry"
+    exit 0
+fi
+
+if latest=$(rko logical-date --report-date latest 2>/dev/null); then
+    echo "the warehouse already holds a bank (latest month's scoring run: $latest): not generating"
+else
+    echo "seeding the warehouse: a synthetic bank of $CLIENTS clients x $MONTHS months (seed $SEED)"
+    rko generate --clients "$CLIENTS" --months "$MONTHS" --seed "$SEED"
+fi
+
+if [[ -f "$REGISTRY/champion.json" ]]; then
+    echo "the registry $REGISTRY already has a champion: not training"
+else
+    echo "training the first model ($TRAIN_MONTHS training and $TEST_MONTHS test months, $ITERATIONS iterations)"
+    rko train --no-ablation --train-months "$TRAIN_MONTHS" --test-months "$TEST_MONTHS" --iterations "$ITERATIONS"
+    rko promote --allow-refusal
+fi
