@@ -23,6 +23,7 @@ from rko_model import columns as col
 from rko_model.dates import add_months, parse_report_date
 from rko_model.errors import IncompleteDataError
 from rko_model.exclusions import OkvedExclusions, load_exclusions
+from rko_model.partitions import WHOLE, Partition
 from rko_model.settings import Settings
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import dialect_of
@@ -49,9 +50,12 @@ _KINDS: dict[str, ColumnKind] = {
 }
 
 
-def snapshot_params(report_date: dt.date, exclusions: OkvedExclusions) -> dict[str, object]:
+def snapshot_params(
+    report_date: dt.date, exclusions: OkvedExclusions, partition: Partition = WHOLE
+) -> dict[str, object]:
     """Every bound parameter of the snapshot SQL files, computed in Python."""
     params: dict[str, object] = {
+        **partition.params(),
         "report_date": report_date,
         "segment": col.SMB_SEGMENT,
         "rko_product": col.RKO_PRODUCT,
@@ -91,14 +95,16 @@ def check_report_date(engine: Engine, settings: Settings, report_date: dt.date) 
 
 
 @contextmanager
-def eligible_clients(engine: Engine, report_date: dt.date, settings: Settings) -> Iterator[tuple[Connection, dict]]:
-    """A connection holding the temporary table ``snapshot_eligible`` of ``report_date``.
+def eligible_clients(
+    engine: Engine, report_date: dt.date, settings: Settings, partition: Partition = WHOLE
+) -> Iterator[tuple[Connection, dict]]:
+    """A connection holding the temporary table ``snapshot_eligible`` of ``report_date`` (one partition's clients).
 
     The source queries join it, so they aggregate eligible clients only. The transaction
     is rolled back at the end, which removes the table on both engines; the snapshot
     itself never writes anything.
     """
-    params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path))
+    params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path), partition)
     dialect = dialect_of(engine)
     with engine.connect() as conn:
         transaction = conn.begin()
@@ -118,17 +124,19 @@ PARALLEL_GROUPS = (
 )
 
 
-def extract_snapshot(engine: Engine, report_date: dt.date | str, settings: Settings) -> pd.DataFrame:
-    """Read the snapshot of ``report_date`` from the warehouse."""
+def extract_snapshot(
+    engine: Engine, report_date: dt.date | str, settings: Settings, partition: Partition = WHOLE
+) -> pd.DataFrame:
+    """Read the snapshot of ``report_date`` (of one partition's clients) from the warehouse."""
     report_date = parse_report_date(report_date)
     check_report_date(engine, settings, report_date)
     if dialect_of(engine) != "postgresql":
-        with eligible_clients(engine, report_date, settings) as (conn, params):
+        with eligible_clients(engine, report_date, settings, partition) as (conn, params):
             return read_snapshot(conn, params, settings, report_date)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(PARALLEL_GROUPS), thread_name_prefix="snapshot") as pool:
         futures = [
-            pool.submit(_read_group, engine, report_date, settings, group, with_profile=i == 0)
+            pool.submit(_read_group, engine, report_date, settings, partition, group, with_profile=i == 0)
             for i, group in enumerate(PARALLEL_GROUPS)
         ]
         frames: dict[str, pd.DataFrame] = {}
@@ -139,11 +147,16 @@ def extract_snapshot(engine: Engine, report_date: dt.date | str, settings: Setti
 
 
 def _read_group(
-    engine: Engine, report_date: dt.date, settings: Settings, names: tuple[str, ...], with_profile: bool
+    engine: Engine,
+    report_date: dt.date,
+    settings: Settings,
+    partition: Partition,
+    names: tuple[str, ...],
+    with_profile: bool,
 ) -> dict[str, pd.DataFrame]:
     """Some of the source queries, on a connection of their own."""
     names = ("snapshot/eligible_profile", *names) if with_profile else names
-    with eligible_clients(engine, report_date, settings) as (conn, params):
+    with eligible_clients(engine, report_date, settings, partition) as (conn, params):
         return read_queries(conn, params, settings, report_date, names)
 
 

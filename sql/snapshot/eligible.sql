@@ -3,6 +3,7 @@
 -- transaction rolls back).
 -- Eligible: SMB segment; registered on or before the report date; not liquidated at it;
 -- OKVED neither an excluded code nor in an excluded class; no RKO held at the report date.
+-- Only the clients of one partition (client id modulo the partition count; 1 = all clients).
 CREATE TEMPORARY TABLE snapshot_eligible AS
 SELECT
     c.client_id,
@@ -14,7 +15,8 @@ SELECT
     c.headcount,
     c.declared_revenue
 FROM clients AS c
-WHERE c.segment = :segment
+WHERE c.client_id % :partitions = :partition
+  AND c.segment = :segment
   AND c.registration_date <= :report_date
   AND (c.liquidation_date IS NULL OR c.liquidation_date > :report_date)
   AND COALESCE(c.okved_code, '') NOT IN :excluded_codes
