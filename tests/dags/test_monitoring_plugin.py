@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.monitoring_seed import MONTHS, seed_champion, seed_monitoring, seeded_performance
+from tests.monitoring_seed import MONTHS, seeded_performance
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A seeded monitoring database and registry, wired the way the API server finds them."""
-    folder = tmp_path_factory.mktemp("monitoring")
-    staging_url = f"sqlite:///{folder / 'mo_staging.db'}"
-    seed_monitoring(staging_url)
-    version = seed_champion(folder / "registry")
-    env = {
-        "RKO_DATA_DIR": str(folder),
-        "RKO_REGISTRY_DIR": str(folder / "registry"),
-        "AIRFLOW_CONN_RKO_STAGING": json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": staging_url}}),
-    }
-    patch = pytest.MonkeyPatch()
-    for key, value in env.items():
-        patch.setenv(key, value)
-    yield {**env, "champion": version}
-    patch.undo()
-
-
-@pytest.fixture(scope="module")
-def api(airflow_db: Path, seeded: dict[str, str]):  # type: ignore[no-untyped-def]
+def api(airflow_db: Path, seeded_monitoring: dict[str, str]):  # type: ignore[no-untyped-def]
     """Airflow's API app (core), with the plugins of the project's plugins folder mounted."""
     from airflow.api_fastapi.app import create_app, purge_cached_app
 
@@ -69,7 +48,7 @@ def test_anonymous_and_forged_requests_are_refused(api) -> None:  # type: ignore
         assert forged.get(path).status_code == 403
 
 
-def test_an_authenticated_request_gets_the_page(api, seeded: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_an_authenticated_request_gets_the_page(api, seeded_monitoring: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     client = TestClient(api, headers={"Authorization": f"Bearer {_token(api)}"})
@@ -80,10 +59,10 @@ def test_an_authenticated_request_gets_the_page(api, seeded: dict[str, str]) -> 
         assert f"<td class='l'>{month:%Y-%m}</td>" in page
     for row in seeded_performance():
         assert f"{row['gini']:.3f}" in page and f"{row['lift_top_decile']:.2f}" in page
-    assert f"<dd>{seeded['champion']}</dd>" in page and 'class="chart realised-gini"' in page
+    assert f"<dd>{seeded_monitoring['champion']}</dd>" in page and 'class="chart realised-gini"' in page
 
     data = client.get("/rko-monitoring/months.json").json()
-    assert data["champion"] == seeded["champion"]
+    assert data["champion"] == seeded_monitoring["champion"]
     assert [m["report_date"] for m in data["months"]] == [m.isoformat() for m in MONTHS]
     realised = {m["report_date"]: m["gini"] for m in data["months"] if m["gini"] is not None}
     assert realised == {r["report_date"].isoformat(): pytest.approx(r["gini"]) for r in seeded_performance()}
