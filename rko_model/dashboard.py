@@ -70,8 +70,17 @@ def month_table(runs: pd.DataFrame, performance: pd.DataFrame) -> pd.DataFrame:
     if runs.empty:
         latest = pd.DataFrame(columns=[c for c in MONTH_COLUMNS if c not in _PERFORMANCE])
     else:
-        ordered = runs.sort_values(["report_date", "recorded_at", "run_id"], kind="stable")
-        latest = ordered.groupby("report_date", as_index=False).tail(1).rename(columns={"status": "run_status"})
+        # recorded_at may hold the day only; on a day with a failed and a published run of a month the
+        # published one is taken as the later (a month is rerun after a failure, not the other way round).
+        ordered = runs.assign(_published=runs["status"].eq("published")).sort_values(
+            ["report_date", "recorded_at", "_published", "run_id"], kind="stable"
+        )
+        latest = (
+            ordered.groupby("report_date", as_index=False)
+            .tail(1)
+            .drop(columns="_published")
+            .rename(columns={"status": "run_status"})
+        )
         counts = ordered.groupby("report_date").size().rename("runs")
         latest = latest.merge(counts, left_on="report_date", right_index=True)
     realised = performance.rename(

@@ -82,6 +82,22 @@ def test_realised_figures_without_any_run_still_show() -> None:
     assert months["gini"].tolist() == pytest.approx(performance["gini"].tolist())
 
 
+def test_a_rerun_after_a_failure_on_the_same_day_is_the_latest_run() -> None:
+    """recorded_at may hold the day only, and run ids do not sort by time (manual__ < scheduled__)."""
+    day = "2026-11-01"
+    runs = pd.DataFrame(
+        {
+            "run_id": ["scheduled__2026-11-01T03:00:00+00:00", "manual__2026-11-01T09:12:00+00:00"],
+            "report_date": pd.to_datetime(["2026-10-31", "2026-10-31"]).astype("datetime64[s]"),
+            "status": ["failed_validation", "published"],
+            "recorded_at": [day, day],
+            "rows_scored": [None, 1200.0],
+        }
+    )
+    months = month_table(runs, pd.DataFrame())
+    assert months["run_id"].tolist() == ["manual__2026-11-01T09:12:00+00:00"] and months["runs"].tolist() == [2]
+
+
 def _cells(page: str) -> dict[str, list[str]]:
     """The month table's cells by month, tags stripped."""
     table = page.split("<table class='months'>", 1)[1].split("</table>", 1)[0]

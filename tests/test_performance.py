@@ -165,7 +165,10 @@ def _publish(settings: Settings, bank: Engine, month: dt.date, psi: float, seed:
 
 def test_a_closed_month_is_evaluated_and_stored_once(bank: Engine, monitored: Settings) -> None:
     truth = _publish(monitored, bank, MONTH, psi=0.03)
+    before = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     first = evaluate_month(monitored, MONTH)
+    evaluated_at = pd.Timestamp(read_performance(make_staging_engine(monitored.staging_url)).iloc[0]["evaluated_at"])
+    assert evaluated_at >= before  # the time of day is kept, not only the date
     assert first.status == OK and first.score_psi == pytest.approx(0.03)
     assert first.rows == len(truth) and first.positives == int(truth[col.TARGET].sum())
     assert first.gini == pytest.approx(2 * roc_auc_score(truth[col.TARGET], truth["score"]) - 1)

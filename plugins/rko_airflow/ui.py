@@ -73,17 +73,21 @@ def create_app() -> FastAPI:
         except (RkoError, AirflowNotFoundException) as exc:
             return JSONResponse({"detail": str(exc)}, status_code=503)
         frame = view.months.assign(report_date=view.months["report_date"].dt.strftime("%Y-%m-%d"))
-        records: list[dict[str, Any]] = [
-            {k: (None if _is_missing(v) else v) for k, v in row.items()}
-            for row in frame.astype(object).to_dict("records")
-        ]
+        records = [{k: _json_value(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
         return JSONResponse({"champion": view.champion_version, "months": records})
 
     return app
 
 
-def _is_missing(value: Any) -> bool:
-    return bool(pd.isna(value)) if not isinstance(value, list | dict) else False
+def _json_value(value: Any) -> Any:
+    """A month-table cell as JSON: missing as null, times as ISO text, numbers as numbers."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):  # a numpy scalar
+        return value.item()
+    return value
 
 
 app = create_app()

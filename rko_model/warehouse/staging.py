@@ -216,18 +216,17 @@ def read_runs(engine: Engine) -> pd.DataFrame:
 def record_performance(engine: Engine, row: dict[str, object]) -> None:
     """Write a month's realised performance, replacing an earlier evaluation of the same month."""
     values = {c.name: row.get(c.name) for c in realised_performance.columns}
+    values["report_date"] = pd.Timestamp(values["report_date"]).date()  # type: ignore[arg-type]
+    # One row: a plain INSERT keeps the time of day, which the bulk path's date columns would drop.
     values["evaluated_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    frame = pd.DataFrame([values])
-    for name in ("report_date", "evaluated_at"):
-        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[s]")
     with engine.begin() as conn:
         ensure_tables(conn)
         execute(
             conn,
             "DELETE FROM rko_monitoring.rko_realised_performance WHERE report_date = :report_date",
-            {"report_date": row["report_date"]},
+            {"report_date": values["report_date"]},
         )
-        bulk_insert(conn, realised_performance, frame)
+        conn.execute(realised_performance.insert(), [values])
 
 
 def read_performance(engine: Engine) -> pd.DataFrame:
