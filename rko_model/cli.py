@@ -160,6 +160,27 @@ def _cmd_top(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model import columns as col
+    from rko_model.performance import evaluate_month, raise_on_alert
+    from rko_model.warehouse.engine import make_engine
+
+    engine = make_engine(settings.warehouse_url)
+    report_date = _resolve_date(args.report_date, engine, settings, back=col.LABEL_HORIZON_MONTHS)
+    figures = evaluate_month(settings, report_date)
+    psi = "unknown" if figures.score_psi is None else f"{figures.score_psi:.3f}"
+    print(
+        f"{figures.report_date}: {figures.rows:,d} listed clients, {figures.positives:,d} opened RKO "
+        f"({figures.base_rate:.2%}); realised Gini {figures.gini:.3f}, top-decile lift {figures.lift_top_decile:.2f}, "
+        f"top-10% conversion {figures.conversion_top10:.2%}; score PSI {psi}; model {figures.model_version}: "
+        f"{figures.status} (stored in rko_monitoring.rko_realised_performance)"
+    )
+    raise_on_alert(figures)
+    if figures.message:
+        print(f"  {figures.message}")
+    return 0
+
+
 def _logical_date(report_date: dt.date) -> str:
     """The logical date of the scoring DAG run whose data interval is ``report_date``'s month."""
     return f"{report_date + dt.timedelta(days=1):%Y-%m-%d}T03:00:00+00:00"
@@ -273,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--report-date", default="latest")
     top.add_argument("-n", type=int, default=10)
     top.set_defaults(func=_cmd_top)
+
+    perf = sub.add_parser(
+        "performance", help="compare a scored month's list with the RKO openings of its closed 3-month window"
+    )
+    perf.add_argument("--report-date", default="latest", help="a month end or 'latest' (latest labelled month)")
+    perf.set_defaults(func=_cmd_performance)
 
     logical = sub.add_parser("logical-date", help="the scoring DAG's logical date for a report month")
     logical.add_argument("--report-date", default="latest")

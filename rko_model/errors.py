@@ -15,6 +15,10 @@ it into a one-line message and a non-zero exit code instead of a traceback.
   them and names the full result file. Nothing was scored or published.
 - :class:`PackageError`: a model package is missing, altered (checksum) or does not fit the
   data (feature spec); retrain or point at the right package.
+- :class:`NotPublishedError`: a month to evaluate has no published list (it was never
+  scored); there is nothing to compare with what happened.
+- :class:`PerformanceAlert`: a scored month's realised Gini fell below the floor or its score
+  drifted beyond the alert level; the figures are stored, the message says which and by how much.
 """
 
 from __future__ import annotations
@@ -50,3 +54,11 @@ class PackageError(RkoError):
 
 class ValidationError(RkoError):
     """A snapshot failed a critical data-quality expectation."""
+
+
+class NotPublishedError(IncompleteDataError):
+    """The month to evaluate has no published list."""
+
+
+class PerformanceAlert(RkoError):
+    """Realised performance or score stability breached its threshold."""

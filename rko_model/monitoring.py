@@ -9,9 +9,10 @@ import pandas as pd
 
 from rko_model.model.metrics import psi
 from rko_model.model.package import bin_shares
+from rko_model.settings import DEFAULT_PSI_ALERT, DEFAULT_PSI_WARN
 
-#: PSI levels: below WARN stable, from WARN a warning, above ALERT a failure (issue-5 monitoring uses these).
-PSI_WARN, PSI_ALERT = 0.1, 0.25
+#: PSI levels: below WARN stable, from WARN a warning, above ALERT a failure (``Settings.psi_warn``/``psi_alert``).
+PSI_WARN, PSI_ALERT = DEFAULT_PSI_WARN, DEFAULT_PSI_ALERT
 
 
 def drift(frame: pd.DataFrame, scores: np.ndarray, reference: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,11 @@ from rko_model.errors import ConfigError
 #: The checkout the package was installed from (``pip install -e .``); sql/ and config/ live here.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: Realised Gini below which a scored month raises an alert once its 3-month window has closed.
+DEFAULT_GINI_FLOOR = 0.3
+#: Score PSI levels: from WARN a warning, above ALERT a failure.
+DEFAULT_PSI_WARN, DEFAULT_PSI_ALERT = 0.1, 0.25
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -30,6 +35,9 @@ class Settings:
         okved_exclusions_path: text file listing OKVED codes or classes left out.
         registry_dir: the model registry (packages, champion pointer, promotion decisions).
         runs_dir: one folder per training run: metrics, predictions, the HTML report.
+        gini_floor: realised Gini of a scored month below which monitoring raises an alert.
+        psi_warn: score PSI from which monitoring logs a warning.
+        psi_alert: score PSI above which monitoring raises an alert.
     """
 
     warehouse_url: str
@@ -39,6 +47,9 @@ class Settings:
     okved_exclusions_path: Path
     registry_dir: Path
     runs_dir: Path
+    gini_floor: float = DEFAULT_GINI_FLOOR
+    psi_warn: float = DEFAULT_PSI_WARN
+    psi_alert: float = DEFAULT_PSI_ALERT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +68,9 @@ class Settings:
             ),
             registry_dir=Path(env.get("RKO_REGISTRY_DIR", str(data_dir / "registry"))),
             runs_dir=Path(env.get("RKO_RUNS_DIR", str(data_dir / "runs"))),
+            gini_floor=_float(env, "RKO_GINI_FLOOR", DEFAULT_GINI_FLOOR),
+            psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
+            psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
         )
         settings.check()
         return settings
@@ -73,3 +87,20 @@ class Settings:
                     f"{name}: {url!r} is not a database URL "
                     "(e.g. sqlite:///data/warehouse.db or postgresql+psycopg2://user@host/db)"
                 )
+        if not -1.0 <= self.gini_floor <= 1.0:
+            raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
+        if not 0.0 <= self.psi_warn < self.psi_alert:
+            raise ConfigError(
+                f"RKO_PSI_WARN and RKO_PSI_ALERT: need 0 <= warn < alert, got {self.psi_warn} and {self.psi_alert}"
+            )
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    """A numeric setting; a typo names the variable instead of surfacing as a bare ValueError."""
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {value!r} is not a number") from exc

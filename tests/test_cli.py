@@ -54,3 +54,35 @@ def test_errors_are_one_line_and_exit_2(env: Path, capsys: pytest.CaptureFixture
     assert main(["labels", "--report-date", "2026-10-31", "--out", str(out)]) == 2
     assert "latest labelled month: 2026-07-31" in capsys.readouterr().err
     assert not out.exists()  # nothing half-written
+
+
+def test_performance_of_a_published_month(env: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from rko_model.labels import extract_labels
+    from rko_model.scoring import rank_scores
+    from rko_model.settings import Settings
+    from rko_model.warehouse.engine import make_engine
+    from rko_model.warehouse.staging import make_staging_engine, publish_month, read_performance
+
+    assert main(["generate", "--clients", "400", "--months", "8", "--seed", "4"]) == 0
+    settings = Settings.from_env()
+    labels = extract_labels(make_engine(settings.warehouse_url), "2026-07-31", settings)
+    score = 0.4 * labels["target"].to_numpy() + np.random.default_rng(0).random(len(labels))
+    month = labels["report_date"].iloc[0].date()
+    publish_month(
+        make_staging_engine(settings.staging_url), rank_scores(labels["client_id"], score, month, "v", "r"), month
+    )
+    capsys.readouterr()
+
+    assert main(["performance", "--report-date", "latest"]) == 0  # the latest labelled month: July
+    out = capsys.readouterr().out
+    stored = read_performance(make_staging_engine(settings.staging_url)).iloc[0]
+    assert out.startswith(f"2026-07-31: {len(labels):,d} listed clients, {labels['target'].sum()} opened RKO")
+    assert f"realised Gini {stored['gini']:.3f}" in out and "score PSI unknown" in out
+
+    monkeypatch.setenv("RKO_GINI_FLOOR", "1")
+    assert main(["performance", "--report-date", "2026-07-31"]) == 2
+    assert "rko performance: error: realised Gini of 2026-07-31 is" in capsys.readouterr().err
+    assert main(["performance", "--report-date", "2026-06-30"]) == 2
+    assert "no list of 2026-06-30" in capsys.readouterr().err

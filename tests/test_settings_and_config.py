@@ -25,11 +25,23 @@ def test_settings_are_read_when_asked_not_at_import(monkeypatch: pytest.MonkeyPa
         ({"RKO_WAREHOUSE_URL": "warehouse.db"}, "RKO_WAREHOUSE_URL"),
         ({"RKO_SQL_DIR": "/nonexistent"}, "RKO_SQL_DIR"),
         ({"RKO_OKVED_EXCLUSIONS": "/nonexistent.txt"}, "RKO_OKVED_EXCLUSIONS"),
+        ({"RKO_GINI_FLOOR": "0,3"}, "RKO_GINI_FLOOR: '0,3' is not a number"),
+        ({"RKO_GINI_FLOOR": "30"}, "RKO_GINI_FLOOR: 30.0 is not a Gini"),
+        ({"RKO_PSI_WARN": "0.3"}, "need 0 <= warn < alert, got 0.3 and 0.25"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(env)
+
+
+def test_monitoring_thresholds_default_and_read_from_the_environment(tmp_path: Path) -> None:
+    defaults = Settings.from_env({"RKO_DATA_DIR": str(tmp_path)})
+    assert (defaults.gini_floor, defaults.psi_warn, defaults.psi_alert) == (0.3, 0.1, 0.25)
+    tuned = Settings.from_env(
+        {"RKO_DATA_DIR": str(tmp_path), "RKO_GINI_FLOOR": "0.45", "RKO_PSI_WARN": "0.05", "RKO_PSI_ALERT": "0.2"}
+    )
+    assert (tuned.gini_floor, tuned.psi_warn, tuned.psi_alert) == (0.45, 0.05, 0.2)
 
 
 def test_the_shipped_exclusion_list() -> None:

@@ -1,13 +1,13 @@
-"""The marketing optimizer's staging table and the run-metrics table, and how a month is published.
+"""The marketing optimizer's staging table, the monitoring tables, and how a month is published.
 
 ``mo_staging.rko_propensity`` holds one ranked list per report date; a month is replaced in
 one transaction, so a rerun or backfill leaves exactly one copy and the optimizer never reads a
 half-written month. On PostgreSQL the table is list-partitioned by report date: the new list is
 COPied into a bare load table, which then replaces the month's partition (drop, rename, attach),
 so publishing costs one COPY whatever the table holds. On SQLite the month is deleted and inserted.
-``rko_monitoring.rko_run_metrics`` holds one row per scoring run. On PostgreSQL both are
-schemas; on SQLite each is a file ATTACHed under the schema's name, so every statement uses the
-same qualified names.
+``rko_monitoring.rko_run_metrics`` holds one row per scoring run, ``rko_monitoring.rko_realised_performance``
+one row per evaluated month. On PostgreSQL both are schemas; on SQLite each is a file ATTACHed
+under the schema's name, so every statement uses the same qualified names.
 """
 
 from __future__ import annotations
@@ -101,6 +101,27 @@ run_metrics = Table(
     Column("feature_psi_max", Float),
     Column("details", Text, comment="JSON: step durations, per-feature PSI, score histogram, file paths"),
     Column("recorded_at", DateTime, nullable=False),
+    schema=MONITORING_SCHEMA,
+)
+
+#: One row per scored month whose 3-month window has closed: what the list really achieved.
+realised_performance = Table(
+    "rko_realised_performance",
+    metadata,
+    Column("report_date", Date, primary_key=True, comment="the scored month; its window closed 3 months later"),
+    Column("model_version", String(64)),
+    Column("run_id", String(250), comment="the scoring run whose list was evaluated"),
+    Column("rows", Integer, nullable=False, comment="listed clients with a known outcome"),
+    Column("rows_unlabelled", Integer, nullable=False, comment="listed clients no longer eligible at the report date"),
+    Column("positives", Integer, nullable=False, comment="listed clients who opened RKO in the window"),
+    Column("base_rate", Float),
+    Column("gini", Float),
+    Column("lift_top_decile", Float),
+    Column("conversion_top10", Float),
+    Column("score_psi", Float, comment="of the evaluated run, from rko_run_metrics"),
+    Column("status", String(32), nullable=False, comment="ok, warning or alert"),
+    Column("message", Text),
+    Column("evaluated_at", DateTime, nullable=False),
     schema=MONITORING_SCHEMA,
 )
 
@@ -237,3 +258,60 @@ def read_runs(engine: Engine) -> pd.DataFrame:
         ensure_tables(conn)
     kinds = {"report_date": "date", "rows_snapshot": "float", "validation_success": "float", "status": "str"}
     return read_frame(engine, "SELECT * FROM rko_monitoring.rko_run_metrics ORDER BY recorded_at, run_id", {}, kinds)  # type: ignore[arg-type]
+
+
+def record_performance(engine: Engine, row: dict[str, object]) -> None:
+    """Write a month's realised performance, replacing an earlier evaluation of the same month."""
+    values = {c.name: row.get(c.name) for c in realised_performance.columns}
+    values["report_date"] = pd.Timestamp(values["report_date"]).date()  # type: ignore[arg-type]
+    # One row: a plain INSERT keeps the time of day, which the bulk path's date columns would drop.
+    values["evaluated_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    with engine.begin() as conn:
+        ensure_tables(conn)
+        execute(
+            conn,
+            "DELETE FROM rko_monitoring.rko_realised_performance WHERE report_date = :report_date",
+            {"report_date": values["report_date"]},
+        )
+        conn.execute(realised_performance.insert(), [values])
+
+
+def read_performance(engine: Engine) -> pd.DataFrame:
+    """Every evaluated month, oldest first; empty before the first evaluation."""
+    with engine.begin() as conn:
+        ensure_tables(conn)
+    kinds = {
+        "report_date": "date",
+        "model_version": "str",
+        "run_id": "str",
+        "rows": "int",
+        "rows_unlabelled": "int",
+        "positives": "int",
+        "base_rate": "float",
+        "gini": "float",
+        "lift_top_decile": "float",
+        "conversion_top10": "float",
+        "score_psi": "float",
+        "status": "str",
+        "message": "str",
+    }
+    sql = "SELECT * FROM rko_monitoring.rko_realised_performance ORDER BY report_date"
+    return read_frame(engine, sql, {}, kinds)  # type: ignore[arg-type]
+
+
+def read_run(engine: Engine, report_date: dt.date, run_id: str | None) -> pd.DataFrame:
+    """The metrics of ``run_id``, or else the latest published run of ``report_date``: at most one row."""
+    with engine.begin() as conn:
+        ensure_tables(conn)
+    kinds = {"report_date": "date", "score_psi": "float", "run_id": "str", "status": "str"}
+    by_id = read_frame(
+        engine, "SELECT * FROM rko_monitoring.rko_run_metrics WHERE run_id = :run_id", {"run_id": run_id or ""}, kinds
+    )  # type: ignore[arg-type]
+    if not by_id.empty:
+        return by_id
+    sql = (
+        "SELECT * FROM rko_monitoring.rko_run_metrics WHERE report_date = :report_date AND status = :status "
+        "ORDER BY recorded_at DESC, run_id DESC"
+    )
+    latest = read_frame(engine, sql, {"report_date": report_date, "status": "published"}, kinds)  # type: ignore[arg-type]
+    return latest.head(1)

@@ -7,10 +7,12 @@ database is SQLite, migrated once per session.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,24 @@ def airflow_db() -> Path:
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return AIRFLOW_HOME
+
+
+@pytest.fixture(scope="module")
+def seeded_monitoring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A seeded monitoring database and a registry with a champion, wired (environment) as the API server finds them."""
+    from tests.monitoring_seed import seed_champion, seed_monitoring
+
+    folder = tmp_path_factory.mktemp("monitoring")
+    staging_url = f"sqlite:///{folder / 'mo_staging.db'}"
+    seed_monitoring(staging_url)
+    version = seed_champion(folder / "registry")
+    env = {
+        "RKO_DATA_DIR": str(folder),
+        "RKO_REGISTRY_DIR": str(folder / "registry"),
+        "AIRFLOW_CONN_RKO_STAGING": json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": staging_url}}),
+    }
+    patch = pytest.MonkeyPatch()
+    for key, value in env.items():
+        patch.setenv(key, value)
+    yield {**env, "champion": version}
+    patch.undo()

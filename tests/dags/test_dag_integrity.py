@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ def dagbag(airflow_db: Path):  # type: ignore[no-untyped-def]
 
 def test_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"rko_monthly_scoring", "rko_retrain"}
+    assert set(dagbag.dag_ids) == {"rko_monthly_scoring", "rko_retrain", "rko_performance_monitoring"}
 
 
 def test_parsing_touches_no_connection_or_database(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,7 +62,7 @@ def test_retrain_graph_and_params(dagbag) -> None:  # type: ignore[no-untyped-de
     assert [a.uri for a in promote.outlets] == ["rko://registry/champion"]
 
 
-@pytest.mark.parametrize("dag_id", ["rko_monthly_scoring", "rko_retrain"])
+@pytest.mark.parametrize("dag_id", ["rko_monthly_scoring", "rko_retrain", "rko_performance_monitoring"])
 def test_conventions(dagbag, dag_id: str) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.get_dag(dag_id)
     assert dag.doc_md and "rko" in dag.tags and dag.max_active_runs == 1
@@ -85,6 +86,24 @@ def test_monthly_schedule_has_real_monthly_intervals(dagbag) -> None:  # type: i
         pendulum.datetime(2026, 10, 1, 3, tz="UTC"),
         pendulum.datetime(2026, 11, 1, 3, tz="UTC"),
     )
+
+
+def test_performance_graph_and_schedule(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """Monthly data intervals like the scoring DAG's: the run covering a month judges the list of 3 months before."""
+    import pendulum
+    from airflow.sdk import CronDataIntervalTimetable
+    from airflow.timetables.interval import CronDataIntervalTimetable as CoreCron
+
+    from rko_model.dates import month_end
+    from rko_model.performance import evaluated_month
+
+    dag = dagbag.get_dag("rko_performance_monitoring")
+    assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == {"evaluate": set(), "check": {"evaluate"}}
+    assert isinstance(dag.timetable, CronDataIntervalTimetable) and not dag.catchup
+    core = CoreCron(dag.timetable.expression, timezone=pendulum.UTC)
+    interval = core.infer_manual_data_interval(run_after=pendulum.datetime(2026, 11, 1, 6, tz="UTC"))
+    assert (interval.start.date(), interval.end.date()) == (dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    assert evaluated_month(month_end(interval.start.date())) == dt.date(2026, 7, 31)
 
 
 def test_backfill_over_three_months_plans_three_runs(airflow_db: Path) -> None:

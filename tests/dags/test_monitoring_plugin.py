@@ -1,0 +1,86 @@
+"""The monitoring plugin inside Airflow's API app: registered, mounted, and closed to anonymous requests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.monitoring_seed import MONTHS, seeded_performance
+
+
+@pytest.fixture(scope="module")
+def api(airflow_db: Path, seeded_monitoring: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Airflow's API app (core), with the plugins of the project's plugins folder mounted."""
+    from airflow.api_fastapi.app import create_app, purge_cached_app
+
+    app = create_app(apps="core")
+    yield app
+    purge_cached_app()
+
+
+def _token(app, role: str = "viewer") -> str:  # type: ignore[no-untyped-def]
+    """A JWT signed by the app's auth manager, as Airflow's own API tests make them."""
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    return app.state.auth_manager.generate_jwt(SimpleAuthManagerUser(username="monitor", role=role))
+
+
+def test_the_plugin_registers_an_app_and_a_nav_view(airflow_db: Path) -> None:
+    from airflow import plugins_manager
+
+    apps, _ = plugins_manager.get_fastapi_plugins()
+    assert [a["url_prefix"] for a in apps if a["name"] == "RKO monitoring"] == ["/rko-monitoring"]
+    plugins, errors = plugins_manager._get_plugins()
+    assert not [e for e in errors if "rko" in e]
+    view = next(p for p in plugins if p.name == "rko_monitoring").external_views[0]
+    assert view["href"] == "rko-monitoring/" and view["url_route"] == "rko-monitoring"
+
+
+def test_anonymous_and_forged_requests_are_refused(api) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    anonymous, forged = TestClient(api), TestClient(api, cookies={"_token": "not-a-token"})
+    for path in ("/rko-monitoring/", "/rko-monitoring/months.json"):
+        assert anonymous.get(path).status_code == 401
+        assert anonymous.get(path, headers={"Authorization": "Bearer not-a-token"}).status_code == 403
+        assert forged.get(path).status_code == 403
+
+
+def test_an_authenticated_request_gets_the_page(api, seeded_monitoring: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    client = TestClient(api, headers={"Authorization": f"Bearer {_token(api)}"})
+    response = client.get("/rko-monitoring/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    for month in MONTHS:
+        assert f"<td class='l'>{month:%Y-%m}</td>" in page
+    for row in seeded_performance():
+        assert f"{row['gini']:.3f}" in page and f"{row['lift_top_decile']:.2f}" in page
+    assert f"<dd>{seeded_monitoring['champion']}</dd>" in page and 'class="chart realised-gini"' in page
+
+    data = client.get("/rko-monitoring/months.json").json()
+    assert data["champion"] == seeded_monitoring["champion"]
+    assert [m["report_date"] for m in data["months"]] == [m.isoformat() for m in MONTHS]
+    realised = {m["report_date"]: m["gini"] for m in data["months"] if m["gini"] is not None}
+    assert realised == {r["report_date"].isoformat(): pytest.approx(r["gini"]) for r in seeded_performance()}
+
+
+def test_the_session_cookie_of_the_ui_is_enough(api) -> None:  # type: ignore[no-untyped-def]
+    """The page is embedded in the UI's iframe, whose requests carry the UI's cookie, not a header."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(api, cookies={"_token": _token(api)})
+    response = client.get("/rko-monitoring/")
+    assert response.status_code == 200 and "RKO propensity: monitoring" in response.text
+
+
+def test_a_missing_connection_is_a_readable_503(api, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    monkeypatch.delenv("AIRFLOW_CONN_RKO_STAGING")
+    client = TestClient(api, headers={"Authorization": f"Bearer {_token(api)}"})
+    response = client.get("/rko-monitoring/")
+    assert response.status_code == 503 and re.search(r"rko_staging\S* isn&#x27;t defined", response.text)
