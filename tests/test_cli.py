@@ -71,7 +71,10 @@ def test_performance_of_a_published_month(env: Path, capsys: pytest.CaptureFixtu
     score = 0.4 * labels["target"].to_numpy() + np.random.default_rng(0).random(len(labels))
     month = labels["report_date"].iloc[0].date()
     publish_month(
-        make_staging_engine(settings.staging_url), rank_scores(labels["client_id"], score, month, "v", "r"), month
+        make_staging_engine(settings.staging_url),
+        rank_scores(labels["client_id"], score, month, "v", "r"),
+        month,
+        settings.sql_dir,
     )
     capsys.readouterr()
 

@@ -156,7 +156,7 @@ def _publish(settings: Settings, bank: Engine, month: dt.date, psi: float, seed:
     score = 1 / (1 + np.exp(-(2.0 * labels[col.TARGET].to_numpy() + rng.normal(size=len(labels)))))
     ranked = rank_scores(labels[col.CLIENT_ID].to_numpy(), score, month, "v-test", f"run-{month}-{seed}")
     staging = make_staging_engine(settings.staging_url)
-    publish_month(staging, ranked, month)
+    publish_month(staging, ranked, month, settings.sql_dir)
     record_run(
         staging, {"run_id": f"run-{month}-{seed}", "report_date": month, "status": "published", "score_psi": psi}
     )
@@ -194,7 +194,10 @@ def test_an_alert_is_stored_before_it_is_raised(bank: Engine, monitored: Setting
 def test_open_windows_and_unscored_months_are_refused(bank: Engine, monitored: Settings) -> None:
     august = dt.date(2026, 8, 31)  # scored, but its window runs to November, after the warehouse's last month
     publish_month(
-        make_staging_engine(monitored.staging_url), rank_scores(np.arange(50), np.ones(50), august, "v", "r"), august
+        make_staging_engine(monitored.staging_url),
+        rank_scores(np.arange(50), np.ones(50), august, "v", "r"),
+        august,
+        monitored.sql_dir,
     )
     with pytest.raises(IncompleteDataError, match="need data through 2026-11-30"):
         evaluate_month(monitored, "2026-08-31")
