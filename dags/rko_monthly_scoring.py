@@ -3,12 +3,16 @@
 
 Every month, for the month that has just closed (the run's data interval, never the clock):
 
-1. **extract** the point-in-time snapshot of eligible SMB clients from the warehouse;
+0. **plan** the partitions (param `partitions`, default 1: client id modulo N) and fix the
+   champion model's version for the whole run;
+1. **extract** each partition's point-in-time snapshot of eligible SMB clients (mapped tasks,
+   so Celery workers share the month);
 2. **validate** it with Great Expectations: a critical failure stops the run here, before
    anything is scored or published, and the full result is kept beside the snapshot;
-3. **score** it with the registry's champion model;
-4. **publish** the ranked list to `mo_staging.rko_propensity`, replacing that month in one
-   transaction (reruns and backfills leave exactly one copy);
+3. **score** it with that model, streaming the snapshot in chunks;
+4. **publish** the whole month's ranked list to `mo_staging.rko_propensity`, replacing that
+   month in one transaction (reruns and backfills leave exactly one copy; the list is the same
+   for any number of partitions);
 5. **record** the run's metrics (rows, validation, score distribution, PSI, durations) in
    `rko_monitoring.rko_run_metrics`.
 
@@ -21,7 +25,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    Param,
+    dag,
+    get_current_context,
+    task,
+)
 from airflow.sdk.exceptions import AirflowFailException
 
 CHAMPION = Asset("rko://registry/champion")
@@ -36,16 +48,32 @@ CHAMPION = Asset("rko://registry/champion")
     tags=["rko", "scoring", "marketing-optimizer"],
     default_args={"owner": "rko-scoring", "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
     doc_md=__doc__,
+    params={
+        "partitions": Param(
+            1, type="integer", minimum=1, maximum=64, description="split the month into N partitions (client id % N)"
+        )
+    },
 )
 def rko_monthly_scoring() -> None:
     @task
-    def extract() -> dict:
-        from rko_airflow.context import report_date_of, task_settings
+    def plan() -> list[dict]:
+        from rko_airflow.context import task_settings
 
         from rko_model import monthly
 
+        return monthly.plan(task_settings(), int(get_current_context()["params"]["partitions"]))
+
+    @task
+    def extract(planned: dict) -> dict:
+        from rko_airflow.context import report_date_of, task_settings
+
+        from rko_model import monthly
+        from rko_model.partitions import Partition
+
         context = get_current_context()
-        return monthly.extract(task_settings(), report_date_of(context), context["run_id"])
+        partition = Partition(planned["partition"], planned["partitions"])
+        ref = monthly.extract(task_settings(), report_date_of(context), context["run_id"], partition)
+        return {**ref, "model_version": planned["model_version"]}
 
     @task
     def validate(extracted: dict) -> dict:
@@ -56,31 +84,33 @@ def rko_monthly_scoring() -> None:
 
         context = get_current_context()
         try:
-            return monthly.validate(
-                task_settings(), report_date_of(context), context["run_id"], extracted["snapshot_path"]
-            )
+            ref = monthly.validate(task_settings(), report_date_of(context), context["run_id"], extracted)
         except ValidationError as exc:  # bad data does not get better on retry
             raise AirflowFailException(str(exc)) from exc
+        return {**ref, "model_version": extracted["model_version"]}
 
     @task(inlets=[CHAMPION])
-    def score(extracted: dict, validated: dict) -> dict:
+    def score(validated: dict) -> dict:
         from rko_airflow.context import report_date_of, task_settings
 
         from rko_model import monthly
 
         context = get_current_context()
-        return monthly.score(task_settings(), report_date_of(context), context["run_id"], extracted["snapshot_path"])
+        return monthly.score(
+            task_settings(), report_date_of(context), context["run_id"], validated, validated["model_version"]
+        )
 
     @task
-    def publish(scored: dict) -> dict:
+    def publish(scored: list[dict]) -> dict:
         from rko_airflow.context import report_date_of, task_settings
 
         from rko_model import monthly
 
-        return monthly.publish(task_settings(), report_date_of(get_current_context()), scored["scores_path"])
+        context = get_current_context()
+        return monthly.publish(task_settings(), report_date_of(context), context["run_id"], list(scored))
 
     @task
-    def record(extracted: dict, validated: dict, scored: dict, published: dict) -> dict:
+    def record(extracted: list[dict], validated: list[dict], scored: list[dict], published: dict) -> dict:
         from rko_airflow.context import report_date_of, task_settings
 
         from rko_model import monthly
@@ -90,15 +120,15 @@ def rko_monthly_scoring() -> None:
             task_settings(),
             report_date_of(context),
             context["run_id"],
-            extract_ref=extracted,
-            validate_ref=validated,
-            score_ref=scored,
-            publish_ref=published,
+            extracted=list(extracted),
+            validated=list(validated),
+            scored=list(scored),
+            published=published,
         )
 
-    extracted = extract()
-    validated = validate(extracted)
-    scored = score(extracted, validated)
+    extracted = extract.expand(planned=plan())
+    validated = validate.expand(extracted=extracted)
+    scored = score.expand(validated=validated)
     published = publish(scored)
     record(extracted, validated, scored, published)
 

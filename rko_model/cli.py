@@ -141,7 +141,7 @@ def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.warehouse_url)
     report_date = _resolve_date(args.report_date, engine, settings)
     run_id = args.run_id or f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
-    out = run_month(settings, report_date, run_id)
+    out = run_month(settings, report_date, run_id, partitions=args.partitions)
     print(
         f"{report_date}: {out['rows_published']:,d} clients published to mo_staging.rko_propensity "
         f"(run {run_id}, score PSI {out['score_psi']:.3f})"
@@ -288,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     sco = sub.add_parser("score", help="run the monthly scoring steps without Airflow and publish the list")
     sco.add_argument("--report-date", required=True, help="a month end or 'latest'")
     sco.add_argument("--run-id", help="run id recorded with the list (default: cli__<time>)")
+    sco.add_argument("--partitions", type=int, default=1, help="split the month into N partitions (client id %% N)")
     sco.set_defaults(func=_cmd_score)
 
     top = sub.add_parser("top", help="print the head of a published ranked list")

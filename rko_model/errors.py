@@ -17,6 +17,8 @@ it into a one-line message and a non-zero exit code instead of a traceback.
   data (feature spec); retrain or point at the right package.
 - :class:`NotPublishedError`: a month to evaluate has no published list (it was never
   scored); there is nothing to compare with what happened.
+- :class:`MonthBusyError`: another run holds the month (PostgreSQL advisory lock); wait for it
+  to finish, it is not an error in the data.
 - :class:`PerformanceAlert`: a scored month's realised Gini fell below the floor or its score
   drifted beyond the alert level; the figures are stored, the message says which and by how much.
 """
@@ -62,3 +64,7 @@ class NotPublishedError(IncompleteDataError):
 
 class PerformanceAlert(RkoError):
     """Realised performance or score stability breached its threshold."""
+
+
+class MonthBusyError(RkoError):
+    """Another run is scoring the same month right now."""

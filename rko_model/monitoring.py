@@ -1,32 +1,64 @@
-"""Run metrics of a scored month: the score distribution and its drift (PSI) against the package's reference."""
+"""Run metrics of a scored month: the score distribution and its drift (PSI) against the package's reference.
+
+Drift is computed from bin counts, which add up across the chunks and partitions a month is
+scored in, so the month's PSI is the same however it was split.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rko_model.model.metrics import psi
-from rko_model.model.package import bin_shares
+from rko_model.model.package import bin_counts, shares_of
 from rko_model.settings import DEFAULT_PSI_ALERT, DEFAULT_PSI_WARN
 
-#: PSI levels: below WARN stable, from WARN a warning, above ALERT a failure (``Settings.psi_warn``/``psi_alert``).
+#: PSI levels: below WARN stable, from WARN a warning, above ALERT a failure (the defaults of
+#: RKO_PSI_WARN / RKO_PSI_ALERT, which the realised-performance monitoring reads from the settings).
 PSI_WARN, PSI_ALERT = DEFAULT_PSI_WARN, DEFAULT_PSI_ALERT
 
+#: The key of the score's counts among the features' counts.
+SCORE = "__score__"
 
-def drift(frame: pd.DataFrame, scores: np.ndarray, reference: dict[str, Any]) -> dict[str, Any]:
-    """Score and feature PSI against ``reference`` (a package's ``reference.json``)."""
-    score_ref = reference["score"]
-    features = {}
+
+def drift_counts(frame: pd.DataFrame, scores: np.ndarray, reference: dict[str, Any]) -> dict[str, list[int]]:
+    """Bin counts of the score and of the reference's features in ``frame`` (a chunk or a whole month)."""
+    counts = {SCORE: bin_counts(np.asarray(scores, dtype=float), reference["score"]["edges"])}
     for name, ref in reference.get("features", {}).items():
         if name in frame.columns:
-            features[name] = psi(ref["shares"], bin_shares(frame[name].to_numpy(dtype=float), ref["edges"]))
+            counts[name] = bin_counts(frame[name].to_numpy(dtype=float), ref["edges"])
+    return counts
+
+
+def add_counts(parts: Iterable[dict[str, list[int]]]) -> dict[str, list[int]]:
+    """The counts of the whole from the counts of its parts."""
+    total: dict[str, list[int]] = {}
+    for part in parts:
+        for name, counts in part.items():
+            total[name] = [a + b for a, b in zip(total[name], counts, strict=True)] if name in total else list(counts)
+    return total
+
+
+def drift_from_counts(counts: dict[str, list[int]], reference: dict[str, Any]) -> dict[str, Any]:
+    """Score and feature PSI against ``reference`` (a package's ``reference.json``)."""
+    features = {
+        name: psi(ref["shares"], shares_of(counts[name]))
+        for name, ref in reference.get("features", {}).items()
+        if name in counts
+    }
     return {
-        "score_psi": psi(score_ref["shares"], bin_shares(np.asarray(scores, dtype=float), score_ref["edges"])),
+        "score_psi": psi(reference["score"]["shares"], shares_of(counts[SCORE])),
         "feature_psi": {k: round(v, 5) for k, v in features.items()},
         "feature_psi_max": max(features.values()) if features else None,
     }
+
+
+def drift(frame: pd.DataFrame, scores: np.ndarray, reference: dict[str, Any]) -> dict[str, Any]:
+    """Score and feature PSI of a whole month in one frame."""
+    return drift_from_counts(drift_counts(frame, scores, reference), reference)
 
 
 def score_distribution(scores: np.ndarray) -> dict[str, Any]:

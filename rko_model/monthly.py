@@ -1,9 +1,15 @@
-"""The monthly scoring run as five steps: extract, validate, score, publish, record.
+"""The monthly scoring run: plan, then extract, validate and score per partition, then publish and record.
 
 Each step is a plain function of the settings, the report date and the run id that returns a
 small dict of references (paths, counts, figures): the Airflow tasks return these as XCom
 and pass them on, and ``rko score`` runs the same steps in a row. DataFrames travel as
 Parquet files under ``<data>/monthly/<report date>/<run id>/``, never through XCom.
+
+A month may be split into partitions (client id modulo N, see :mod:`rko_model.partitions`)
+that are extracted, validated and scored independently, by different workers; publishing
+gathers the partitions' scores, ranks the whole month and replaces it in one transaction, so
+the list is the same for any N. Scoring streams its snapshot in chunks, so its memory does
+not grow with the month.
 """
 
 from __future__ import annotations
@@ -13,27 +19,37 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from rko_model import columns as col
 from rko_model.dates import parse_report_date
-from rko_model.errors import ValidationError
+from rko_model.errors import PackageError, ValidationError
 from rko_model.exclusions import load_exclusions
 from rko_model.model.registry import Registry
-from rko_model.monitoring import drift, score_distribution
+from rko_model.monitoring import add_counts, drift_counts, drift_from_counts, score_distribution
+from rko_model.partitions import WHOLE, Partition, partitions_of
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
 from rko_model.snapshot import extract_client_facts, extract_snapshot
 from rko_model.validation import validate_snapshot
 from rko_model.warehouse.engine import make_engine
-from rko_model.warehouse.staging import make_staging_engine, publish_month, read_runs, record_run
+from rko_model.warehouse.query import read_frame
+from rko_model.warehouse.sqlfiles import load_sql
+from rko_model.warehouse.staging import ensure_tables, hold_month, make_staging_engine, publish_month, record_run
 
 log = logging.getLogger(__name__)
 
 STAGING_TABLE = "mo_staging.rko_propensity"
+#: Rows per scoring chunk, and per row group of the snapshot file that scoring streams.
+CHUNK_ROWS = 50_000
+
+Ref = dict[str, Any]
 
 
 def run_folder(settings: Settings, report_date: dt.date, run_id: str) -> Path:
@@ -44,36 +60,55 @@ def run_folder(settings: Settings, report_date: dt.date, run_id: str) -> Path:
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    frame.to_parquet(partial, index=False)
+    frame.to_parquet(partial, index=False, row_group_size=CHUNK_ROWS)
     partial.replace(path)
 
 
-def extract(settings: Settings, report_date: dt.date | str, run_id: str) -> dict[str, Any]:
+def _partition_of(ref: Ref) -> Partition:
+    return Partition(int(ref.get("partition", 0)), int(ref.get("partitions", 1)))
+
+
+def plan(settings: Settings, partitions: int = 1) -> list[Ref]:
+    """One reference per partition, with the champion's version fixed for the whole run."""
+    registry = Registry(settings.registry_dir)
+    version = registry.champion_version()
+    if version is None:
+        raise PackageError(f"the registry {registry.root} has no champion yet: run `rko train` and `rko promote`")
+    return [{"partition": p.index, "partitions": p.count, "model_version": version} for p in partitions_of(partitions)]
+
+
+def extract(settings: Settings, report_date: dt.date | str, run_id: str, partition: Partition = WHOLE) -> Ref:
     report_date = parse_report_date(report_date)
     started = time.perf_counter()
-    frame = extract_snapshot(make_engine(settings.warehouse_url), report_date, settings)
-    path = run_folder(settings, report_date, run_id) / "snapshot.parquet"
+    frame = extract_snapshot(make_engine(settings.warehouse_url), report_date, settings, partition)
+    path = run_folder(settings, report_date, run_id) / f"snapshot_{partition.label}.parquet"
     _write_parquet(frame, path)
-    log.info("extract %s: %d clients -> %s", report_date, len(frame), path)
-    return {"snapshot_path": str(path), "rows": len(frame), "seconds": round(time.perf_counter() - started, 2)}
+    log.info("extract %s %s: %d clients -> %s", report_date, partition.label, len(frame), path)
+    return {
+        "snapshot_path": str(path),
+        "rows": len(frame),
+        **partition.params(),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
-def previous_rows(settings: Settings, report_date: dt.date) -> int | None:
-    """Rows of the latest earlier month that was published: the row count's yardstick."""
-    runs = read_runs(make_staging_engine(settings.staging_url))
-    if runs.empty:
-        return None
-    earlier = runs[(runs["status"] == "published") & (runs["report_date"] < pd.Timestamp(report_date))]
-    if earlier.empty:
-        return None
-    return int(earlier.sort_values(["report_date", "recorded_at"]).iloc[-1]["rows_snapshot"])
+def previous_rows(settings: Settings, report_date: dt.date, partition: Partition = WHOLE) -> int | None:
+    """The partition's clients in the latest earlier published list: the row count's yardstick."""
+    engine = make_staging_engine(settings.staging_url)
+    with engine.begin() as conn:
+        ensure_tables(conn)
+    sql = load_sql(settings.sql_dir, "staging/previous_rows", engine.dialect.name)
+    params = {"report_date": report_date, "published": "published", **partition.params()}
+    rows = int(read_frame(engine, sql, params, {"previous_rows": "int"})["previous_rows"].iloc[0])
+    return rows or None
 
 
-def validate(settings: Settings, report_date: dt.date | str, run_id: str, snapshot_path: str) -> dict[str, Any]:
-    """Run the GX suite; on a critical failure record the run as failed and raise ValidationError."""
+def validate(settings: Settings, report_date: dt.date | str, run_id: str, extracted: Ref) -> Ref:
+    """Run the GX suite on a partition; on a critical failure record the run as failed and raise."""
     report_date = parse_report_date(report_date)
+    partition = _partition_of(extracted)
     started = time.perf_counter()
-    frame = pd.read_parquet(snapshot_path)
+    frame = pd.read_parquet(extracted["snapshot_path"])
     facts = extract_client_facts(
         make_engine(settings.warehouse_url), report_date, settings, frame[col.CLIENT_ID].to_numpy()
     )
@@ -82,10 +117,12 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, snapsh
         facts,
         load_exclusions(settings.okved_exclusions_path),
         report_date.isoformat(),
-        previous_rows=previous_rows(settings, report_date),
-        artifact_dir=run_folder(settings, report_date, run_id),
+        previous_rows=previous_rows(settings, report_date, partition),
+        artifact_dir=run_folder(settings, report_date, run_id) / partition.label,
     )
     ref = {
+        "snapshot_path": extracted["snapshot_path"],
+        **partition.params(),
         "success": outcome.success,
         "critical": len(outcome.critical_failures),
         "warnings": len(outcome.warnings),
@@ -93,53 +130,95 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, snapsh
         "seconds": round(time.perf_counter() - started, 2),
     }
     if not outcome.success:
-        record(
-            settings,
-            report_date,
-            run_id,
-            status="failed_validation",
-            extract_ref={"rows": len(frame)},
-            validate_ref=ref,
-        )
+        record(settings, report_date, run_id, status="failed_validation", extracted=[extracted], validated=[ref])
         raise ValidationError(outcome.summary())
     return ref
 
 
-def score(settings: Settings, report_date: dt.date | str, run_id: str, snapshot_path: str) -> dict[str, Any]:
-    """Score with the registry's champion; write the ranked list; measure drift against its reference."""
+def score(settings: Settings, report_date: dt.date | str, run_id: str, validated: Ref, model_version: str) -> Ref:
+    """Score a partition's snapshot chunk by chunk with ``model_version``; write its (unranked) scores."""
     report_date = parse_report_date(report_date)
+    partition = _partition_of(validated)
     started = time.perf_counter()
-    package = Registry(settings.registry_dir).champion()
-    frame = pd.read_parquet(snapshot_path)
-    scores = package.score(frame)
-    ranked = rank_scores(frame[col.CLIENT_ID].to_numpy(), scores, report_date, package.version, run_id)
-    path = run_folder(settings, report_date, run_id) / "scores.parquet"
-    _write_parquet(ranked, path)
-    figures = {**score_distribution(scores), **drift(frame, scores, package.reference)}
+    package = Registry(settings.registry_dir).load(model_version)
+    ids, scores, counts = [], [], []
+    source = pq.ParquetFile(validated["snapshot_path"])
+    for batch in source.iter_batches(batch_size=CHUNK_ROWS):
+        chunk = batch.to_pandas()
+        chunk_scores = package.score(chunk)
+        ids.append(chunk[col.CLIENT_ID].to_numpy(dtype=np.int64))
+        scores.append(np.asarray(chunk_scores, dtype=np.float64))
+        counts.append(drift_counts(chunk, chunk_scores, package.reference))
+        del chunk
+    frame = pd.DataFrame(
+        {
+            col.CLIENT_ID: np.concatenate(ids) if ids else np.array([], dtype=np.int64),
+            "score": np.concatenate(scores) if scores else np.array([], dtype=np.float64),
+        }
+    )
+    path = run_folder(settings, report_date, run_id) / f"scores_{partition.label}.parquet"
+    _write_parquet(frame, path)
+    log.info("score %s %s: %d clients with model %s", report_date, partition.label, len(frame), package.version)
+    return {
+        "scores_path": str(path),
+        **partition.params(),
+        "rows": len(frame),
+        "model_version": package.version,
+        "bin_counts": add_counts(counts),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def publish(
+    settings: Settings, report_date: dt.date | str, run_id: str, scored: Sequence[Ref], *, hold: bool = True
+) -> Ref:
+    """Rank the whole month from its partitions' scores and replace it in the staging table at once.
+
+    ``hold`` takes the month's run lock for the step (a caller that holds it already passes False).
+    """
+    report_date = parse_report_date(report_date)
+    if hold:
+        with hold_month(make_staging_engine(settings.staging_url), report_date, run_id):
+            return publish(settings, report_date, run_id, scored, hold=False)
+    started = time.perf_counter()
+    scored = list(scored)
+    _check_complete(scored)
+    versions = {ref["model_version"] for ref in scored}
+    if len(versions) != 1:
+        raise PackageError(f"the partitions of {report_date} were scored by different models {sorted(versions)}")
+    version = versions.pop()
+    scores = pd.concat([pd.read_parquet(ref["scores_path"]) for ref in scored], ignore_index=True)
+    ranked = rank_scores(scores[col.CLIENT_ID].to_numpy(), scores["score"].to_numpy(), report_date, version, run_id)
+    rows = publish_month(make_staging_engine(settings.staging_url), ranked, report_date, settings.sql_dir)
+    reference = Registry(settings.registry_dir).load(version).reference
+    figures = {
+        **score_distribution(scores["score"].to_numpy()),
+        **drift_from_counts(add_counts(ref["bin_counts"] for ref in scored), reference),
+    }
     log.info(
-        "score %s: %d clients with model %s, mean %.4f, score PSI %.3f",
+        "publish %s: %d clients, mean score %.4f, score PSI %.3f",
         report_date,
-        len(ranked),
-        package.version,
+        rows,
         figures["score_mean"] or 0.0,
         figures["score_psi"],
     )
     return {
-        "scores_path": str(path),
-        "rows": len(ranked),
-        "model_version": package.version,
+        "table": STAGING_TABLE,
+        "rows": rows,
+        "model_version": version,
         **figures,
         "seconds": round(time.perf_counter() - started, 2),
     }
 
 
-def publish(settings: Settings, report_date: dt.date | str, scores_path: str) -> dict[str, Any]:
-    """Replace the month in the optimizer's staging table, in one transaction."""
-    report_date = parse_report_date(report_date)
-    started = time.perf_counter()
-    ranked = pd.read_parquet(scores_path)
-    rows = publish_month(make_staging_engine(settings.staging_url), ranked, report_date, settings.sql_dir)
-    return {"table": STAGING_TABLE, "rows": rows, "seconds": round(time.perf_counter() - started, 2)}
+def _check_complete(scored: list[Ref]) -> None:
+    """Every partition of the month is there, once: a list is never published from part of a month."""
+    if not scored:
+        raise ValueError("no scored partitions to publish")
+    count = _partition_of(scored[0]).count
+    seen = sorted(_partition_of(ref).index for ref in scored)
+    if seen != list(range(count)) or any(_partition_of(ref).count != count for ref in scored):
+        raise ValueError(f"publishing needs each of the {count} partitions once, got {seen}")
 
 
 def record(
@@ -148,65 +227,74 @@ def record(
     run_id: str,
     *,
     status: str = "published",
-    extract_ref: dict[str, Any] | None = None,
-    validate_ref: dict[str, Any] | None = None,
-    score_ref: dict[str, Any] | None = None,
-    publish_ref: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    extracted: Sequence[Ref] = (),
+    validated: Sequence[Ref] = (),
+    scored: Sequence[Ref] = (),
+    published: Ref | None = None,
+) -> Ref:
     """One row of run metrics: rows at each step, validation, score distribution, drift, durations."""
     report_date = parse_report_date(report_date)
-    extract_ref, validate_ref = extract_ref or {}, validate_ref or {}
-    score_ref, publish_ref = score_ref or {}, publish_ref or {}
+    extracted, validated, scored, published = list(extracted), list(validated), list(scored), published or {}
+
+    def total(refs: list[Ref], key: str) -> Any:
+        return sum(int(ref[key]) for ref in refs) if refs and all(ref.get(key) is not None for ref in refs) else None
+
+    def seconds(refs: list[Ref]) -> float | None:
+        return round(sum(float(ref.get("seconds") or 0) for ref in refs), 2) if refs else None
+
     details = {
+        "partitions": max((_partition_of(ref).count for ref in extracted), default=1),
         "seconds": {
-            name: ref.get("seconds")
-            for name, ref in (
-                ("extract", extract_ref),
-                ("validate", validate_ref),
-                ("score", score_ref),
-                ("publish", publish_ref),
-            )
+            "extract": seconds(extracted),
+            "validate": seconds(validated),
+            "score": seconds(scored),
+            "publish": published.get("seconds"),
         },
-        "feature_psi": score_ref.get("feature_psi"),
-        "histogram": score_ref.get("histogram"),
-        "validation_result": validate_ref.get("result_path"),
-        "snapshot_path": extract_ref.get("snapshot_path"),
+        "feature_psi": published.get("feature_psi"),
+        "histogram": published.get("histogram"),
+        "validation_result": [ref.get("result_path") for ref in validated],
+        "snapshot_path": [ref.get("snapshot_path") for ref in extracted],
     }
     row = {
         "run_id": run_id,
         "report_date": report_date,
-        "model_version": score_ref.get("model_version"),
+        "model_version": published.get("model_version") or (scored[0]["model_version"] if scored else None),
         "status": status,
-        "rows_snapshot": extract_ref.get("rows"),
-        "rows_scored": score_ref.get("rows"),
-        "rows_published": publish_ref.get("rows"),
-        "validation_success": None if not validate_ref else int(bool(validate_ref.get("success"))),
-        "validation_critical": validate_ref.get("critical"),
-        "validation_warnings": validate_ref.get("warnings"),
-        "score_mean": score_ref.get("score_mean"),
-        "score_p50": score_ref.get("score_p50"),
-        "score_p90": score_ref.get("score_p90"),
-        "score_psi": score_ref.get("score_psi"),
-        "feature_psi_max": score_ref.get("feature_psi_max"),
+        "rows_snapshot": total(extracted, "rows"),
+        "rows_scored": total(scored, "rows"),
+        "rows_published": published.get("rows"),
+        "validation_success": int(all(ref.get("success") for ref in validated)) if validated else None,
+        "validation_critical": total(validated, "critical"),
+        "validation_warnings": total(validated, "warnings"),
+        "score_mean": published.get("score_mean"),
+        "score_p50": published.get("score_p50"),
+        "score_p90": published.get("score_p90"),
+        "score_psi": published.get("score_psi"),
+        "feature_psi_max": published.get("feature_psi_max"),
         "details": json.dumps(details, ensure_ascii=False, default=str),
     }
     record_run(make_staging_engine(settings.staging_url), row)
     return {"status": status, "rows_published": row["rows_published"], "score_psi": row["score_psi"]}
 
 
-def run_month(settings: Settings, report_date: dt.date | str, run_id: str) -> dict[str, Any]:
-    """All five steps in a row, as the DAG runs them (used by ``rko score``)."""
+def run_month(settings: Settings, report_date: dt.date | str, run_id: str, partitions: int = 1) -> Ref:
+    """Every step in a row, as the DAG runs them (``rko score``), holding the month against other runs."""
     report_date = parse_report_date(report_date)
-    extracted = extract(settings, report_date, run_id)
-    validated = validate(settings, report_date, run_id, extracted["snapshot_path"])
-    scored = score(settings, report_date, run_id, extracted["snapshot_path"])
-    published = publish(settings, report_date, scored["scores_path"])
-    return record(
-        settings,
-        report_date,
-        run_id,
-        extract_ref=extracted,
-        validate_ref=validated,
-        score_ref=scored,
-        publish_ref=published,
-    )
+    with hold_month(make_staging_engine(settings.staging_url), report_date, run_id):
+        planned = plan(settings, partitions)
+        extracted, validated, scored = [], [], []
+        for ref in planned:
+            partition = _partition_of(ref)
+            extracted.append(extract(settings, report_date, run_id, partition))
+            validated.append(validate(settings, report_date, run_id, extracted[-1]))
+            scored.append(score(settings, report_date, run_id, validated[-1], ref["model_version"]))
+        published = publish(settings, report_date, run_id, scored, hold=False)
+        return record(
+            settings,
+            report_date,
+            run_id,
+            extracted=extracted,
+            validated=validated,
+            scored=scored,
+            published=published,
+        )

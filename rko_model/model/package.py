@@ -95,13 +95,25 @@ def _bins(values: np.ndarray, bins: int) -> dict[str, Any]:
     return {"edges": edges, "shares": bin_shares(values, edges)}
 
 
-def bin_shares(values: np.ndarray, edges: list[float]) -> list[float]:
-    """Shares of ``values`` in the bins cut at ``edges``, then the share of missing values."""
+def bin_counts(values: np.ndarray, edges: list[float]) -> list[int]:
+    """Counts of ``values`` in the bins cut at ``edges``, then the count of missing values.
+
+    Counts of parts (chunks, partitions) add up to the counts of the whole.
+    """
     values = np.asarray(values, dtype=float)
     missing = ~np.isfinite(values)
     counts = np.bincount(np.searchsorted(edges, values[~missing], side="right"), minlength=len(edges) + 1)
-    total = max(len(values), 1)
-    return [*(counts / total).tolist(), float(missing.sum() / total)]
+    return [*counts.tolist(), int(missing.sum())]
+
+
+def bin_shares(values: np.ndarray, edges: list[float]) -> list[float]:
+    """Shares of ``values`` in the bins cut at ``edges``, then the share of missing values."""
+    return shares_of(bin_counts(values, edges))
+
+
+def shares_of(counts: list[int]) -> list[float]:
+    total = max(sum(counts), 1)
+    return [c / total for c in counts]
 
 
 def reference_distributions(

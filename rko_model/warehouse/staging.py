@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from rko_model import columns as col
-from rko_model.errors import WarehouseError
+from rko_model.errors import MonthBusyError, WarehouseError
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine, sqlite_begin, sqlite_connect
 from rko_model.warehouse.query import dbapi_errors, execute, read_frame
@@ -80,6 +82,8 @@ _load_table = Table(
 )
 #: Serialises publishing on PostgreSQL: the load table and the swap functions are shared.
 PUBLISH_LOCK_KEY = 720_451_001
+#: Namespace of the per-month run locks (the month is the second key, as YYYYMMDD).
+MONTH_LOCK_NAMESPACE = 720_451
 
 run_metrics = Table(
     "rko_run_metrics",
@@ -190,6 +194,33 @@ def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date, sq
         ) from exc
     log.info("published %s: %d rows (replaced %d)", report_date, published, max(removed, 0))
     return published
+
+
+@contextmanager
+def hold_month(engine: Engine, report_date: dt.date, run_id: str) -> Iterator[None]:
+    """Hold ``report_date`` for one run: a second run of the month fails at once instead of interleaving.
+
+    On PostgreSQL a session advisory lock on a connection of its own, released when the run
+    ends or its process dies. SQLite is the single-user embedded mode: its writes are
+    serialised by the database file's lock, and no month lock is taken.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = {"namespace": MONTH_LOCK_NAMESPACE, "month": int(report_date.strftime("%Y%m%d"))}
+    with engine.connect() as conn:
+        held = conn.execute(text("SELECT pg_try_advisory_lock(:namespace, :month)"), key).scalar_one()
+        conn.commit()
+        if not held:
+            raise MonthBusyError(
+                f"another run is scoring {report_date} right now; run {run_id} did not start (rerun it when that ends)"
+            )
+        log.info("run %s holds %s", run_id, report_date)
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:namespace, :month)"), key)
+            conn.commit()
 
 
 def _swap_partition(conn: Connection, rows: pd.DataFrame, report_date: dt.date, sql_dir: Path) -> tuple[int, int]:

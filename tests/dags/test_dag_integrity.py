@@ -42,15 +42,19 @@ def test_parsing_touches_no_connection_or_database(monkeypatch: pytest.MonkeyPat
 
 def test_monthly_scoring_graph(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.get_dag("rko_monthly_scoring")
-    assert {t.task_id for t in dag.tasks} == {"extract", "validate", "score", "publish", "record"}
+    assert {t.task_id for t in dag.tasks} == {"plan", "extract", "validate", "score", "publish", "record"}
     upstream = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
     assert upstream == {
-        "extract": set(),
+        "plan": set(),
+        "extract": {"plan"},
         "validate": {"extract"},
-        "score": {"extract", "validate"},
+        "score": {"validate"},
         "publish": {"score"},
         "record": {"extract", "validate", "score", "publish"},
     }
+    mapped = {t.task_id for t in dag.tasks if getattr(t, "is_mapped", False)}
+    assert mapped == {"extract", "validate", "score"}  # one task instance per partition
+    assert dag.params["partitions"] == 1
     assert dag.max_active_runs == 1 and not dag.catchup
 
 

@@ -78,10 +78,10 @@ def _dag():  # type: ignore[no-untyped-def]
     return dag
 
 
-def _run(month_after: str) -> str:
+def _run(month_after: str, partitions: int = 1) -> str:
     """Run the DAG for the month before ``month_after`` (the logical date's data interval)."""
     logical = dt.datetime.fromisoformat(f"{month_after}T03:00:00+00:00")
-    dag_run = _dag().test(logical_date=logical)
+    dag_run = _dag().test(logical_date=logical, run_conf={"partitions": partitions})
     return str(dag_run.state)
 
 
@@ -112,6 +112,18 @@ def test_a_rerun_leaves_exactly_one_identical_copy(stack: Settings) -> None:
     assert after["run_id"].nunique() == 1 and (after["run_id"] != before["run_id"].iloc[0]).all()
 
 
+def test_a_month_in_three_partitions_publishes_the_same_list(stack: Settings) -> None:
+    single = _published(stack, "2026-10-31")
+    assert _run("2026-11-01", partitions=3) == "success"
+    split = _published(stack, "2026-10-31")
+    columns = ["client_id", "score", "rank", "decile", "model_version"]
+    pd.testing.assert_frame_equal(single[columns], split[columns])
+    last = read_runs(make_staging_engine(stack.staging_url)).iloc[-1]
+    assert last["rows_snapshot"] == len(split) and last["validation_success"] == 1
+    details = json.loads(last["details"])
+    assert details["partitions"] == 3 and len(details["snapshot_path"]) == 3
+
+
 def test_a_backfill_of_three_months_publishes_three_months(stack: Settings) -> None:
     for month_after in ("2026-07-01", "2026-08-01", "2026-09-01"):
         assert _run(month_after) == "success"
@@ -135,4 +147,4 @@ def test_a_failed_validation_stops_before_publishing(stack: Settings) -> None:
     assert len(failed) == 1 and failed.iloc[0]["report_date"] == pd.Timestamp("2026-10-31")
     assert failed.iloc[0]["validation_critical"] >= 1
     details = json.loads(failed.iloc[0]["details"])
-    assert Path(details["validation_result"]).is_file()
+    assert all(Path(path).is_file() for path in details["validation_result"])
