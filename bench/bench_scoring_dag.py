@@ -65,12 +65,13 @@ def dag_steps(url: str, folder: str) -> dict:
     report_date = data_end(make_engine(url), settings)
     run_id = f"bench__{time.time():.0f}"
     out: dict = {"report_date": str(report_date)}
+    planned = monthly.plan(settings)[0]
     e = monthly.extract(settings, report_date, run_id)
-    v = monthly.validate(settings, report_date, run_id, e["snapshot_path"])
-    s = monthly.score(settings, report_date, run_id, e["snapshot_path"])
-    p = monthly.publish(settings, report_date, s["scores_path"])
+    v = monthly.validate(settings, report_date, run_id, e)
+    s = monthly.score(settings, report_date, run_id, v, planned["model_version"])
+    p = monthly.publish(settings, report_date, run_id, [s])
     t = time.perf_counter()
-    monthly.record(settings, report_date, run_id, extract_ref=e, validate_ref=v, score_ref=s, publish_ref=p)
+    monthly.record(settings, report_date, run_id, extracted=[e], validated=[v], scored=[s], published=p)
     out.update(
         rows=e["rows"],
         extract=e["seconds"],
@@ -168,7 +169,7 @@ def main() -> None:
     from bench_generator import run_generate
     from bench_snapshot import has_bank
 
-    folder = tempfile.mkdtemp(prefix="rko-bench-dag-")
+    folder = str(Path(tempfile.gettempdir()) / "rko-bench-work")  # shared: the champion is trained once
     for clients in sorted(args.clients):
         url = schema_url(args.url, f"rko_bench_{clients}")
         if not has_bank(url):
