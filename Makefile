@@ -34,6 +34,7 @@ bench: venv
 	$(BIN)/python bench/bench_snapshot.py
 	$(BIN)/python bench/bench_model.py
 	$(BIN)/python bench/bench_scoring_dag.py
+	$(BIN)/python bench/bench_partitions.py
 
 clean:
 	rm -rf $(VENV) data build *.egg-info .pytest_cache .ruff_cache
