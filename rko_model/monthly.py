@@ -22,6 +22,7 @@ from rko_model import columns as col
 from rko_model.dates import parse_report_date
 from rko_model.errors import ValidationError
 from rko_model.exclusions import load_exclusions
+from rko_model.late_events import late_events
 from rko_model.model.registry import Registry
 from rko_model.monitoring import drift, score_distribution
 from rko_model.scoring import rank_scores
@@ -34,6 +35,8 @@ from rko_model.warehouse.staging import make_staging_engine, publish_month, read
 log = logging.getLogger(__name__)
 
 STAGING_TABLE = "mo_staging.rko_propensity"
+#: Longest warning text carried in XCom and the run metrics (the full text is in the validation result).
+MESSAGE_CHARS = 500
 
 
 def run_folder(settings: Settings, report_date: dt.date, run_id: str) -> Path:
@@ -74,9 +77,8 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, snapsh
     report_date = parse_report_date(report_date)
     started = time.perf_counter()
     frame = pd.read_parquet(snapshot_path)
-    facts = extract_client_facts(
-        make_engine(settings.warehouse_url), report_date, settings, frame[col.CLIENT_ID].to_numpy()
-    )
+    engine = make_engine(settings.warehouse_url)
+    facts = extract_client_facts(engine, report_date, settings, frame[col.CLIENT_ID].to_numpy())
     outcome = validate_snapshot(
         frame,
         facts,
@@ -84,11 +86,13 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, snapsh
         report_date.isoformat(),
         previous_rows=previous_rows(settings, report_date),
         artifact_dir=run_folder(settings, report_date, run_id),
+        extra_warnings=[e.message(report_date) for e in late_events(engine, settings, report_date)],
     )
     ref = {
         "success": outcome.success,
         "critical": len(outcome.critical_failures),
         "warnings": len(outcome.warnings),
+        "warning_messages": [m[:MESSAGE_CHARS] for m in outcome.warnings],
         "result_path": outcome.result_path,
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -170,6 +174,8 @@ def record(
         "feature_psi": score_ref.get("feature_psi"),
         "histogram": score_ref.get("histogram"),
         "validation_result": validate_ref.get("result_path"),
+        "warnings": [*validate_ref.get("warning_messages", []), *score_ref.get("warnings", [])],
+        "unseen_categories": score_ref.get("unseen_categories"),
         "snapshot_path": extract_ref.get("snapshot_path"),
     }
     row = {

@@ -54,6 +54,12 @@ class ModelPackage:
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of opening RKO within the horizon, one per row."""
+        missing = [c for c in self.spec.features if c not in frame.columns]
+        if missing:
+            raise PackageError(
+                f"model package {self.version} needs features the data lacks: {missing}; the package was trained "
+                "on other columns: retrain it, or score with the code version it was made for"
+            )
         return predict(self.model, frame, self.spec)
 
 
@@ -107,13 +113,18 @@ def bin_shares(values: np.ndarray, edges: list[float]) -> list[float]:
 def reference_distributions(
     frame: pd.DataFrame, scores: np.ndarray, model: TrainedModel, top: int = 10, bins: int = 10
 ) -> dict[str, Any]:
-    """Binned score and top-feature distributions of the training data, for PSI later."""
+    """Binned score and top-feature distributions of the training data, for PSI later.
+
+    Also the values of each categorical feature seen in training, so that scoring can report
+    the share of values the model never saw (CatBoost scores them, as an unknown category).
+    """
     importance = pd.Series(model.model.get_feature_importance(), index=model.model.feature_names_)
     numeric = [c for c in importance.sort_values(ascending=False).index if c in model.spec.numeric][:top]
     return {
         "rows": len(frame),
         "score": _bins(np.asarray(scores, dtype=float), bins),
         "features": {c: _bins(frame[c].to_numpy(dtype=float), bins) for c in numeric},
+        "categories": {c: sorted(str(v) for v in frame[c].dropna().unique()) for c in model.spec.categorical},
     }
 
 
