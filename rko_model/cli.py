@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from rko_model import logmask
 from rko_model.dates import add_months
 from rko_model.errors import RkoError
 from rko_model.settings import Settings
@@ -291,11 +292,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logmask.install()
     try:
         settings = Settings.from_env()
         return int(args.func(args, settings))
     except RkoError as exc:
-        print(f"rko {args.command}: error: {exc}", file=sys.stderr)
+        print(f"rko {args.command}: error: {logmask.mask_inns(str(exc))}", file=sys.stderr)
         return 2
 
 

@@ -7,12 +7,17 @@ from dataclasses import replace
 from typing import Any
 
 from rko_airflow.hooks import STAGING_CONN_ID, WAREHOUSE_CONN_ID, RkoDatabaseHook
+from rko_model import logmask
 from rko_model.dates import month_end
 from rko_model.settings import Settings
 
 
 def task_settings() -> Settings:
-    """rko_model's settings with the warehouse and staging URLs of the Airflow Connections."""
+    """rko_model's settings with the warehouse and staging URLs of the Airflow Connections.
+
+    Every task starts here, so this is also where the task's log handlers get the INN mask.
+    """
+    logmask.install()
     settings = Settings.from_env()
     return replace(
         settings,
