@@ -10,7 +10,6 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from rko_model.cli import main
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
 from rko_model.snapshot import extract_snapshot
@@ -59,7 +59,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     _drop_outputs(admin)
     engine, url, drop = new_warehouse("postgresql", tmp_path_factory.mktemp("roles"))
     write_bank(engine, generate(TINY_BANK))
-    schema = engine.dialect.default_schema_name
     with engine.connect() as conn:
         schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
     names = RoleNames(f"{prefix}_owner", f"{prefix}_scoring", f"{prefix}_reader", schema)
@@ -154,13 +153,12 @@ def test_the_reader_reads_the_ranked_lists_only(cluster: Cluster) -> None:
         _denied(cluster.reader, sql)
 
 
-def test_setting_up_again_changes_nothing(cluster: Cluster) -> None:
-    admin = sa.create_engine(POSTGRES_URL)
-    try:
-        set_up_roles(admin, SQL_DIR, cluster.names)
-        set_up_roles(admin, SQL_DIR, cluster.names)
-    finally:
-        admin.dispose()
+def test_setting_up_again_changes_nothing(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    names = cluster.names
+    options = ["--owner", names.owner_role, "--scoring", names.scoring_role, "--reader", names.reader_role]
+    argv = ["roles", "--url", POSTGRES_URL, "--warehouse-schema", names.warehouse_schema, *options]
+    assert main(argv) == 0 and main(argv) == 0  # `rko roles`, twice
+    assert f"scoring {names.scoring_role} (reads schema {names.warehouse_schema})" in capsys.readouterr().out
     assert publish_month(cluster.scoring, _ranked(70, 5), MONTH, SQL_DIR) == 70
     assert len(read_published(cluster.reader, MONTH)) == 70
 
