@@ -29,9 +29,12 @@ ALLOWED = {
     ("docs/security.md", "from-your-vault"): "a placeholder in the documented example of a login",
 }
 
+#: Files not scanned: this one holds the patterns and made-up leaks to test them.
+SKIPPED = {"tests/test_secrets.py"}
+
 #: Values that are never secrets: empty, or a reference to something else.
 _PLACEHOLDER = re.compile(
-    r"^(|\*+|x+|<[^>]*>|\{[^}]*\}|%\([^)]*\)s|none|null|false|true|password|pass|secret|token)$", re.I
+    r"^(|\*+|\.+|x+|<[^>]*>|\{[^}]*\}|%\([^)]*\)s|none|null|false|true|password|pass|secret|token)$", re.I
 )
 
 _SUBSTITUTION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
@@ -60,6 +63,8 @@ def _tracked_files() -> Iterator[tuple[str, str]]:
         pytest.skip(f"not a git checkout: {exc}")
     for rel in filter(None, listing.split("\0")):
         path = PROJECT_ROOT / rel
+        if rel in SKIPPED:
+            continue
         if not path.is_file():
             continue
         data = path.read_bytes()
