@@ -37,7 +37,8 @@ class LateEvents:
     def message(self, report_date: dt.date) -> str:
         latest = self.latest.isoformat() if self.latest else "?"
         return (
-            f"{self.events:,d} rows of {self.source} are dated after {self.horizon.isoformat()}, the latest complete "
+            f"{self.events:,d} {'row' if self.events == 1 else 'rows'} of {self.source} "
+            f"{'is' if self.events == 1 else 'are'} dated after {self.horizon.isoformat()}, the latest complete "
             f"month (up to {latest}): the snapshot of {report_date.isoformat()} ignores them; check the load's dates"
         )
 

@@ -185,7 +185,8 @@ def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> Mode
     if actual_sha != expected_sha:
         raise PackageError(
             f"model package {folder}: {MODEL_FILE} checksum {actual_sha[:12]}… does not match the manifest's "
-            f"{expected_sha[:12]}…; the file was altered or replaced"
+            f"{expected_sha[:12]}…; the file was altered or replaced: restore the package from its source, "
+            "or retrain and promote another"
         )
     if expected_spec is not None and expected_spec != spec:
         raise PackageError(
@@ -195,7 +196,12 @@ def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> Mode
     model = CatBoostClassifier()
     model.load_model(str(folder / MODEL_FILE))
     if list(model.feature_names_) != list(spec.features):
-        raise PackageError(f"model package {folder}: the model's features do not match its manifest's spec")
+        in_model, in_spec = set(model.feature_names_), set(spec.features)
+        raise PackageError(
+            f"model package {folder}: the model's features do not match its manifest's feature spec "
+            f"(spec only: {sorted(in_spec - in_model)}, model only: {sorted(in_model - in_spec)}); the manifest "
+            "was edited or belongs to another model: restore the package from its source or retrain"
+        )
     return ModelPackage(path=folder, model=model, spec=spec, manifest=manifest, reference=reference)
 
 
