@@ -44,10 +44,25 @@ class LateEvents:
 
 
 def late_events(engine: Engine, settings: Settings, report_date: dt.date) -> list[LateEvents]:
-    """Sources holding events after the latest complete month (or after ``report_date`` if that is later)."""
+    """Sources holding events after the latest complete month (or after ``report_date`` if that is later).
+
+    The sources' latest dates come first (cheap); only when one is after the report date (a
+    re-scored earlier month, or a wrong date) is the latest complete month looked up, which
+    reads all of ``account_monthly``, and the late rows counted.
+    """
+    dialect = dialect_of(engine)
+    latest = read_frame(
+        engine,
+        load_sql(settings.sql_dir, "validation/latest_events", dialect),
+        {},
+        {"payments": "date", "product_events": "date"},
+    )
+    dates = [pd.Timestamp(v).date() for v in latest.iloc[0] if not pd.isna(v)] if len(latest) else []
+    if not any(day > report_date for day in dates):
+        return []
     end = data_end(engine, settings)
     horizon = max(end, report_date) if end else report_date
-    sql = load_sql(settings.sql_dir, "validation/late_events", dialect_of(engine))
+    sql = load_sql(settings.sql_dir, "validation/late_events", dialect)
     frame = read_frame(engine, sql, {"horizon": horizon}, {"source": "str", "events": "int", "latest": "date"})
     out = []
     for row in frame.itertuples(index=False):
