@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.schema import CreateSchema
 
 DEFAULT_PG = os.environ.get("RKO_BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -20,7 +21,7 @@ def schema_url(base: str, schema: str) -> str:
     """``base`` with its search_path set to ``schema``, created if missing."""
     engine = sa.create_engine(base)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        conn.execute(CreateSchema(schema, if_not_exists=True))  # the name quoted by the dialect
     engine.dispose()
     url = sa.engine.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     return url.render_as_string(hide_password=False)

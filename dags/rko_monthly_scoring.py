@@ -34,7 +34,6 @@ from airflow.sdk import (
     get_current_context,
     task,
 )
-from airflow.sdk.exceptions import AirflowFailException
 
 CHAMPION = Asset("rko://registry/champion")
 
@@ -57,57 +56,58 @@ CHAMPION = Asset("rko://registry/champion")
 def rko_monthly_scoring() -> None:
     @task
     def plan() -> list[dict]:
-        from rko_airflow.context import task_settings
+        from rko_airflow.context import fail_fast, task_settings
 
         from rko_model import monthly
 
-        return monthly.plan(task_settings(), int(get_current_context()["params"]["partitions"]))
+        with fail_fast():
+            return monthly.plan(task_settings(), int(get_current_context()["params"]["partitions"]))
 
     @task
     def extract(planned: dict) -> dict:
-        from rko_airflow.context import report_date_of, task_settings
+        from rko_airflow.context import fail_fast, report_date_of, task_settings
 
         from rko_model import monthly
         from rko_model.partitions import Partition
 
         context = get_current_context()
-        partition = Partition(planned["partition"], planned["partitions"])
-        ref = monthly.extract(task_settings(), report_date_of(context), context["run_id"], partition)
+        with fail_fast():
+            partition = Partition(planned["partition"], planned["partitions"])
+            ref = monthly.extract(task_settings(), report_date_of(context), context["run_id"], partition)
         return {**ref, "model_version": planned["model_version"]}
 
     @task
     def validate(extracted: dict) -> dict:
-        from rko_airflow.context import report_date_of, task_settings
+        from rko_airflow.context import fail_fast, report_date_of, task_settings
 
         from rko_model import monthly
-        from rko_model.errors import ValidationError
 
         context = get_current_context()
-        try:
+        with fail_fast():  # bad data does not get better on retry
             ref = monthly.validate(task_settings(), report_date_of(context), context["run_id"], extracted)
-        except ValidationError as exc:  # bad data does not get better on retry
-            raise AirflowFailException(str(exc)) from exc
         return {**ref, "model_version": extracted["model_version"]}
 
     @task(inlets=[CHAMPION])
     def score(validated: dict) -> dict:
-        from rko_airflow.context import report_date_of, task_settings
+        from rko_airflow.context import fail_fast, report_date_of, task_settings
 
         from rko_model import monthly
 
         context = get_current_context()
-        return monthly.score(
-            task_settings(), report_date_of(context), context["run_id"], validated, validated["model_version"]
-        )
+        with fail_fast():
+            return monthly.score(
+                task_settings(), report_date_of(context), context["run_id"], validated, validated["model_version"]
+            )
 
     @task
     def publish(scored: list[dict]) -> dict:
-        from rko_airflow.context import report_date_of, task_settings
+        from rko_airflow.context import fail_fast, report_date_of, task_settings
 
         from rko_model import monthly
 
         context = get_current_context()
-        return monthly.publish(task_settings(), report_date_of(context), context["run_id"], list(scored))
+        with fail_fast():
+            return monthly.publish(task_settings(), report_date_of(context), context["run_id"], list(scored))
 
     @task
     def record(extracted: list[dict], validated: list[dict], scored: list[dict], published: dict) -> dict:

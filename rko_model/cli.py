@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from rko_model import logmask
 from rko_model.dates import add_months
 from rko_model.errors import RkoError
 from rko_model.settings import Settings
@@ -181,6 +182,23 @@ def _cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.warehouse.engine import make_engine
+    from rko_model.warehouse.roles import RoleNames, set_up_roles
+
+    engine = make_engine(args.url or settings.staging_url)
+    names = set_up_roles(
+        engine, settings.sql_dir, RoleNames(args.owner, args.scoring, args.reader, args.warehouse_schema)
+    )
+    print(
+        f"roles set up in {engine.url.render_as_string(hide_password=True)}: owner {names.owner_role}, "
+        f"scoring {names.scoring_role} (reads schema {names.warehouse_schema}), reader {names.reader_role}; "
+        "grant them to logins, e.g. CREATE ROLE scoring_job LOGIN IN ROLE "
+        f"{names.scoring_role} (docs/security.md)"
+    )
+    return 0
+
+
 def _logical_date(report_date: dt.date) -> str:
     """The logical date of the scoring DAG run whose data interval is ``report_date``'s month."""
     return f"{report_date + dt.timedelta(days=1):%Y-%m-%d}T03:00:00+00:00"
@@ -306,6 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     logical.add_argument("--report-date", default="latest")
     logical.set_defaults(func=_cmd_logical_date)
 
+    rol = sub.add_parser("roles", help="create or refresh the least-privilege PostgreSQL roles (as a superuser)")
+    rol.add_argument("--url", help="the database holding mo_staging (default: the staging URL)")
+    rol.add_argument("--warehouse-schema", default="public", help="schema of the contract tables (default public)")
+    rol.add_argument("--owner", default="rko_owner", help="owner of the output schemas and publishing functions")
+    rol.add_argument("--scoring", default="rko_scoring", help="the monthly job's role")
+    rol.add_argument("--reader", default="rko_optimizer_reader", help="the marketing optimizer's role")
+    rol.set_defaults(func=_cmd_roles)
+
     env = sub.add_parser("airflow-env", help="print shell exports wiring a local Airflow to these settings")
     env.add_argument("--airflow-home", help="default: <data>/airflow")
     env.set_defaults(func=_cmd_airflow_env)
@@ -319,11 +345,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logmask.install()
     try:
         settings = Settings.from_env()
         return int(args.func(args, settings))
     except RkoError as exc:
-        print(f"rko {args.command}: error: {exc}", file=sys.stderr)
+        print(f"rko {args.command}: error: {logmask.mask_inns(str(exc))}", file=sys.stderr)
         return 2
 
 

@@ -4,8 +4,8 @@ Every error raised on purpose by rko_model derives from :class:`RkoError`; the C
 it into a one-line message and a non-zero exit code instead of a traceback.
 
 - :class:`ConfigError`: a setting or config file is wrong (fix the environment or file).
-- :class:`DataContractError`: the warehouse lacks a table or column of the data contract
-  (create the view, see ``docs/data_contract.md``).
+- :class:`DataContractError`: the warehouse lacks a table or column of the data contract,
+  or a column holds values of the wrong kind (fix the view, see ``docs/data_contract.md``).
 - :class:`IncompleteDataError`: the request needs data the warehouse does not hold yet,
   e.g. labels for a month whose 3-month window has not closed (pick an earlier month).
 - :class:`InvalidInputError`: an argument is malformed (e.g. a report date that is not a

@@ -6,6 +6,7 @@ scored in, so the month's PSI is the same however it was split.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,10 @@ PSI_WARN, PSI_ALERT = DEFAULT_PSI_WARN, DEFAULT_PSI_ALERT
 
 #: The key of the score's counts among the features' counts.
 SCORE = "__score__"
+#: Share of a categorical feature's values unseen in training above which the run warns.
+UNSEEN_WARN = 0.05
+
+log = logging.getLogger(__name__)
 
 
 def drift_counts(frame: pd.DataFrame, scores: np.ndarray, reference: dict[str, Any]) -> dict[str, list[int]]:
@@ -59,6 +64,50 @@ def drift_from_counts(counts: dict[str, list[int]], reference: dict[str, Any]) -
 def drift(frame: pd.DataFrame, scores: np.ndarray, reference: dict[str, Any]) -> dict[str, Any]:
     """Score and feature PSI of a whole month in one frame."""
     return drift_from_counts(drift_counts(frame, scores, reference), reference)
+
+
+def unseen_counts(frame: pd.DataFrame, reference: dict[str, Any]) -> dict[str, list[int]] | None:
+    """Per categorical feature, [values training never saw, known values]; None for older packages.
+
+    Missing values are not counted: the model saw those (as their own category). Counts of
+    chunks and partitions add up (:func:`add_counts`).
+    """
+    seen = reference.get("categories")
+    if seen is None:
+        return None
+    counts = {}
+    for name, values in seen.items():
+        if name in frame.columns:
+            known = frame[name].dropna().astype(str)
+            counts[name] = [int((~known.isin(values)).sum()), len(known)]
+    return counts
+
+
+def unseen_categories(frame: pd.DataFrame, reference: dict[str, Any]) -> dict[str, float] | None:
+    """Per categorical feature, the share of known values that training never saw; None for older packages."""
+    return unseen_shares(unseen_counts(frame, reference))
+
+
+def unseen_shares(counts: dict[str, list[int]] | None) -> dict[str, float] | None:
+    if counts is None:
+        log.info(
+            "the package's reference lists no categories (made before they were recorded): unseen values unchecked"
+        )
+        return None
+    return {name: round(unseen / known, 5) if known else 0.0 for name, (unseen, known) in counts.items()}
+
+
+def unseen_warnings(shares: dict[str, float] | None, threshold: float = UNSEEN_WARN) -> list[str]:
+    """One logged warning per categorical feature whose unseen share exceeds ``threshold``."""
+    messages = [
+        f"{share:.1%} of {name} values were never seen in training (more than {threshold:.0%}): the model scores "
+        f"them as an unknown category; a new code list? retrain when it persists"
+        for name, share in (shares or {}).items()
+        if share > threshold
+    ]
+    for message in messages:
+        log.warning("%s", message)
+    return messages
 
 
 def score_distribution(scores: np.ndarray) -> dict[str, Any]:

@@ -31,8 +31,17 @@ from rko_model import columns as col
 from rko_model.dates import parse_report_date
 from rko_model.errors import PackageError, ValidationError
 from rko_model.exclusions import load_exclusions
+from rko_model.late_events import late_events
 from rko_model.model.registry import Registry
-from rko_model.monitoring import add_counts, drift_counts, drift_from_counts, score_distribution
+from rko_model.monitoring import (
+    add_counts,
+    drift_counts,
+    drift_from_counts,
+    score_distribution,
+    unseen_counts,
+    unseen_shares,
+    unseen_warnings,
+)
 from rko_model.partitions import WHOLE, Partition, partitions_of
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
@@ -48,6 +57,9 @@ log = logging.getLogger(__name__)
 STAGING_TABLE = "mo_staging.rko_propensity"
 #: Rows per scoring chunk, and per row group of the snapshot file that scoring streams.
 CHUNK_ROWS = 50_000
+
+#: Longest warning text carried in XCom and the run metrics (the full text is in the validation result).
+MESSAGE_CHARS = 500
 
 Ref = dict[str, Any]
 
@@ -109,9 +121,8 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
     partition = _partition_of(extracted)
     started = time.perf_counter()
     frame = pd.read_parquet(extracted["snapshot_path"])
-    facts = extract_client_facts(
-        make_engine(settings.warehouse_url), report_date, settings, frame[col.CLIENT_ID].to_numpy()
-    )
+    engine = make_engine(settings.warehouse_url)
+    facts = extract_client_facts(engine, report_date, settings, frame[col.CLIENT_ID].to_numpy())
     outcome = validate_snapshot(
         frame,
         facts,
@@ -119,6 +130,7 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
         report_date.isoformat(),
         previous_rows=previous_rows(settings, report_date, partition),
         artifact_dir=run_folder(settings, report_date, run_id) / partition.label,
+        extra_warnings=[e.message(report_date) for e in late_events(engine, settings, report_date)],
     )
     ref = {
         "snapshot_path": extracted["snapshot_path"],
@@ -126,6 +138,7 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
         "success": outcome.success,
         "critical": len(outcome.critical_failures),
         "warnings": len(outcome.warnings),
+        "warning_messages": [m[:MESSAGE_CHARS] for m in outcome.warnings],
         "result_path": outcome.result_path,
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -141,7 +154,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     partition = _partition_of(validated)
     started = time.perf_counter()
     package = Registry(settings.registry_dir).load(model_version)
-    ids, scores, counts = [], [], []
+    ids, scores, counts, unseen = [], [], [], []
     source = pq.ParquetFile(validated["snapshot_path"])
     for batch in source.iter_batches(batch_size=CHUNK_ROWS):
         chunk = batch.to_pandas()
@@ -149,6 +162,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
         ids.append(chunk[col.CLIENT_ID].to_numpy(dtype=np.int64))
         scores.append(np.asarray(chunk_scores, dtype=np.float64))
         counts.append(drift_counts(chunk, chunk_scores, package.reference))
+        unseen.append(unseen_counts(chunk, package.reference))
         del chunk
     frame = pd.DataFrame(
         {
@@ -165,6 +179,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
         "rows": len(frame),
         "model_version": package.version,
         "bin_counts": add_counts(counts),
+        "unseen_counts": None if None in unseen else add_counts(u for u in unseen if u is not None),
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -191,9 +206,13 @@ def publish(
     ranked = rank_scores(scores[col.CLIENT_ID].to_numpy(), scores["score"].to_numpy(), report_date, version, run_id)
     rows = publish_month(make_staging_engine(settings.staging_url), ranked, report_date, settings.sql_dir)
     reference = Registry(settings.registry_dir).load(version).reference
+    unseen_parts = [ref.get("unseen_counts") for ref in scored]
+    unseen = unseen_shares(None if None in unseen_parts else add_counts(unseen_parts))  # type: ignore[arg-type]
     figures = {
         **score_distribution(scores["score"].to_numpy()),
         **drift_from_counts(add_counts(ref["bin_counts"] for ref in scored), reference),
+        "unseen_categories": unseen,
+        "warnings": unseen_warnings(unseen),
     }
     log.info(
         "publish %s: %d clients, mean score %.4f, score PSI %.3f",
@@ -253,6 +272,13 @@ def record(
         "feature_psi": published.get("feature_psi"),
         "histogram": published.get("histogram"),
         "validation_result": [ref.get("result_path") for ref in validated],
+        # Partitions repeat month-wide warnings (late events): each text once.
+        "warnings": list(
+            dict.fromkeys(
+                [*(m for ref in validated for m in ref.get("warning_messages", [])), *published.get("warnings", [])]
+            )
+        ),
+        "unseen_categories": published.get("unseen_categories"),
         "snapshot_path": [ref.get("snapshot_path") for ref in extracted],
     }
     row = {

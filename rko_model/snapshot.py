@@ -26,6 +26,7 @@ from rko_model.exclusions import OkvedExclusions, load_exclusions
 from rko_model.partitions import WHOLE, Partition
 from rko_model.settings import Settings
 from rko_model.warehouse.bulk import bulk_insert
+from rko_model.warehouse.contract import check_contract
 from rko_model.warehouse.engine import dialect_of
 from rko_model.warehouse.query import ColumnKind, execute, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
@@ -84,13 +85,15 @@ def data_end(engine: Engine, settings: Settings) -> dt.date | None:
 
 
 def check_report_date(engine: Engine, settings: Settings, report_date: dt.date) -> None:
-    """Refuse a report date after the warehouse's latest complete month."""
+    """Refuse a warehouse that breaks the data contract, and a report date after its latest complete month."""
+    check_contract(engine)
     end = data_end(engine, settings)
     if end is None:
         raise IncompleteDataError("the warehouse holds no account months: generate or load data first")
     if report_date > end:
         raise IncompleteDataError(
-            f"report date {report_date.isoformat()} is after the latest complete month {end.isoformat()}"
+            f"report date {report_date.isoformat()} is after the latest complete month {end.isoformat()} "
+            f"(the latest month_end in account_monthly): load the month first, or score {end.isoformat()}"
         )
 
 
@@ -223,7 +226,9 @@ def extract_client_facts(
         transaction = conn.begin()
         try:
             _VALIDATION_IDS.create(conn)
-            bulk_insert(conn, _VALIDATION_IDS, pd.DataFrame({col.CLIENT_ID: np.asarray(client_ids, dtype=np.int64)}))
+            # A null or repeated id is the validation's to report, not a reason to fail here.
+            ids = pd.Series(client_ids).dropna().drop_duplicates().to_numpy(dtype=np.int64)
+            bulk_insert(conn, _VALIDATION_IDS, pd.DataFrame({col.CLIENT_ID: ids}))
             return read_frame(conn, sql, params, kinds)  # type: ignore[arg-type]
         finally:
             transaction.rollback()

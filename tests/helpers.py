@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -42,3 +44,61 @@ def eligible_client(engine: Engine, settings: Settings, report_date: dt.date) ->
     frame = extract_snapshot(engine, report_date, settings)
     active = frame[(frame["pay_out_cnt_1m"] > 0) & (frame["app_sessions_1m"] > 0)]
     return int(active[col.CLIENT_ID].iloc[0])
+
+
+@contextmanager
+def replaced_by_view(engine: Engine, name: str, select: str) -> Iterator[None]:
+    """Put a view named ``name`` in place of the table (renamed ``<name>_raw``), as a bank's contract view.
+
+    ``select`` is the view's query over ``{raw}``; the table gets its name back afterwards.
+    Test-only DDL: the names are the test's own.
+    """
+    raw = f"{name}_raw"
+    run(engine, f"ALTER TABLE {name} RENAME TO {raw}")
+    try:
+        run(engine, f"CREATE VIEW {name} AS {select.format(raw=raw)}")
+        yield
+    finally:
+        run(engine, f"DROP VIEW IF EXISTS {name}")
+        run(engine, f"ALTER TABLE {raw} RENAME TO {name}")
+
+
+def promote_champion(
+    engine: Engine,
+    settings: Settings,
+    months: list[dt.date],
+    version: str = "champion",
+    *,
+    extra_feature: str | None = None,
+    gini: float = 0.5,
+) -> str:
+    """Train a small multimodal package on ``months``, save it in the settings' registry and promote it.
+
+    ``extra_feature`` adds a numeric feature the snapshot does not have (a copy of
+    ``turnover_in_12m``): a package made by a code version with another snapshot.
+    """
+    from dataclasses import replace
+
+    from rko_model.model.dataset import build_dataset
+    from rko_model.model.package import data_fingerprint, reference_distributions, save_package
+    from rko_model.model.registry import Registry
+    from rko_model.model.spec import rko_spec
+    from rko_model.model.train import TrainParams, train
+
+    frame, spec = build_dataset(engine, months, settings), rko_spec()
+    if extra_feature:
+        frame[extra_feature] = frame["turnover_in_12m"]
+        spec = replace(spec, numeric=(*spec.numeric, extra_feature))
+    trained = train(frame, spec, TrainParams(iterations=60, depth=4, learning_rate=0.2))
+    registry = Registry(settings.registry_dir)
+    save_package(
+        trained,
+        registry.path_for(version),
+        version=version,
+        training_months=[m.isoformat() for m in months],
+        retro={"gini_mean": gini, "gini_std": 0.01},
+        fingerprint=data_fingerprint(frame, trained.spec),
+        reference=reference_distributions(frame, trained.predict(frame), trained),
+    )
+    assert registry.promote(version).promoted
+    return version

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from sqlalchemy.engine import Engine
+
+from rko_model.errors import DataContractError
 from rko_model.settings import PROJECT_ROOT
 from rko_model.warehouse import schema
+from rko_model.warehouse.contract import check_contract, contract_problems
 
 DOC = (PROJECT_ROOT / "docs" / "data_contract.md").read_text(encoding="utf-8")
 
@@ -30,3 +35,13 @@ def test_every_contract_table_and_column_is_documented() -> None:
 def test_the_truth_table_is_not_part_of_the_contract() -> None:
     assert schema.synthetic_truth not in schema.CONTRACT_TABLES
     assert "synthetic_truth" not in _documented()
+
+
+def test_the_synthetic_bank_meets_the_contract(bank: Engine) -> None:
+    assert contract_problems(bank) == []
+
+
+def test_an_empty_warehouse_lacks_every_contract_table(warehouse: Engine) -> None:
+    assert contract_problems(warehouse) == [f"no table or view {t.name}" for t in schema.CONTRACT_TABLES]
+    with pytest.raises(DataContractError, match=r"data contract \(docs/data_contract\.md\): no table or view clients"):
+        check_contract(warehouse)

@@ -77,7 +77,8 @@ def _env(settings: Settings) -> dict[str, str]:
 def test_scoring_in_chunks_gives_the_scores_of_the_whole(scored: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     planned = monthly.plan(scored)[0]
     extracted = monthly.extract(scored, MONTH, "chunks")
-    whole = Registry(scored.registry_dir).load(planned["model_version"]).score(pd.read_parquet(extracted["snapshot_path"]))
+    package = Registry(scored.registry_dir).load(planned["model_version"])
+    whole = package.score(pd.read_parquet(extracted["snapshot_path"]))
     monkeypatch.setattr(monthly, "CHUNK_ROWS", 97)  # many chunks, the last one short
     extracted = monthly.extract(scored, MONTH, "chunks")
     ref = monthly.score(scored, MONTH, "chunks", extracted, planned["model_version"])
@@ -137,7 +138,7 @@ def test_a_run_killed_inside_a_step_leaves_the_list_and_a_rerun_completes_it(
     finally:
         child.wait(timeout=30)
     pd.testing.assert_frame_equal(before, _published(scored))  # the earlier list, whole
-    for attempt in range(50):  # the server notices the dead client and frees its month lock
+    for _attempt in range(50):  # the server notices the dead client and frees its month lock
         try:
             monthly.run_month(scored, MONTH, f"rerun-{step}")
             break

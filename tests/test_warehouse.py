@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from rko_model.errors import ConfigError, WarehouseError
+from rko_model.errors import ConfigError, DataContractError, WarehouseError
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse import schema
 from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.bulk import _binary_formats, bulk_insert
 from rko_model.warehouse.engine import make_engine
-from rko_model.warehouse.query import read_frame
+from rko_model.warehouse.query import coerce, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
 from tests.helpers import table
 
@@ -136,3 +137,16 @@ def test_numeric_frames_round_trip_through_binary_copy(warehouse: Engine) -> Non
     assert back["big"].tolist() == frame["big"].tolist()
     assert back["small"].tolist() == frame["small"].tolist()
     assert back["real"].tolist() == frame["real"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "message"),
+    [
+        (["2026-10-31", "31.10.2026"], "date", "column x should hold dates (YYYY-MM-DD) but holds '31.10.2026'"),
+        (["12", "12 чел."], "float", "column x should hold numbers but holds '12 чел.'"),
+        (["7", "семь"], "int", "column x should hold whole numbers but holds 'семь'"),
+    ],
+)
+def test_values_of_the_wrong_kind_are_contract_errors(values: list[str], kind: str, message: str) -> None:
+    with pytest.raises(DataContractError, match=re.escape(message)):
+        coerce(pd.DataFrame({"x": values}), {"x": kind})  # type: ignore[dict-item]

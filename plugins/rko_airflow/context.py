@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from rko_airflow.hooks import STAGING_CONN_ID, WAREHOUSE_CONN_ID, RkoDatabaseHook
+from rko_model import logmask
 from rko_model.dates import month_end
+from rko_model.errors import ConfigError, DataContractError, InvalidInputError, PackageError, ValidationError
 from rko_model.settings import Settings
 
 
 def task_settings() -> Settings:
-    """rko_model's settings with the warehouse and staging URLs of the Airflow Connections."""
+    """rko_model's settings with the warehouse and staging URLs of the Airflow Connections.
+
+    Every task starts here, so this is also where the task's log handlers get the INN mask.
+    """
+    logmask.install()
     settings = Settings.from_env()
     return replace(
         settings,
@@ -27,3 +37,19 @@ def report_date_of(context: Any) -> dt.date:
     if start is None:
         raise ValueError("this DAG run has no data interval; trigger it with a logical date")
     return month_end(start.date())
+
+
+#: Errors that a retry cannot mend: bad data, a broken contract, a wrong package or argument.
+PERMANENT_ERRORS = (ValidationError, DataContractError, PackageError, InvalidInputError, ConfigError)
+
+
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Turn a permanent rko_model error into AirflowFailException, so the task fails without retrying.
+
+    Database errors and a busy month (another run) are left to the task's retries.
+    """
+    try:
+        yield
+    except PERMANENT_ERRORS as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc

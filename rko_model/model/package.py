@@ -54,6 +54,12 @@ class ModelPackage:
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of opening RKO within the horizon, one per row."""
+        missing = [c for c in self.spec.features if c not in frame.columns]
+        if missing:
+            raise PackageError(
+                f"model package {self.version} needs features the data lacks: {missing}; the package was trained "
+                "on other columns: retrain it, or score with the code version it was made for"
+            )
         return predict(self.model, frame, self.spec)
 
 
@@ -119,13 +125,18 @@ def shares_of(counts: list[int]) -> list[float]:
 def reference_distributions(
     frame: pd.DataFrame, scores: np.ndarray, model: TrainedModel, top: int = 10, bins: int = 10
 ) -> dict[str, Any]:
-    """Binned score and top-feature distributions of the training data, for PSI later."""
+    """Binned score and top-feature distributions of the training data, for PSI later.
+
+    Also the values of each categorical feature seen in training, so that scoring can report
+    the share of values the model never saw (CatBoost scores them, as an unknown category).
+    """
     importance = pd.Series(model.model.get_feature_importance(), index=model.model.feature_names_)
     numeric = [c for c in importance.sort_values(ascending=False).index if c in model.spec.numeric][:top]
     return {
         "rows": len(frame),
         "score": _bins(np.asarray(scores, dtype=float), bins),
         "features": {c: _bins(frame[c].to_numpy(dtype=float), bins) for c in numeric},
+        "categories": {c: sorted(str(v) for v in frame[c].dropna().unique()) for c in model.spec.categorical},
     }
 
 
@@ -186,7 +197,8 @@ def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> Mode
     if actual_sha != expected_sha:
         raise PackageError(
             f"model package {folder}: {MODEL_FILE} checksum {actual_sha[:12]}… does not match the manifest's "
-            f"{expected_sha[:12]}…; the file was altered or replaced"
+            f"{expected_sha[:12]}…; the file was altered or replaced: restore the package from its source, "
+            "or retrain and promote another"
         )
     if expected_spec is not None and expected_spec != spec:
         raise PackageError(
@@ -196,7 +208,12 @@ def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> Mode
     model = CatBoostClassifier()
     model.load_model(str(folder / MODEL_FILE))
     if list(model.feature_names_) != list(spec.features):
-        raise PackageError(f"model package {folder}: the model's features do not match its manifest's spec")
+        in_model, in_spec = set(model.feature_names_), set(spec.features)
+        raise PackageError(
+            f"model package {folder}: the model's features do not match its manifest's feature spec "
+            f"(spec only: {sorted(in_spec - in_model)}, model only: {sorted(in_model - in_spec)}); the manifest "
+            "was edited or belongs to another model: restore the package from its source or retrain"
+        )
     return ModelPackage(path=folder, model=model, spec=spec, manifest=manifest, reference=reference)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.types import TypeEngine
 
-from rko_model.errors import WarehouseError
+from rko_model.errors import DataContractError, WarehouseError
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,14 @@ def execute(conn: Connection, sql: str, params: Params | None = None) -> int:
     return conn.execute(statement(sql, params), params).rowcount
 
 
+def execute_scalar(conn: Connection, sql: str, params: Params | None = None) -> object:
+    """Run one query in the caller's transaction; returns the first column of its first row (or None)."""
+    params = used_params(sql, params or {})
+    if conn.dialect.name != "postgresql":
+        params = {k: _sqlite_value(v) for k, v in params.items()}
+    return conn.execute(statement(sql, params), params).scalar()
+
+
 def _read_generic(engine: Engine | Connection, sql: str, params: Params) -> pd.DataFrame:
     bound = {k: _sqlite_value(v) for k, v in params.items()}
     if isinstance(engine, Engine):
@@ -145,19 +153,44 @@ def _postgres_value(value: object) -> object:
 
 
 def coerce(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind]) -> pd.DataFrame:
-    """Give both engines' results the same dtypes: nullable ints stay float only if NaN is present."""
+    """Give both engines' results the same dtypes: nullable ints stay float only if NaN is present.
+
+    A value that does not fit its kind (text in a numeric contract column, a malformed date)
+    is the warehouse's, so it raises :class:`DataContractError` naming the column and the value.
+    """
     out = frame.copy()
     for column, kind in kinds.items():
         if column not in out.columns:
             continue
-        series = out[column]
-        if kind == "date":
-            out[column] = pd.to_datetime(series, format="%Y-%m-%d").astype("datetime64[s]")
-        elif kind == "str":
-            out[column] = series.astype("str")
-        elif kind == "float":
-            out[column] = pd.to_numeric(series, errors="raise").astype("float64")
-        elif kind == "int":
-            numeric = pd.to_numeric(series, errors="raise")
-            out[column] = numeric.astype("int64") if not numeric.isna().any() else numeric.astype("Int64")
+        try:
+            out[column] = _coerced(out[column], kind)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise DataContractError(
+                f"column {column} should hold {_KIND_WORDS[kind]} but holds {_first_misfit(out[column], kind)!r}: "
+                "a contract column of the wrong type? see docs/data_contract.md"
+            ) from exc
     return out
+
+
+_KIND_WORDS = {"date": "dates (YYYY-MM-DD)", "str": "text", "float": "numbers", "int": "whole numbers"}
+
+
+def _first_misfit(series: pd.Series, kind: ColumnKind) -> object:
+    """The first value that does not convert to ``kind`` (for the error message)."""
+    present = series.dropna()
+    if kind == "date":
+        bad = pd.to_datetime(present, format="%Y-%m-%d", errors="coerce").isna()
+    else:
+        bad = pd.to_numeric(present, errors="coerce").isna()
+    return present[bad].iloc[0] if bad.any() else (present.iloc[0] if len(present) else None)
+
+
+def _coerced(series: pd.Series, kind: ColumnKind) -> pd.Series:
+    if kind == "date":
+        return pd.to_datetime(series, format="%Y-%m-%d").astype("datetime64[s]")
+    if kind == "str":
+        return series.astype("str")
+    if kind == "float":
+        return pd.to_numeric(series, errors="raise").astype("float64")
+    numeric = pd.to_numeric(series, errors="raise")
+    return numeric.astype("int64") if not numeric.isna().any() else numeric.astype("Int64")

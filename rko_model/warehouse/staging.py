@@ -33,16 +33,18 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     text,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import CreateSchema
 
 from rko_model import columns as col
 from rko_model.errors import MonthBusyError, WarehouseError
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine, sqlite_begin, sqlite_connect
-from rko_model.warehouse.query import dbapi_errors, execute, read_frame
+from rko_model.warehouse.query import dbapi_errors, execute, execute_scalar, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
@@ -159,10 +161,17 @@ def make_staging_engine(url: str) -> Engine:
 
 
 def ensure_tables(conn: Connection) -> None:
-    """Create the schemas (PostgreSQL) and tables if missing, in the caller's transaction."""
+    """Create the schemas (PostgreSQL) and tables if missing, in the caller's transaction.
+
+    A schema is created only when absent: ``CREATE SCHEMA IF NOT EXISTS`` needs the right to
+    create schemas even when there is nothing to do, which the scoring role does not have
+    (see ``sql/roles/roles.postgresql.sql``).
+    """
     if conn.dialect.name == "postgresql":
+        existing = set(inspect(conn).get_schema_names())
         for schema in (STAGING_SCHEMA, MONITORING_SCHEMA):
-            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            if schema not in existing:
+                conn.execute(CreateSchema(schema))
     metadata.create_all(conn, checkfirst=True)
 
 
@@ -227,11 +236,7 @@ def _swap_partition(conn: Connection, rows: pd.DataFrame, report_date: dt.date, 
     """COPY the month into the load table and swap it in as the month's partition (PostgreSQL)."""
     execute(conn, "SELECT pg_advisory_xact_lock(:key)", {"key": PUBLISH_LOCK_KEY})
     ensure_tables(conn)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:  # no parameters: the driver must not read format()'s %I and %L as placeholders
-        cursor.execute(load_sql(sql_dir, "staging/publish_functions", "postgresql"))
-    finally:
-        cursor.close()
+    install_publish_functions(conn, sql_dir)
     constants = {}
     for name in ("model_version", "run_id", "loaded_at"):
         values = rows[name].unique()
@@ -250,13 +255,44 @@ def _swap_partition(conn: Connection, rows: pd.DataFrame, report_date: dt.date, 
     return int(removed), published
 
 
+#: The functions that swap a month's partition, owned by the staging tables' owner.
+PUBLISH_FUNCTIONS = ("rko_propensity_prepare_load", "rko_propensity_swap")
+
+
+def install_publish_functions(conn: Connection, sql_dir: Path) -> None:
+    """(Re)create the partition-swap functions, unless another role owns them (PostgreSQL).
+
+    Where the roles of ``sql/roles/roles.postgresql.sql`` are set up, the owner role owns the
+    functions and the scoring role may only execute them: it leaves them as they are. Any
+    role that can act as their owner (the owner, a superuser) replaces them with this
+    version's, so an upgrade reaches them on the next publish.
+    """
+    foreign = execute_scalar(
+        conn,
+        "SELECT COUNT(*) FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = :schema AND p.proname IN :names AND NOT pg_has_role(p.proowner, 'USAGE')",
+        {"schema": STAGING_SCHEMA, "names": list(PUBLISH_FUNCTIONS)},
+    )
+    if foreign:
+        return
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:  # no parameters: the driver must not read format()'s %I and %L as placeholders
+        cursor.execute(load_sql(sql_dir, "staging/publish_functions", "postgresql"))
+    finally:
+        cursor.close()
+
+
+_READ_PUBLISHED = (
+    "SELECT p.report_date, p.client_id, p.score, p.rank, p.decile, p.model_version, p.run_id "
+    "FROM mo_staging.rko_propensity AS p "
+)
+_READ_MONTH = _READ_PUBLISHED + "WHERE p.report_date = :report_date ORDER BY p.report_date, p.rank"
+_READ_ALL = _READ_PUBLISHED + "ORDER BY p.report_date, p.rank"
+
+
 def read_published(engine: Engine, report_date: dt.date | None = None) -> pd.DataFrame:
     """The published list of ``report_date`` (every month when None), best rank first."""
-    where = "WHERE p.report_date = :report_date" if report_date else ""
-    sql = (
-        f"SELECT p.report_date, p.client_id, p.score, p.rank, p.decile, p.model_version, p.run_id "
-        f"FROM mo_staging.rko_propensity AS p {where} ORDER BY p.report_date, p.rank"
-    )
+    sql = _READ_MONTH if report_date else _READ_ALL
     kinds = {
         "report_date": "date",
         "client_id": "int",

@@ -2,13 +2,17 @@
 -- A partition bound cannot be a bound parameter of DDL, so the date arrives as a function
 -- argument and is quoted by format's literal and identifier conversions on the server.
 -- Run inside the publishing transaction, under its advisory lock; nothing here commits.
+-- SECURITY DEFINER with a fixed search_path: the functions run as their owner (the staging
+-- tables' owner, see sql/roles/roles.postgresql.sql), so a scoring role that may only EXECUTE
+-- them can publish a month without the right to drop or alter any table itself. Nobody else
+-- may execute them (REVOKE ... FROM PUBLIC below); their owner and superusers always can.
 
 -- The load table's constant columns (one month, one model, one run) are column defaults, so
 -- COPY sends only client_id, score, rank and decile.
 CREATE OR REPLACE FUNCTION mo_staging.rko_propensity_prepare_load(
     p_report_date date, p_model_version text, p_run_id text, p_loaded_at timestamp
 ) RETURNS void
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
     IF (SELECT c.relkind FROM pg_class AS c WHERE c.oid = 'mo_staging.rko_propensity'::regclass) <> 'p' THEN
         RAISE EXCEPTION 'mo_staging.rko_propensity is not partitioned by report_date (made by an earlier version of rko-scoring): rename or drop it, then publish again';
@@ -25,7 +29,7 @@ END
 $fn$;
 
 CREATE OR REPLACE FUNCTION mo_staging.rko_propensity_swap(p_report_date date) RETURNS bigint
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     part text := 'rko_propensity_' || to_char(p_report_date, 'YYYYMMDD');
     removed bigint := 0;
@@ -44,3 +48,6 @@ BEGIN
     RETURN removed;
 END
 $fn$;
+
+REVOKE EXECUTE ON FUNCTION mo_staging.rko_propensity_prepare_load(date, text, text, timestamp) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION mo_staging.rko_propensity_swap(date) FROM PUBLIC;

@@ -61,3 +61,18 @@ def test_report_date_comes_from_the_data_interval() -> None:
     assert report_date_of(context) == dt.date(2026, 2, 28)
     with pytest.raises(ValueError, match="no data interval"):
         report_date_of({"data_interval_start": None})
+
+
+def test_permanent_errors_fail_the_task_without_retries() -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+    from rko_airflow.context import fail_fast
+
+    from rko_model.errors import MonthBusyError, PackageError, WarehouseError
+
+    with pytest.raises(AirflowFailException, match="PackageError: checksum"):
+        with fail_fast():
+            raise PackageError("checksum does not match")
+    for retryable in (WarehouseError("connection lost"), MonthBusyError("another run")):
+        with pytest.raises(type(retryable)):
+            with fail_fast():
+                raise retryable

@@ -1,0 +1,173 @@
+"""PostgreSQL roles of sql/roles: the optimizer reads mo_staging only; the scoring job publishes without DDL rights.
+
+Roles are global to the server, so each test run names its own (a random prefix) and drops
+them afterwards; everything else lives in the test database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from rko_model.cli import main
+from rko_model.scoring import rank_scores
+from rko_model.settings import Settings
+from rko_model.snapshot import extract_snapshot
+from rko_model.synth.generator import generate
+from rko_model.warehouse.bank_writer import write_bank
+from rko_model.warehouse.roles import RoleNames, set_up_roles
+from rko_model.warehouse.staging import publish_month, read_published, read_runs, record_run
+from tests.conftest import POSTGRES_URL, TINY_BANK, need_postgres, new_warehouse
+
+MONTH = dt.date(2026, 10, 31)
+SQL_DIR = Settings.from_env({}).sql_dir
+DENIED = "42501"  # insufficient_privilege, also "must be owner of ..."
+
+
+@dataclass(frozen=True)
+class Cluster:
+    names: RoleNames
+    scoring: Engine  # a LOGIN member of the scoring role, search_path on the warehouse schema
+    reader: Engine  # a LOGIN member of the reader role
+    warehouse_url: str
+
+
+def _drop_outputs(admin: Engine) -> None:
+    with admin.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS mo_staging CASCADE")
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS rko_monitoring CASCADE")
+
+
+def _login_engine(user: str, schema: str) -> Engine:
+    url = sa.engine.make_url(POSTGRES_URL).set(username=user, password=None)
+    return sa.create_engine(url.update_query_dict({"options": f"-csearch_path={schema}"}))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    need_postgres()
+    prefix = f"rkot_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    _drop_outputs(admin)
+    engine, url, drop = new_warehouse("postgresql", tmp_path_factory.mktemp("roles"))
+    write_bank(engine, generate(TINY_BANK))
+    with engine.connect() as conn:
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+    names = RoleNames(f"{prefix}_owner", f"{prefix}_scoring", f"{prefix}_reader", schema)
+    logins = {"scoring": f"{prefix}_job", "reader": f"{prefix}_optimizer"}
+    try:
+        set_up_roles(admin, SQL_DIR, names)
+        with admin.begin() as conn:  # test-only DDL: names made above, not input
+            conn.exec_driver_sql(f"CREATE ROLE {logins['scoring']} LOGIN IN ROLE {names.scoring_role}")
+            conn.exec_driver_sql(f"CREATE ROLE {logins['reader']} LOGIN IN ROLE {names.reader_role}")
+        cluster = Cluster(names, _login_engine(logins["scoring"], schema), _login_engine(logins["reader"], schema), url)
+        yield cluster
+        cluster.scoring.dispose()
+        cluster.reader.dispose()
+    finally:
+        engine.dispose()
+        drop()
+        _drop_outputs(admin)
+        with admin.begin() as conn:
+            for role in (*logins.values(), names.scoring_role, names.reader_role, names.owner_role):
+                if conn.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'").first():
+                    conn.exec_driver_sql(f"DROP OWNED BY {role} CASCADE")
+                    conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
+
+
+def _ranked(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return rank_scores(np.arange(n) + 1, rng.random(n), MONTH, "v1", f"run-{seed}")
+
+
+def _denied(engine: Engine, sql: str) -> None:
+    with pytest.raises(sa.exc.ProgrammingError) as caught, engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+    assert caught.value.orig.pgcode == DENIED, (sql, caught.value)
+
+
+def test_the_scoring_role_reads_the_warehouse_and_publishes_through_the_functions(cluster: Cluster) -> None:
+    settings = replace(Settings.from_env({}), warehouse_url=cluster.warehouse_url)
+    snapshot = extract_snapshot(cluster.scoring, MONTH, settings)  # temporary tables and the contract tables
+    assert len(snapshot) > 50
+    assert publish_month(cluster.scoring, _ranked(300, 1), MONTH, SQL_DIR) == 300
+    assert publish_month(cluster.scoring, _ranked(200, 2), MONTH, SQL_DIR) == 200  # the month swapped again
+    published = read_published(cluster.scoring, MONTH)
+    assert len(published) == 200 and set(published["run_id"]) == {"run-2"}
+    record_run(cluster.scoring, {"run_id": "r1", "report_date": MONTH, "status": "published"})
+    record_run(cluster.scoring, {"run_id": "r1", "report_date": MONTH, "status": "published"})  # a retry
+    assert read_runs(cluster.scoring)["run_id"].tolist() == ["r1"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "DROP TABLE mo_staging.rko_propensity",
+        "ALTER TABLE mo_staging.rko_propensity ADD COLUMN note text",
+        "TRUNCATE mo_staging.rko_propensity",
+        "DELETE FROM mo_staging.rko_propensity",
+        "DROP TABLE mo_staging.rko_propensity_20261031",
+        "ALTER TABLE mo_staging.rko_propensity DETACH PARTITION mo_staging.rko_propensity_20261031",
+        "CREATE TABLE mo_staging.scratch (x int)",
+        "CREATE OR REPLACE FUNCTION mo_staging.rko_propensity_swap(p date) RETURNS bigint LANGUAGE sql AS 'SELECT 0'",
+        "TRUNCATE rko_monitoring.rko_run_metrics",
+        "DROP TABLE rko_monitoring.rko_run_metrics",
+        "DROP TABLE clients",
+        "ALTER TABLE payments ADD COLUMN note text",
+        "INSERT INTO clients (client_id, inn, registration_date, segment) VALUES (-1, '0', '2020-01-01', 'SMB')",
+        "DELETE FROM payments",
+        "CREATE TABLE scratch (x int)",
+        "SELECT * FROM synthetic_truth",
+    ],
+)
+def test_the_scoring_role_cannot_change_what_it_does_not_own(cluster: Cluster, sql: str) -> None:
+    publish_month(cluster.scoring, _ranked(50, 3), MONTH, SQL_DIR)  # the partition exists
+    _denied(cluster.scoring, sql)
+
+
+def test_the_reader_reads_the_ranked_lists_only(cluster: Cluster) -> None:
+    publish_month(cluster.scoring, _ranked(120, 4), MONTH, SQL_DIR)
+    published = read_published(cluster.reader, MONTH)
+    assert len(published) == 120 and published["rank"].tolist() == list(range(1, 121))
+    warehouse = cluster.names.warehouse_schema  # qualified: without USAGE the search_path skips the schema
+    for sql in (
+        f"SELECT * FROM {warehouse}.clients",
+        f"SELECT * FROM {warehouse}.payments",
+        "SELECT * FROM rko_monitoring.rko_run_metrics",
+        "INSERT INTO mo_staging.rko_propensity SELECT * FROM mo_staging.rko_propensity",
+        "DELETE FROM mo_staging.rko_propensity",
+        "UPDATE mo_staging.rko_propensity SET score = 0",
+        "TRUNCATE mo_staging.rko_propensity",
+        "SELECT mo_staging.rko_propensity_swap(DATE '2026-10-31')",
+        "CREATE TABLE mo_staging.scratch (x int)",
+    ):
+        _denied(cluster.reader, sql)
+
+
+def test_setting_up_again_changes_nothing(cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    names = cluster.names
+    options = ["--owner", names.owner_role, "--scoring", names.scoring_role, "--reader", names.reader_role]
+    argv = ["roles", "--url", POSTGRES_URL, "--warehouse-schema", names.warehouse_schema, *options]
+    assert main(argv) == 0 and main(argv) == 0  # `rko roles`, twice
+    assert f"scoring {names.scoring_role} (reads schema {names.warehouse_schema})" in capsys.readouterr().out
+    assert publish_month(cluster.scoring, _ranked(70, 5), MONTH, SQL_DIR) == 70
+    assert len(read_published(cluster.reader, MONTH)) == 70
+
+
+def test_login_roles_are_members_only(cluster: Cluster) -> None:
+    """The three roles cannot log in themselves; logins get their rights by membership."""
+    with cluster.reader.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN "
+            f"('{cluster.names.owner_role}', '{cluster.names.scoring_role}', '{cluster.names.reader_role}')"
+        ).all()
+    assert len(rows) == 3 and not any(login for _, login in rows)
