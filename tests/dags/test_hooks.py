@@ -69,10 +69,8 @@ def test_permanent_errors_fail_the_task_without_retries() -> None:
 
     from rko_model.errors import MonthBusyError, PackageError, WarehouseError
 
-    with pytest.raises(AirflowFailException, match="PackageError: checksum"):
-        with fail_fast():
-            raise PackageError("checksum does not match")
+    with pytest.raises(AirflowFailException, match="PackageError: checksum"), fail_fast():
+        raise PackageError("checksum does not match")
     for retryable in (WarehouseError("connection lost"), MonthBusyError("another run")):
-        with pytest.raises(type(retryable)):
-            with fail_fast():
-                raise retryable
+        with pytest.raises(type(retryable)), fail_fast():
+            raise retryable
