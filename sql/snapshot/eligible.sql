@@ -3,7 +3,8 @@
 -- transaction rolls back).
 -- Eligible: SMB segment; registered on or before the report date; not liquidated at it;
 -- OKVED neither an excluded code nor in an excluded class; no RKO held at the report date.
--- Only the clients of one partition (client id modulo the partition count; 1 = all clients).
+-- Only the clients of one partition (client id modulo the partition count; 1 = all clients);
+-- a null id, which breaks the contract, stays in every partition so that validation reports it.
 CREATE TEMPORARY TABLE snapshot_eligible AS
 SELECT
     c.client_id,
@@ -15,7 +16,7 @@ SELECT
     c.headcount,
     c.declared_revenue
 FROM clients AS c
-WHERE c.client_id % :partitions = :partition
+WHERE (c.client_id % :partitions = :partition OR c.client_id IS NULL)
   AND c.segment = :segment
   AND c.registration_date <= :report_date
   AND (c.liquidation_date IS NULL OR c.liquidation_date > :report_date)

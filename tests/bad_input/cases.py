@@ -28,6 +28,7 @@ from rko_model import monthly
 from rko_model.errors import DataContractError, IncompleteDataError, PackageError, RkoError, ValidationError
 from rko_model.labels import extract_labels
 from rko_model.model.registry import Registry
+from rko_model.partitions import WHOLE
 from rko_model.settings import Settings
 from rko_model.warehouse import schema
 from rko_model.warehouse.engine import make_engine
@@ -124,7 +125,7 @@ def file_changed(path: Path, change: Callable[[bytes], bytes]) -> Iterator[None]
 
 def same_features_as_baseline(bench: Bench, settings: Settings, run_id: str) -> None:
     """The snapshot equals the clean one: rows dated after the report date do not leak into features."""
-    snapshot = pd.read_parquet(monthly.run_folder(settings, REPORT_DATE, run_id) / "snapshot.parquet")
+    snapshot = pd.read_parquet(monthly.run_folder(settings, REPORT_DATE, run_id) / f"snapshot_{WHOLE.label}.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(bench.baseline_snapshot), snapshot)
 
 
@@ -342,6 +343,6 @@ def build_bench(kind: str, engine: Engine, settings: Settings, folder: Path) -> 
     promote_champion(engine, settings, TRAIN_MONTHS, CHAMPION)
     monthly.run_month(settings, PREVIOUS_MONTH, "baseline-previous")
     monthly.run_month(settings, REPORT_DATE, "baseline")
-    baseline = monthly.run_folder(settings, REPORT_DATE, "baseline") / "snapshot.parquet"
+    baseline = monthly.run_folder(settings, REPORT_DATE, "baseline") / f"snapshot_{WHOLE.label}.parquet"
     eligible = tuple(int(i) for i in pd.read_parquet(baseline)["client_id"])
     return Bench(kind, engine, settings, folder, baseline, eligible)
