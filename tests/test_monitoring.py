@@ -9,7 +9,17 @@ import pandas as pd
 import pytest
 
 from rko_model.model.package import bin_shares
-from rko_model.monitoring import UNSEEN_WARN, drift, unseen_categories, unseen_warnings
+from rko_model.monitoring import (
+    UNSEEN_WARN,
+    add_counts,
+    drift,
+    drift_counts,
+    drift_from_counts,
+    unseen_categories,
+    unseen_counts,
+    unseen_shares,
+    unseen_warnings,
+)
 
 REFERENCE = {
     "score": {"edges": [0.1, 0.2], "shares": bin_shares(np.array([0.05, 0.15, 0.25, 0.3]), [0.1, 0.2])},
@@ -41,9 +51,21 @@ def test_a_warning_per_feature_above_the_threshold(caplog: pytest.LogCaptureFixt
     assert [r.getMessage() for r in caplog.records] == messages
 
 
-def test_drift_carries_the_unseen_shares_and_warnings() -> None:
-    frame = pd.DataFrame({"region_code": ["00"] * 3 + ["77"], "legal_form": ["ИП"] * 4})
-    figures = drift(frame, np.array([0.05, 0.15, 0.25, 0.3]), REFERENCE)
-    assert figures["score_psi"] == pytest.approx(0.0, abs=1e-9)
-    assert figures["unseen_categories"] == {"region_code": 0.75, "legal_form": 0.0}
-    assert len(figures["warnings"]) == 1
+def test_counts_of_chunks_add_up_to_the_whole_month() -> None:
+    """Scoring streams chunks and partitions: their counts must give the month's PSI and unseen shares."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {"region_code": rng.choice(["00", "77", "78"], 1000), "legal_form": rng.choice(["ИП", "ООО"], 1000)},
+        dtype="str",
+    )
+    scores = rng.random(1000) * 0.4
+    chunks = [slice(0, 97), slice(97, 600), slice(600, 1000)]
+    drift_parts = [drift_counts(frame.iloc[c], scores[c], REFERENCE) for c in chunks]
+    unseen_parts = [unseen_counts(frame.iloc[c], REFERENCE) for c in chunks]
+    assert drift_from_counts(add_counts(drift_parts), REFERENCE) == drift(frame, scores, REFERENCE)
+    shares = unseen_shares(add_counts(p for p in unseen_parts if p is not None))
+    assert shares == unseen_categories(frame, REFERENCE)
+    assert shares is not None and shares["region_code"] == pytest.approx(
+        (frame["region_code"] == "00").mean(), abs=1e-5
+    )
+    assert len(unseen_warnings(shares)) == 1  # a third of the regions were never seen
