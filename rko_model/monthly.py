@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 STAGING_TABLE = "mo_staging.rko_propensity"
 #: Rows per scoring chunk, and per row group of the snapshot file that scoring streams.
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 
 #: Longest warning text carried in XCom and the run metrics (the full text is in the validation result).
 MESSAGE_CHARS = 500
