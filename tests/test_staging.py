@@ -30,6 +30,16 @@ def staging(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
+    yield from _postgres_staging()
+
+
+@pytest.fixture
+def pg_staging() -> Iterator[Engine]:
+    """Partitions are PostgreSQL's: these tests have no SQLite twin."""
+    yield from _postgres_staging()
+
+
+def _postgres_staging() -> Iterator[Engine]:
     need_postgres()
     admin = sa.create_engine(POSTGRES_URL)
     with admin.begin() as conn:
@@ -77,9 +87,8 @@ def test_bad_lists_are_refused_and_the_month_stays(staging: Engine) -> None:
     assert set(read_published(staging, MONTH)["run_id"]) == {"run-1"}
 
 
-def test_postgresql_swaps_one_partition_per_month(staging: Engine) -> None:
-    if staging.dialect.name != "postgresql":
-        pytest.skip("partitions are PostgreSQL's")
+def test_postgresql_swaps_one_partition_per_month(pg_staging: Engine) -> None:
+    staging = pg_staging
     for seed, month in ((1, MONTH), (2, dt.date(2026, 9, 30)), (3, MONTH)):
         publish_month(staging, _ranked(100 + seed, seed, month), month, SQL_DIR)
     with staging.connect() as conn:
@@ -95,9 +104,8 @@ def test_postgresql_swaps_one_partition_per_month(staging: Engine) -> None:
     assert len(read_published(staging, MONTH)) == 103
 
 
-def test_postgresql_refuses_an_unpartitioned_table_of_an_earlier_version(staging: Engine) -> None:
-    if staging.dialect.name != "postgresql":
-        pytest.skip("partitions are PostgreSQL's")
+def test_postgresql_refuses_an_unpartitioned_table_of_an_earlier_version(pg_staging: Engine) -> None:
+    staging = pg_staging
     with staging.begin() as conn:
         conn.exec_driver_sql("CREATE SCHEMA mo_staging")
         conn.exec_driver_sql("CREATE TABLE mo_staging.rko_propensity (LIKE pg_catalog.pg_am)")
