@@ -20,6 +20,17 @@ from rko_model.warehouse.staging import make_staging_engine, read_performance, r
 
 log = logging.getLogger(__name__)
 
+#: The realised-performance columns of a month (empty until its window has closed).
+_PERFORMANCE = (
+    "rows_evaluated",
+    "positives",
+    "gini",
+    "lift_top_decile",
+    "conversion_top10",
+    "performance_status",
+    "performance_message",
+)
+
 #: Columns of :attr:`MonitoringView.months`, in order.
 MONTH_COLUMNS = (
     "report_date",
@@ -36,13 +47,7 @@ MONTH_COLUMNS = (
     "score_psi",
     "feature_psi_max",
     "recorded_at",
-    "rows_evaluated",
-    "positives",
-    "gini",
-    "lift_top_decile",
-    "conversion_top10",
-    "performance_status",
-    "performance_message",
+    *_PERFORMANCE,
 )
 
 
@@ -94,17 +99,6 @@ def month_table(runs: pd.DataFrame, performance: pd.DataFrame) -> pd.DataFrame:
         months = latest.merge(realised, on="report_date", how="outer", suffixes=("", "_evaluated"))
     months["report_date"] = pd.to_datetime(months["report_date"]).astype("datetime64[s]")
     return months.sort_values("report_date").reset_index(drop=True).reindex(columns=list(MONTH_COLUMNS))
-
-
-_PERFORMANCE = (
-    "rows_evaluated",
-    "positives",
-    "gini",
-    "lift_top_decile",
-    "conversion_top10",
-    "performance_status",
-    "performance_message",
-)
 
 
 def champion_manifest(settings: Settings) -> tuple[str | None, dict[str, Any] | None, str | None]:

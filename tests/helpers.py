@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
+import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
+from rko_model.model.registry import Registry
+from rko_model.model.train import TrainParams
 from rko_model.settings import Settings
 from rko_model.snapshot import extract_snapshot
+from rko_model.training import train_and_report
 from rko_model.warehouse import schema
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.query import execute, read_frame
@@ -102,3 +110,41 @@ def promote_champion(
     )
     assert registry.promote(version).promoted
     return version
+
+
+def reset_postgres_staging(url: str) -> None:
+    """Drop the staging and monitoring schemas of the PostgreSQL test database (they are not per-test)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS mo_staging CASCADE")
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS rko_monitoring CASCADE")
+    engine.dispose()
+
+
+def champion_stack(warehouse: Engine, url: str, kind: str, folder: Path, admin_url: str) -> Settings:
+    """Settings on a written bank with empty staging tables and a promoted champion (a quick 40-tree model).
+
+    PostgreSQL keeps the lists in the warehouse's database; SQLite in a file beside the data.
+    """
+    if kind == "postgresql":
+        reset_postgres_staging(admin_url)
+        staging_url = url
+    else:
+        staging_url = f"sqlite:///{folder / 'data' / 'mo_staging.db'}"
+    settings = replace(
+        Settings.from_env({"RKO_DATA_DIR": str(folder / "data")}), warehouse_url=url, staging_url=staging_url
+    )
+    trained = train_and_report(
+        warehouse, settings, n_train=2, n_test=1, params=TrainParams(iterations=40, depth=4), ablation=False
+    )
+    assert Registry(settings.registry_dir).promote(trained.run_id).promoted
+    return settings
+
+
+def airflow_connections(patch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """Point the DAGs' Connections and data folder at ``settings`` (for ``dag.test()``)."""
+    patch.setenv("RKO_DATA_DIR", str(settings.data_dir))
+    for conn_id, url in (("WAREHOUSE", settings.warehouse_url), ("STAGING", settings.staging_url)):
+        patch.setenv(
+            f"AIRFLOW_CONN_RKO_{conn_id}", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}})
+        )

@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,15 +24,14 @@ import sqlalchemy as sa
 from rko_model import monthly
 from rko_model.errors import MonthBusyError, WarehouseError
 from rko_model.model.registry import Registry
-from rko_model.model.train import TrainParams
 from rko_model.settings import Settings
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
-from rko_model.training import train_and_report
 from rko_model.warehouse import staging
 from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
 from tests.conftest import POSTGRES_URL, new_warehouse
+from tests.helpers import champion_stack
 
 BANK = BankSpec(n_clients=1200, n_months=20, seed=11)
 MONTH = dt.date(2026, 10, 31)
@@ -45,17 +43,8 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A PostgreSQL bank, a champion, and a published list of MONTH (run ``first``)."""
     folder = tmp_path_factory.mktemp("monthly-runs")
     engine, url, drop = new_warehouse("postgresql", folder)
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        for schema in ("mo_staging", "rko_monitoring"):
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    admin.dispose()
     write_bank(engine, generate(BANK))
-    settings = replace(Settings.from_env({"RKO_DATA_DIR": str(folder / "data")}), warehouse_url=url, staging_url=url)
-    run = train_and_report(
-        engine, settings, n_train=2, n_test=1, params=TrainParams(iterations=40, depth=4), ablation=False
-    )
-    assert Registry(settings.registry_dir).promote(run.run_id).promoted
+    settings = champion_stack(engine, url, "postgresql", folder, POSTGRES_URL)
     monthly.run_month(settings, MONTH, "first")
     yield settings
     drop()

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from rko_model import errors
 from rko_model.settings import PROJECT_ROOT, Settings
@@ -25,17 +24,10 @@ from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
 from tests.bad_input.cases import CASES, REPORT_DATE, Bench, Case, build_bench
 from tests.conftest import ENGINES, POSTGRES_URL, new_warehouse
+from tests.helpers import reset_postgres_staging
 
 BANK = BankSpec(n_clients=900, n_months=16, seed=11)
 DOC = PROJECT_ROOT / "docs" / "bad_input.md"
-
-
-def _reset_postgres_staging() -> None:
-    engine = sa.create_engine(POSTGRES_URL)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS mo_staging CASCADE")
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS rko_monitoring CASCADE")
-    engine.dispose()
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -44,7 +36,7 @@ def bench(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     engine, url, drop = new_warehouse(request.param, folder)
     write_bank(engine, generate(BANK))
     if request.param == "postgresql":
-        _reset_postgres_staging()
+        reset_postgres_staging(POSTGRES_URL)
     settings = Settings.from_env({"RKO_DATA_DIR": str(folder / "data"), "RKO_WAREHOUSE_URL": url})
     if request.param == "sqlite":
         settings = replace(settings, staging_url=f"sqlite:///{folder / 'data' / 'mo_staging.db'}")

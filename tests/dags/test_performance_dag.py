@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,16 +13,14 @@ from sklearn.metrics import roc_auc_score
 
 from rko_model import columns as col
 from rko_model.labels import extract_labels
-from rko_model.model.registry import Registry
-from rko_model.model.train import TrainParams
 from rko_model.monthly import run_month
 from rko_model.settings import Settings
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
-from rko_model.training import train_and_report
 from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.staging import make_staging_engine, read_performance, read_published
 from tests.conftest import ENGINES, POSTGRES_URL, new_warehouse
+from tests.helpers import airflow_connections, champion_stack
 
 BANK = BankSpec(n_clients=1500, n_months=20, seed=5)
 SCORED = dt.date(2026, 7, 31)  # its window (July, October] closes with the bank's last month
@@ -39,29 +35,10 @@ def stack(
     folder = tmp_path_factory.mktemp(f"perf-{request.param}")
     engine, url, drop = new_warehouse(request.param, folder)
     write_bank(engine, generate(BANK))
-    if request.param == "postgresql":
-        admin = sa.create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS mo_staging CASCADE")
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS rko_monitoring CASCADE")
-        admin.dispose()
-        staging_url = url
-    else:
-        staging_url = f"sqlite:///{folder / 'data' / 'mo_staging.db'}"
-    settings = replace(
-        Settings.from_env({"RKO_DATA_DIR": str(folder / "data")}), warehouse_url=url, staging_url=staging_url
-    )
-    trained = train_and_report(
-        engine, settings, n_train=2, n_test=1, params=TrainParams(iterations=40, depth=4), ablation=False
-    )
-    assert Registry(settings.registry_dir).promote(trained.run_id).promoted
+    settings = champion_stack(engine, url, request.param, folder, POSTGRES_URL)
     run_month(settings, SCORED, SCORING_RUN)
     patch = pytest.MonkeyPatch()
-    patch.setenv("RKO_DATA_DIR", str(settings.data_dir))
-    patch.setenv("AIRFLOW_CONN_RKO_WAREHOUSE", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}}))
-    patch.setenv(
-        "AIRFLOW_CONN_RKO_STAGING", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": staging_url}})
-    )
+    airflow_connections(patch, settings)
     yield settings
     patch.undo()
     engine.dispose()
