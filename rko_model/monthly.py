@@ -82,10 +82,7 @@ def _partition_of(ref: Ref) -> Partition:
 
 def plan(settings: Settings, partitions: int = 1) -> list[Ref]:
     """One reference per partition, with the champion's version fixed for the whole run."""
-    registry = Registry(settings.registry_dir)
-    version = registry.champion_version()
-    if version is None:
-        raise PackageError(f"the registry {registry.root} has no champion yet: run `rko train` and `rko promote`")
+    version = Registry(settings.registry_dir).required_champion_version()
     return [{"partition": p.index, "partitions": p.count, "model_version": version} for p in partitions_of(partitions)]
 
 
@@ -179,7 +176,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
         "rows": len(frame),
         "model_version": package.version,
         "bin_counts": add_counts(counts),
-        "unseen_counts": None if None in unseen else add_counts(u for u in unseen if u is not None),
+        "unseen_counts": None if None in unseen else add_counts(unseen),
         "seconds": round(time.perf_counter() - started, 2),
     }
 
@@ -205,7 +202,7 @@ def publish(
     scores = pd.concat([pd.read_parquet(ref["scores_path"]) for ref in scored], ignore_index=True)
     ranked = rank_scores(scores[col.CLIENT_ID].to_numpy(), scores["score"].to_numpy(), report_date, version, run_id)
     rows = publish_month(make_staging_engine(settings.staging_url), ranked, report_date, settings.sql_dir)
-    reference = Registry(settings.registry_dir).load(version).reference
+    reference = Registry(settings.registry_dir).reference(version)
     unseen_parts = [ref.get("unseen_counts") for ref in scored]
     unseen = unseen_shares(None if None in unseen_parts else add_counts(unseen_parts))  # type: ignore[arg-type]
     figures = {

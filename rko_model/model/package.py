@@ -181,6 +181,14 @@ def save_package(
     return folder
 
 
+def read_reference(folder: Path) -> dict[str, Any]:
+    """A package's reference distributions alone: drift needs them, not the model."""
+    try:
+        return json.loads((folder / REFERENCE_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PackageError(f"model package {folder}: unreadable {REFERENCE_FILE} ({exc})") from exc
+
+
 def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> ModelPackage:
     """Load and verify a package: files present, checksum intact, feature spec as expected."""
     missing = [f for f in (MODEL_FILE, MANIFEST_FILE, REFERENCE_FILE) if not (folder / f).is_file()]

@@ -18,9 +18,10 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from rko_model.errors import PackageError
-from rko_model.model.package import ModelPackage, load_package
+from rko_model.model.package import ModelPackage, load_package, read_reference
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,16 @@ class Registry:
         return sorted(p.name for p in self.packages.iterdir() if p.is_dir() and not p.name.startswith("."))
 
     def load(self, version: str) -> ModelPackage:
+        return load_package(self._existing(version))
+
+    def reference(self, version: str) -> dict[str, Any]:
+        """A package's reference distributions, without loading its model (scoring verified it already)."""
+        return read_reference(self._existing(version))
+
+    def _existing(self, version: str) -> Path:
         if version not in self.versions():
             raise PackageError(f"no model package {version!r} in {self.packages}; known: {self.versions()}")
-        return load_package(self.path_for(version))
+        return self.path_for(version)
 
     def champion_version(self) -> str | None:
         pointer = self.root / "champion.json"
@@ -89,12 +97,16 @@ class Registry:
             return None
         return str(json.loads(pointer.read_text(encoding="utf-8"))["version"])
 
-    def champion(self) -> ModelPackage:
-        """The champion package, verified; a clear error when there is none yet."""
+    def required_champion_version(self) -> str:
+        """The champion's version; a clear error when there is none yet."""
         version = self.champion_version()
         if version is None:
             raise PackageError(f"the registry {self.root} has no champion yet: run `rko train` and `rko promote`")
-        return self.load(version)
+        return version
+
+    def champion(self) -> ModelPackage:
+        """The champion package, verified; a clear error when there is none yet."""
+        return self.load(self.required_champion_version())
 
     def decisions(self) -> list[dict]:
         log_file = self.root / "decisions.jsonl"

@@ -308,15 +308,9 @@ def read_published(engine: Engine, report_date: dt.date | None = None) -> pd.Dat
 def record_run(engine: Engine, row: dict[str, object]) -> None:
     """Write one run's metrics, replacing an earlier row of the same run id (a retried task)."""
     values = {c.name: row.get(c.name) for c in run_metrics.columns}
+    values["report_date"] = pd.Timestamp(values["report_date"]).date()  # type: ignore[arg-type]
     values["recorded_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    frame = pd.DataFrame([values])
-    for name in ("report_date",):
-        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[s]")
-    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"]).astype("datetime64[s]")
-    with engine.begin() as conn:
-        ensure_tables(conn)
-        execute(conn, "DELETE FROM rko_monitoring.rko_run_metrics WHERE run_id = :run_id", {"run_id": row["run_id"]})
-        bulk_insert(conn, run_metrics, frame)
+    _replace_row(engine, run_metrics, "run_id", values)
 
 
 def read_runs(engine: Engine) -> pd.DataFrame:
@@ -331,16 +325,16 @@ def record_performance(engine: Engine, row: dict[str, object]) -> None:
     """Write a month's realised performance, replacing an earlier evaluation of the same month."""
     values = {c.name: row.get(c.name) for c in realised_performance.columns}
     values["report_date"] = pd.Timestamp(values["report_date"]).date()  # type: ignore[arg-type]
-    # One row: a plain INSERT keeps the time of day, which the bulk path's date columns would drop.
     values["evaluated_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    _replace_row(engine, realised_performance, "report_date", values)
+
+
+def _replace_row(engine: Engine, table: Table, key: str, values: dict[str, object]) -> None:
+    """Delete the row whose ``key`` matches and insert ``values``, in one transaction: a rerun leaves one row."""
     with engine.begin() as conn:
         ensure_tables(conn)
-        execute(
-            conn,
-            "DELETE FROM rko_monitoring.rko_realised_performance WHERE report_date = :report_date",
-            {"report_date": values["report_date"]},
-        )
-        conn.execute(realised_performance.insert(), [values])
+        conn.execute(table.delete().where(table.c[key] == values[key]))
+        conn.execute(table.insert(), [values])
 
 
 def read_performance(engine: Engine) -> pd.DataFrame:
