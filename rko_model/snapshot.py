@@ -185,10 +185,15 @@ def read_queries(
 
 def assemble_snapshot(eligible: pd.DataFrame, parts: list[pd.DataFrame], report_date: dt.date) -> pd.DataFrame:
     """Join the source aggregates onto the eligible clients and derive date-based features."""
-    frame = eligible.set_index(col.CLIENT_ID)
+    ids = pd.Index(eligible[col.CLIENT_ID])
+    columns = [eligible.reset_index(drop=True)]
     for part in parts:
-        frame = frame.join(part.set_index(col.CLIENT_ID), how="left")
-    frame = frame.reset_index()
+        part = part.set_index(col.CLIENT_ID)
+        # A client repeated by a broken clients view repeats here too (validation reports it);
+        # one row per id lets each source be aligned once, instead of re-joining the growing frame.
+        part = part[~part.index.duplicated()]
+        columns.append(part.reindex(ids).reset_index(drop=True))
+    frame = pd.concat(columns, axis=1)
     stamp = pd.Timestamp(report_date)
     frame[col.REPORT_DATE] = stamp
     frame[col.REPORT_DATE] = frame[col.REPORT_DATE].astype("datetime64[s]")
