@@ -48,7 +48,7 @@ ALLOWED = {
         "ATTACH ... AS schema and PRAGMA schema.journal_mode: the schema names are the module's constants "
         "(an alias cannot be a bound parameter); the file path is bound"
     ),
-    ("rko_model/warehouse/bank_writer.py", "write_bank"): "VACUUM (ANALYZE) table: the name comes from schema.py's Table",
+    ("rko_model/warehouse/bank_writer.py", "write_bank"): "VACUUM (ANALYZE) table: the name is schema.py's Table",
     ("rko_model/warehouse/bulk.py", "_executemany_into"): (
         "INSERT INTO table (columns) VALUES (?, ...): identifiers quoted by the identifier preparer, values bound"
     ),

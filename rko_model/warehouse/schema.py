@@ -96,6 +96,7 @@ CONTRACT_TABLES = (clients, account_monthly, payments, product_events, digital_a
 #: Tables the synthetic generator writes.
 SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth)
 
+
 @dataclass(frozen=True)
 class IndexSpec:
     """A secondary index; ``include`` columns are carried in its leaves (PostgreSQL only, ignored by SQLite)."""
