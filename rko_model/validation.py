@@ -297,6 +297,14 @@ def _example_clients(config: Any, checked: pd.DataFrame) -> str:
     return f" (e.g. clients {', '.join(map(str, shown))})" if shown else ""
 
 
+def import_gx():  # type: ignore[no-untyped-def]
+    """Great Expectations, imported on first use (about 2 s): a caller may do it while it waits on I/O."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    return gx
+
+
 def validate_snapshot(
     frame: pd.DataFrame,
     facts: pd.DataFrame,
@@ -318,8 +326,7 @@ def validate_snapshot(
             report_date, len(frame), False, tuple(problems), tuple(extra_warnings), len(problems)
         )
         return _write(outcome, {"schema_problems": problems}, artifact_dir)
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
