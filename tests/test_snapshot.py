@@ -250,3 +250,35 @@ def test_parallel_groups_cover_every_source_once() -> None:
 
     grouped = [name for group in PARALLEL_GROUPS for name in group]
     assert sorted(grouped) == sorted(SOURCE_QUERIES) and len(grouped) == len(set(grouped))
+
+
+def test_payment_text_keeps_the_newest_purposes(tiny: tuple[Engine, Settings]) -> None:
+    """The text holds the newest TEXT_MAX_PAYMENTS purposes of the window, newest first, ties by payment id.
+
+    Both engines agree on it (a per-client backward range scan on PostgreSQL, a window
+    function elsewhere); purposes before the text window or without a purpose stay out.
+    """
+    engine, settings = tiny
+    client = eligible_client(engine, settings, R)
+    run(engine, "DELETE FROM payments WHERE client_id = :c", c=client)
+    n = col.TEXT_MAX_PAYMENTS + 5
+    days = [R - dt.timedelta(days=i // 2) for i in range(n)]  # two payments a day: ties on the date
+    rows = [
+        dict(
+            payment_id=5 * 10**8 + i,
+            client_id=client,
+            payment_date=day,
+            amount=100.0,
+            direction="in",
+            counterparty_inn="7700000000",
+            purpose=f"p{i:02d}",
+        )
+        for i, day in enumerate(days)
+    ]
+    start = add_months(R, -col.TEXT_WINDOW_MONTHS)
+    rows.append({**rows[0], "payment_id": 6 * 10**8, "payment_date": start, "purpose": "outside the window"})
+    rows.append({**rows[0], "payment_id": 6 * 10**8 + 1, "purpose": None})
+    insert(engine, "payments", rows)
+    text = extract_snapshot(engine, R, settings).set_index(col.CLIENT_ID).loc[client, "payment_text"]
+    newest_first = sorted(rows[:n], key=lambda r: (r["payment_date"], r["payment_id"]), reverse=True)
+    assert text.split(" | ") == [r["purpose"] for r in newest_first[: col.TEXT_MAX_PAYMENTS]]
