@@ -27,8 +27,15 @@ def model_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     for name in spec.categorical:
         columns[name] = pd.Series(_strings(frame[name], MISSING_CATEGORY), index=frame.index, dtype=object)
     for name in spec.text:
-        columns[name] = pd.Series(_strings(frame[name], ""), index=frame.index, dtype=object)
+        columns[name] = pd.Series(_texts(frame[name]), index=frame.index, dtype=object)
     return pd.DataFrame(columns, copy=False)
+
+
+def _texts(series: pd.Series) -> np.ndarray:
+    """Plain ``str`` objects, empty for missing values; texts are mostly distinct, so no factorising."""
+    if not isinstance(series.dtype, pd.StringDtype):
+        series = series.astype("string")
+    return series.fillna("").to_numpy(dtype=object)
 
 
 def _strings(series: pd.Series, fill: str) -> np.ndarray:
