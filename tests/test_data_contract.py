@@ -45,3 +45,15 @@ def test_an_empty_warehouse_lacks_every_contract_table(warehouse: Engine) -> Non
     assert contract_problems(warehouse) == [f"no table or view {t.name}" for t in schema.CONTRACT_TABLES]
     with pytest.raises(DataContractError, match=r"data contract \(docs/data_contract\.md\): no table or view clients"):
         check_contract(warehouse)
+
+
+def test_the_documented_indexes_are_the_schemas() -> None:
+    """The index table of the doc lists what schema.INDEXES builds for the contract tables."""
+    documented = set()
+    for table, columns, include in re.findall(r"^\| `(\w+)` \| `\(([^)]*)\)`[^|]*\| ([^|]*)\|", DOC, flags=re.M):
+        covered = tuple(c.strip() for c in include.strip(" `").split(",") if c.strip())
+        documented.add((table, tuple(c.strip() for c in columns.split(",")), covered))
+    built = {
+        (spec.table.name, spec.columns, spec.include) for spec in schema.INDEXES if spec.table in schema.CONTRACT_TABLES
+    }
+    assert documented == built
