@@ -31,9 +31,21 @@ class Partition:
         """A file-name-safe name, e.g. ``p2of4``."""
         return f"p{self.index}of{self.count}"
 
+    def split(self, ways: int) -> list[Partition]:
+        """This partition's clients in ``ways`` disjoint parts (``client_id % (count * ways)``)."""
+        return [_unchecked(self.index + j * self.count, self.count * ways) for j in range(ways)]
+
     def params(self) -> dict[str, int]:
         """The bound parameters of the SQL that selects the partition's clients."""
         return {"partitions": self.count, "partition": self.index}
+
+
+def _unchecked(index: int, count: int) -> Partition:
+    """A sub-partition, which may go past MAX_PARTITIONS: it splits a task's work, it is not a task."""
+    part = object.__new__(Partition)
+    object.__setattr__(part, "index", index)
+    object.__setattr__(part, "count", count)
+    return part
 
 
 WHOLE = Partition(0, 1)

@@ -245,11 +245,18 @@ def test_report_date_must_be_a_month_end_inside_the_data(bank: Engine, bank_sett
         extract_snapshot(bank, "2026-11-30", bank_settings)
 
 
-def test_parallel_groups_cover_every_source_once() -> None:
-    from rko_model.snapshot import PARALLEL_GROUPS, SOURCE_QUERIES
+@pytest.mark.parametrize("partition", [(0, 1), (1, 3), (63, 64)])
+def test_the_parts_read_at_once_split_a_partition_exactly(partition: tuple[int, int]) -> None:
+    """PostgreSQL reads a partition in READERS parts on as many connections: together they are the partition."""
+    from rko_model.partitions import Partition
+    from rko_model.snapshot import READERS
 
-    grouped = [name for group in PARALLEL_GROUPS for name in group]
-    assert sorted(grouped) == sorted(SOURCE_QUERIES) and len(grouped) == len(set(grouped))
+    ids = np.arange(10_000)
+    whole = Partition(*partition)
+    parts = [set(ids[ids % p.count == p.index]) for p in whole.split(READERS)]
+    assert len(parts) == READERS and all(parts)
+    assert set().union(*parts) == set(ids[ids % whole.count == whole.index])
+    assert sum(len(p) for p in parts) == len(set().union(*parts))
 
 
 def test_payment_text_keeps_the_newest_purposes(tiny: tuple[Engine, Settings]) -> None:
