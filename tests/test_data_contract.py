@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -10,7 +11,8 @@ from sqlalchemy.engine import Engine
 from rko_model.errors import DataContractError
 from rko_model.settings import PROJECT_ROOT
 from rko_model.warehouse import schema
-from rko_model.warehouse.contract import check_contract, contract_problems
+from rko_model.warehouse.bank_writer import write_bank
+from rko_model.warehouse.contract import check_contract, contract_problems, index_warnings
 
 DOC = (PROJECT_ROOT / "docs" / "data_contract.md").read_text(encoding="utf-8")
 
@@ -57,3 +59,19 @@ def test_the_documented_indexes_are_the_schemas() -> None:
         (spec.table.name, spec.columns, spec.include) for spec in schema.INDEXES if spec.table in schema.CONTRACT_TABLES
     }
     assert documented == built
+
+
+def test_a_table_without_the_per_client_index_is_named(warehouse: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL reads each client's window through (client_id, date): a table lacking it is warned about."""
+    write_bank(warehouse, iter([]))
+    assert index_warnings(warehouse) == []
+    with warehouse.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_payments_client_date")
+    warnings = index_warnings(warehouse)
+    if warehouse.dialect.name != "postgresql":
+        assert warnings == []  # the other engines run the join-and-group SQL
+        return
+    assert len(warnings) == 1 and "payments has no index on (client_id, payment_date)" in warnings[0]
+    with caplog.at_level(logging.WARNING, logger="rko_model.warehouse.contract"):
+        check_contract(warehouse)
+    assert "payments has no index" in caplog.text

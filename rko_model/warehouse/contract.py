@@ -8,14 +8,26 @@ reads the catalogue only (a handful of small queries), never the data.
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rko_model.errors import DataContractError, WarehouseError
-from rko_model.warehouse.schema import CONTRACT_TABLES
+from rko_model.warehouse.schema import CONTRACT_TABLES, INDEXES
+
+log = logging.getLogger(__name__)
 
 DOC = "docs/data_contract.md"
+
+#: The PostgreSQL snapshot reads each client's window of these tables through an index on
+#: these leading columns (sql/snapshot/*.postgresql.sql); without one, every client costs a scan.
+CLIENT_WINDOW_INDEXES = {
+    spec.table.name: spec.columns
+    for spec in INDEXES
+    if spec.table in CONTRACT_TABLES and spec.columns[0] == "client_id" and spec.include
+}
 
 
 def contract_problems(engine: Engine) -> list[str]:
@@ -43,8 +55,35 @@ def contract_problems(engine: Engine) -> list[str]:
 def check_contract(engine: Engine) -> None:
     """Refuse a warehouse whose tables or views do not provide every contract column."""
     problems = contract_problems(engine)
+    for warning in index_warnings(engine):
+        log.warning("%s", warning)
     if problems:
         raise DataContractError(
             f"the warehouse does not meet the data contract ({DOC}): {'; '.join(problems)}; "
             "fix the views or tables, then run again"
         )
+
+
+def index_warnings(engine: Engine) -> list[str]:
+    """Contract tables (not views: their indexes are out of sight) without the per-client index the snapshot needs.
+
+    PostgreSQL only: the other engines run the join-and-group SQL, which needs no such index.
+    """
+    if engine.dialect.name != "postgresql":
+        return []
+    try:
+        inspector = sa.inspect(engine)
+        tables = {n.lower() for n in inspector.get_table_names()}
+        warnings = []
+        for name, leading in CLIENT_WINDOW_INDEXES.items():
+            if name not in tables:
+                continue
+            indexed = {tuple(ix["column_names"][: len(leading)]) for ix in inspector.get_indexes(name)}
+            if leading not in indexed:
+                warnings.append(
+                    f"table {name} has no index on ({', '.join(leading)}): the snapshot reads each client's window "
+                    f"through one and will be slow without it (see {DOC}, the indexes)"
+                )
+    except SQLAlchemyError as exc:
+        raise WarehouseError(f"could not read the warehouse's catalogue: {exc}") from exc
+    return warnings
