@@ -188,7 +188,8 @@ def main() -> None:
         print(f"  all steps {total:>7.1f} s, peak RSS {steps['peak_rss_mb']:,.0f} MB")
         print(
             f"  snapshot query alone, sequential (COPY to a null sink): {query['snapshot_query_s']:.1f} s; "
-            f"extract reads two halves of the clients on two connections; steps after extract: {total - steps['extract']:.1f} s"
+            "extract reads two halves of the clients on two connections; "
+            f"steps after extract: {total - steps['extract']:.1f} s"
         )
         print(
             f"  naive pandas pipeline: {baseline['naive_s']:.1f} s (read_sql {baseline['read_s']:.1f}, "

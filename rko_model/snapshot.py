@@ -165,7 +165,13 @@ def read_queries(
         started = time.perf_counter()
         out[name] = read_frame(conn, load_sql(settings.sql_dir, name, conn.dialect.name), params, _KINDS)
         log.info(
-            "snapshot %s: %s gave %d rows (%.1f s)", report_date, name, len(out[name]), time.perf_counter() - started
+            "snapshot %s p%sof%s: %s gave %d rows (%.1f s)",
+            report_date,
+            params.get("partition", 0),
+            params.get("partitions", 1),
+            name,
+            len(out[name]),
+            time.perf_counter() - started,
         )
     return out
 
