@@ -130,8 +130,9 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
         facts = pool.submit(extract_client_facts, engine, report_date, settings, ids)
         late = pool.submit(late_events, engine, settings, report_date)
         previous = pool.submit(previous_rows, settings, report_date, partition)
-        pool.submit(import_gx)
+        gx = pool.submit(import_gx)
         frame = pd.read_parquet(path)
+        gx.result()
         outcome = validate_snapshot(
             frame,
             facts.result(),

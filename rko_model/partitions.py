@@ -1,8 +1,8 @@
 """Partitions of a month: clients split by their id modulo N, so that workers share a month.
 
 Client ids are surrogate keys, so the id itself serves as the hash; a partition is the
-clients whose ``client_id % count == index``. Partitions are disjoint and cover every
-client, so a month scored in N partitions publishes the same list as in one.
+clients whose id modulo ``count`` (taken non-negative, as Python's ``%``) is ``index``.
+Partitions are disjoint and cover every client, so a month scored in N partitions publishes the same list as in one.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ class Partition:
         return f"p{self.index}of{self.count}"
 
     def split(self, ways: int) -> list[Partition]:
-        """This partition's clients in ``ways`` disjoint parts (``client_id % (count * ways)``)."""
+        """This partition's clients in ``ways`` disjoint parts (the id modulo ``count * ways``)."""
+        if ways < 1:
+            raise InvalidInputError(f"a partition splits into at least one part, not {ways}")
         return [_unchecked(self.index + j * self.count, self.count * ways) for j in range(ways)]
 
     def params(self) -> dict[str, int]:

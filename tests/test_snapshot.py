@@ -19,7 +19,7 @@ from rko_model.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
 from rko_model.warehouse.bank_writer import write_bank
 from tests.conftest import ENGINES, TINY_BANK, R, new_warehouse
-from tests.helpers import eligible_client, insert, run, table
+from tests.helpers import eligible_client, insert, replaced_by_view, run, table
 
 
 def test_snapshot_has_one_row_per_client_and_the_declared_columns(bank: Engine, bank_settings: Settings) -> None:
@@ -289,3 +289,30 @@ def test_payment_text_keeps_the_newest_purposes(tiny: tuple[Engine, Settings]) -
     text = extract_snapshot(engine, R, settings).set_index(col.CLIENT_ID).loc[client, "payment_text"]
     newest_first = sorted(rows[:n], key=lambda r: (r["payment_date"], r["payment_id"]), reverse=True)
     assert text.split(" | ") == [r["purpose"] for r in newest_first[: col.TEXT_MAX_PAYMENTS]]
+
+
+def test_a_repeated_client_is_counted_once_on_both_engines(tiny: tuple[Engine, Settings]) -> None:
+    """A clients view that repeats a client repeats its row (validation reports it), never its payments or months."""
+    engine, settings = tiny
+    client = eligible_client(engine, settings, R)
+    before = extract_snapshot(engine, R, settings).set_index(col.CLIENT_ID).loc[client]
+    select = f"SELECT * FROM {{raw}} UNION ALL SELECT * FROM {{raw}} WHERE client_id = {client}"
+    with replaced_by_view(engine, "clients", select):
+        after = extract_snapshot(engine, R, settings)
+    rows = after[after[col.CLIENT_ID] == client].drop(columns=[col.CLIENT_ID])
+    assert len(rows) == 2
+    for _, row in rows.iterrows():
+        pd.testing.assert_series_equal(row, before, check_names=False)
+
+
+def test_a_negative_client_id_falls_in_exactly_one_partition(tiny: tuple[Engine, Settings]) -> None:
+    """Partitions take the id modulo N non-negative: a negative id is neither lost nor repeated."""
+    from rko_model.partitions import partitions_of
+
+    engine, settings = tiny
+    client = eligible_client(engine, settings, R)
+    run(engine, "UPDATE clients SET client_id = :n WHERE client_id = :c", n=-client, c=client)
+    whole = extract_snapshot(engine, R, settings)
+    assert -client in set(whole[col.CLIENT_ID])
+    parts = [set(extract_snapshot(engine, R, settings, p)[col.CLIENT_ID]) for p in partitions_of(3)]
+    assert sum(len(p) for p in parts) == len(whole) and set().union(*parts) == set(whole[col.CLIENT_ID])

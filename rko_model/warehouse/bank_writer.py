@@ -43,9 +43,15 @@ def write_bank(engine: Engine, chunks: Iterable[tuple[str, pd.DataFrame]]) -> di
         # VACUUM marks the freshly loaded pages all-visible: index-only scans then skip the heap,
         # and sequential scans skip per-row visibility checks (autovacuum may be off, or late).
         vacuum_started = time.perf_counter()
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in schema.SYNTHETIC_TABLES:
-                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in schema.SYNTHETIC_TABLES:
+                    conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
+        except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+            raise WarehouseError(
+                f"the synthetic bank is written, but VACUUM (ANALYZE) failed: {exc}; run it on the bank's tables, "
+                "or snapshots read the heap instead of their index-only scans"
+            ) from exc
         log.info("synthetic bank vacuumed and analysed in %.1f s", time.perf_counter() - vacuum_started)
     log.info(
         "synthetic bank written in %.1f s: %s",

@@ -78,7 +78,9 @@ def index_warnings(engine: Engine) -> list[str]:
         for name, leading in CLIENT_WINDOW_INDEXES.items():
             if name not in tables:
                 continue
-            indexed = {tuple(ix["column_names"][: len(leading)]) for ix in inspector.get_indexes(name)}
+            keys = [ix["column_names"] for ix in inspector.get_indexes(name)]
+            keys.append(inspector.get_pk_constraint(name).get("constrained_columns") or [])  # not among the indexes
+            indexed = {tuple(k[: len(leading)]) for k in keys}
             if leading not in indexed:
                 warnings.append(
                     f"table {name} has no index on ({', '.join(leading)}): the snapshot reads each client's window "

@@ -1,5 +1,6 @@
 -- Monthly account aggregates over windows of 1, 3, 6 and 12 months ending at report_date.
 -- A window of w months holds the month ends in (start_{w}m, report_date].
+-- The eligible clients are a semi-join: a client that a broken clients view repeats is counted once.
 SELECT
     a.client_id,
     AVG(CASE WHEN a.month_end > :start_1m THEN a.avg_balance END) AS balance_avg_1m,
@@ -16,7 +17,7 @@ SELECT
     SUM(a.turnover_out) AS turnover_out_12m,
     COUNT(*) AS account_months_12m
 FROM account_monthly AS a
-JOIN snapshot_eligible AS el ON el.client_id = a.client_id
-WHERE a.month_end > :start_12m
+WHERE a.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
+  AND a.month_end > :start_12m
   AND a.month_end <= :report_date
 GROUP BY a.client_id

@@ -16,7 +16,7 @@ SELECT
     c.headcount,
     c.declared_revenue
 FROM clients AS c
-WHERE (c.client_id % :partitions = :partition OR c.client_id IS NULL)
+WHERE ((c.client_id % :partitions + :partitions) % :partitions = :partition OR c.client_id IS NULL)
   AND c.segment = :segment
   AND c.registration_date <= :report_date
   AND (c.liquidation_date IS NULL OR c.liquidation_date > :report_date)

@@ -7,7 +7,7 @@ SELECT
     t.payment_text
 FROM snapshot_eligible AS el
 CROSS JOIN LATERAL (
-    SELECT STRING_AGG(r.purpose, ' | ' ORDER BY r.payment_date DESC, r.payment_id DESC) AS payment_text
+    SELECT STRING_AGG(r.purpose, ' | ' ORDER BY r.payment_date DESC, r.payment_id DESC NULLS LAST) AS payment_text
     FROM (
         SELECT p.purpose, p.payment_date, p.payment_id
         FROM payments AS p
@@ -15,7 +15,7 @@ CROSS JOIN LATERAL (
           AND p.payment_date > :text_start
           AND p.payment_date <= :report_date
           AND p.purpose IS NOT NULL
-        ORDER BY p.payment_date DESC, p.payment_id DESC
+        ORDER BY p.payment_date DESC, p.payment_id DESC NULLS LAST
         LIMIT :text_max_payments
     ) AS r
 ) AS t

@@ -1,6 +1,7 @@
 -- The purposes of a client's most recent payments (at most text_max_payments, dated in
 -- (text_start, report_date]), newest first, as one text field. SQLite 3.40 has no
 -- ORDER BY inside GROUP_CONCAT: it concatenates in the order of the ordered subquery.
+-- The eligible clients are a semi-join: a client that a broken clients view repeats is counted once.
 SELECT
     o.client_id,
     GROUP_CONCAT(o.purpose, ' | ') AS payment_text
@@ -12,8 +13,8 @@ FROM (
             p.purpose,
             ROW_NUMBER() OVER (PARTITION BY p.client_id ORDER BY p.payment_date DESC, p.payment_id DESC) AS rn
         FROM payments AS p
-        JOIN snapshot_eligible AS el ON el.client_id = p.client_id
-        WHERE p.payment_date > :text_start
+        WHERE p.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
+          AND p.payment_date > :text_start
           AND p.payment_date <= :report_date
           AND p.purpose IS NOT NULL
     ) AS r

@@ -1,4 +1,5 @@
 -- Payment counts and sums by direction over windows of 1, 3, 6 and 12 months ending at report_date.
+-- The eligible clients are a semi-join: a client that a broken clients view repeats is counted once.
 SELECT
     p.client_id,
     SUM(CASE WHEN p.direction = 'in' AND p.payment_date > :start_1m THEN 1 ELSE 0 END) AS pay_in_cnt_1m,
@@ -20,7 +21,7 @@ SELECT
     MAX(p.amount) AS pay_max_amount_12m,
     COUNT(DISTINCT p.counterparty_inn) AS counterparties_12m
 FROM payments AS p
-JOIN snapshot_eligible AS el ON el.client_id = p.client_id
-WHERE p.payment_date > :start_12m
+WHERE p.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
+  AND p.payment_date > :start_12m
   AND p.payment_date <= :report_date
 GROUP BY p.client_id

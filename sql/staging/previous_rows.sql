@@ -9,4 +9,4 @@ WHERE p.report_date = (
     WHERE r.status = :published
       AND r.report_date < :report_date
 )
-  AND p.client_id % :partitions = :partition
+  AND (p.client_id % :partitions + :partitions) % :partitions = :partition
