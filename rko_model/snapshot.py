@@ -21,14 +21,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from rko_model import columns as col
 from rko_model.dates import add_months, parse_report_date
-from rko_model.errors import IncompleteDataError
+from rko_model.errors import DataContractError, IncompleteDataError
 from rko_model.exclusions import OkvedExclusions, load_exclusions
 from rko_model.partitions import WHOLE, Partition
 from rko_model.settings import Settings
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.contract import check_contract
 from rko_model.warehouse.engine import dialect_of
-from rko_model.warehouse.query import ColumnKind, execute, read_frame
+from rko_model.warehouse.plans import per_client_full_scans
+from rko_model.warehouse.query import ColumnKind, execute, explain, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,25 @@ def extract_snapshot(
 def _read_part(engine: Engine, report_date: dt.date, settings: Settings, part: Partition) -> pd.DataFrame:
     """The snapshot of some of the clients, on a connection of its own."""
     with eligible_clients(engine, report_date, settings, part) as (conn, params):
+        check_per_client_plans(conn, params, settings)
         return read_snapshot(conn, params, settings, report_date)
+
+
+def check_per_client_plans(conn: Connection, params: dict, settings: Settings) -> None:
+    """Refuse to run a source query whose plan would scan a whole table once per eligible client.
+
+    The PostgreSQL files read each client's window through an index on ``(client_id, date)``
+    (docs/data_contract.md); a warehouse without it would make the extract run for hours.
+    """
+    for name in SOURCE_QUERIES:
+        plan = explain(conn, load_sql(settings.sql_dir, name, "postgresql"), params)
+        slow = per_client_full_scans(plan, "snapshot_eligible", "el.client_id")
+        if slow:
+            raise DataContractError(
+                f"{name} would read all of {', '.join(slow)} once per eligible client: the table behind it has no "
+                "index on (client_id, date) that the snapshot can use; create the indexes listed in "
+                "docs/data_contract.md (Indexes), then run again"
+            )
 
 
 def read_snapshot(conn: Connection, params: dict, settings: Settings, report_date: dt.date) -> pd.DataFrame:

@@ -41,6 +41,7 @@ ALLOWED = {
         "COPY (query) TO STDOUT: the query text comes from cursor.mogrify, i.e. the driver has bound every value"
     ),
     ("rko_model/warehouse/query.py", "_describe"): "the same mogrify-bound query, wrapped for its column names",
+    ("rko_model/warehouse/query.py", "explain"): "EXPLAIN of a mogrify-bound query: the driver has bound every value",
     ("rko_model/warehouse/bulk.py", "_copy_into"): (
         "COPY table (columns): identifiers quoted by the dialect's identifier preparer; the format is a constant word"
     ),

@@ -7,6 +7,7 @@ dates are bound as dates, and on PostgreSQL the driver itself binds them before 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import tempfile
@@ -141,6 +142,26 @@ def _read_postgres(
             return pd.read_csv(sink, dtype=dtype, keep_default_na=False, na_values=[""])
     finally:
         cursor.close()
+
+
+def explain(conn: Connection, sql: str, params: Params) -> dict:
+    """PostgreSQL's plan of ``sql`` (``EXPLAIN (FORMAT JSON)``, planned, not run) as a dict."""
+    values = {k: _postgres_value(v) for k, v in used_params(sql, params).items()}
+    compiled = (
+        statement(sql, values)
+        .bindparams(**values)
+        .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    )
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        bound_sql = cursor.mogrify(compiled.string, compiled.params).decode()
+        cursor.execute("EXPLAIN (FORMAT JSON) " + bound_sql)
+        document = cursor.fetchone()[0]
+    except dbapi_errors(conn) as exc:
+        raise WarehouseError(f"could not plan a query: {exc.__class__.__name__}: {exc}") from exc
+    finally:
+        cursor.close()
+    return (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
 
 
 def _describe(cursor, bound_sql: str):  # type: ignore[no-untyped-def]
