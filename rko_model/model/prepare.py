@@ -27,26 +27,23 @@ def model_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     for name in spec.categorical:
         columns[name] = pd.Series(_strings(frame[name], MISSING_CATEGORY), index=frame.index, dtype=object)
     for name in spec.text:
-        columns[name] = pd.Series(_texts(frame[name]), index=frame.index, dtype=object)
+        columns[name] = pd.Series(_strings(frame[name], ""), index=frame.index, dtype=object)
     return pd.DataFrame(columns, copy=False)
-
-
-def _texts(series: pd.Series) -> np.ndarray:
-    """Plain ``str`` objects, empty for missing values; texts are mostly distinct, so no factorising."""
-    if not isinstance(series.dtype, pd.StringDtype):
-        series = series.astype("string")
-    return series.fillna("").to_numpy(dtype=object)
 
 
 def _strings(series: pd.Series, fill: str) -> np.ndarray:
     """Plain ``str`` objects with ``fill`` for missing values.
 
     Factorising first turns each distinct value into one Python string, shared by every row
-    that holds it: several times faster than converting Arrow-backed strings row by row.
+    that holds it, and the distinct values convert in one Arrow call rather than one by one.
     """
     if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
         series = series.astype("string")
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    labels = np.array([v if isinstance(v, str) else str(v) for v in uniques] + [fill], dtype=object)
+    labels = np.empty(len(uniques) + 1, dtype=object)
+    labels[:-1] = np.asarray(uniques, dtype=object)
+    if not all(isinstance(v, str) for v in labels[:-1]):
+        labels[:-1] = [v if isinstance(v, str) else str(v) for v in labels[:-1]]
+    labels[-1] = fill
     codes[codes < 0] = len(labels) - 1
     return labels[codes]
