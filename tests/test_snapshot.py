@@ -316,3 +316,27 @@ def test_a_negative_client_id_falls_in_exactly_one_partition(tiny: tuple[Engine,
     assert -client in set(whole[col.CLIENT_ID])
     parts = [set(extract_snapshot(engine, R, settings, p)[col.CLIENT_ID]) for p in partitions_of(3)]
     assert sum(len(p) for p in parts) == len(whole) and set().union(*parts) == set(whole[col.CLIENT_ID])
+
+
+def test_the_portable_sql_gives_what_the_postgresql_sql_gives(tmp_path: Path, settings: Settings) -> None:
+    """On PostgreSQL, the join-and-group files (the bench's naive baseline reads them) match the per-client ones."""
+    from rko_model.snapshot import _KINDS, SOURCE_QUERIES, eligible_clients
+    from rko_model.warehouse.query import read_frame
+    from rko_model.warehouse.sqlfiles import load_sql
+
+    engine, url, drop = new_warehouse("postgresql", tmp_path)
+    try:
+        write_bank(engine, generate(TINY_BANK))
+        settings = replace(settings, warehouse_url=url)
+        with eligible_clients(engine, R, settings) as (conn, params):
+            for name in SOURCE_QUERIES:
+                frames = [
+                    read_frame(conn, load_sql(settings.sql_dir, name, flavour), params, _KINDS)
+                    .sort_values(col.CLIENT_ID)
+                    .reset_index(drop=True)
+                    for flavour in ("portable", "postgresql")
+                ]
+                assert len(frames[0]) > 50, name
+                pd.testing.assert_frame_equal(*frames, check_exact=False, rtol=1e-9, obj=name)
+    finally:
+        drop()
