@@ -92,7 +92,7 @@ def snapshot_query_only(url: str) -> dict:
     from rko_model.settings import Settings
     from rko_model.snapshot import SOURCE_QUERIES, data_end, eligible_clients
     from rko_model.warehouse.engine import make_engine
-    from rko_model.warehouse.query import statement, used_params
+    from rko_model.warehouse.query import bind_postgres
     from rko_model.warehouse.sqlfiles import load_sql
 
     settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})
@@ -102,14 +102,7 @@ def snapshot_query_only(url: str) -> dict:
     with eligible_clients(engine, report_date, settings) as (conn, params), open(os.devnull, "wb") as sink:
         cursor = conn.connection.dbapi_connection.cursor()
         for name in ("snapshot/eligible_profile", *SOURCE_QUERIES):
-            sql = load_sql(settings.sql_dir, name, "postgresql")
-            values = used_params(sql, params)
-            compiled = (
-                statement(sql, values)
-                .bindparams(**values)
-                .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-            )
-            bound = cursor.mogrify(compiled.string, compiled.params).decode()
+            bound = bind_postgres(cursor, conn.dialect, load_sql(settings.sql_dir, name, "postgresql"), params)
             cursor.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv)", sink)
     return {"snapshot_query_s": round(time.perf_counter() - started, 2)}
 

@@ -21,8 +21,8 @@ class Partition:
     count: int
 
     def __post_init__(self) -> None:
-        if not 1 <= self.count <= MAX_PARTITIONS:
-            raise InvalidInputError(f"partitions must be between 1 and {MAX_PARTITIONS}, got {self.count}")
+        if self.count < 1:
+            raise InvalidInputError(f"a month splits into at least one partition, not {self.count}")
         if not 0 <= self.index < self.count:
             raise InvalidInputError(f"partition index {self.index} is outside 0..{self.count - 1}")
 
@@ -35,24 +35,18 @@ class Partition:
         """This partition's clients in ``ways`` disjoint parts (the id modulo ``count * ways``)."""
         if ways < 1:
             raise InvalidInputError(f"a partition splits into at least one part, not {ways}")
-        return [_unchecked(self.index + j * self.count, self.count * ways) for j in range(ways)]
+        return [Partition(self.index + j * self.count, self.count * ways) for j in range(ways)]
 
     def params(self) -> dict[str, int]:
         """The bound parameters of the SQL that selects the partition's clients."""
         return {"partitions": self.count, "partition": self.index}
 
 
-def _unchecked(index: int, count: int) -> Partition:
-    """A sub-partition, which may go past MAX_PARTITIONS: it splits a task's work, it is not a task."""
-    part = object.__new__(Partition)
-    object.__setattr__(part, "index", index)
-    object.__setattr__(part, "count", count)
-    return part
-
-
 WHOLE = Partition(0, 1)
 
 
 def partitions_of(count: int) -> list[Partition]:
-    """Every partition of a month split ``count`` ways."""
-    return [Partition(i, count) for i in range(Partition(0, count).count)]
+    """Every partition of a month split ``count`` ways (one task each, so at most MAX_PARTITIONS)."""
+    if not 1 <= count <= MAX_PARTITIONS:
+        raise InvalidInputError(f"partitions must be between 1 and {MAX_PARTITIONS}, got {count}")
+    return [Partition(i, count) for i in range(count)]

@@ -19,8 +19,11 @@ from rko_model.model.registry import Registry
 from rko_model.model.train import TrainParams
 from rko_model.settings import Settings
 from rko_model.snapshot import extract_snapshot
+from rko_model.synth.generator import generate
+from rko_model.synth.spec import BankSpec
 from rko_model.training import train_and_report
 from rko_model.warehouse import schema
+from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.query import execute, read_frame
 
@@ -139,6 +142,20 @@ def champion_stack(warehouse: Engine, url: str, kind: str, folder: Path, admin_u
     )
     assert Registry(settings.registry_dir).promote(trained.run_id).promoted
     return settings
+
+
+@contextmanager
+def champion_bank(kind: str, folder: Path, bank: BankSpec) -> Iterator[Settings]:
+    """``bank`` generated on ``kind`` with a promoted champion (see :func:`champion_stack`); dropped afterwards."""
+    from tests.conftest import POSTGRES_URL, new_warehouse
+
+    engine, url, drop = new_warehouse(kind, folder)
+    try:
+        write_bank(engine, generate(bank))
+        yield champion_stack(engine, url, kind, folder, POSTGRES_URL)
+    finally:
+        engine.dispose()
+        drop()
 
 
 def airflow_connections(patch: pytest.MonkeyPatch, settings: Settings) -> None:

@@ -25,13 +25,11 @@ from rko_model import monthly
 from rko_model.errors import MonthBusyError, WarehouseError
 from rko_model.model.registry import Registry
 from rko_model.settings import Settings
-from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse import staging
-from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
-from tests.conftest import POSTGRES_URL, new_warehouse
-from tests.helpers import champion_stack
+from tests.conftest import POSTGRES_URL
+from tests.helpers import champion_bank
 
 BANK = BankSpec(n_clients=1200, n_months=20, seed=11)
 MONTH = dt.date(2026, 10, 31)
@@ -41,13 +39,9 @@ COLUMNS = ["client_id", "score", "rank", "decile", "model_version"]
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A PostgreSQL bank, a champion, and a published list of MONTH (run ``first``)."""
-    folder = tmp_path_factory.mktemp("monthly-runs")
-    engine, url, drop = new_warehouse("postgresql", folder)
-    write_bank(engine, generate(BANK))
-    settings = champion_stack(engine, url, "postgresql", folder, POSTGRES_URL)
-    monthly.run_month(settings, MONTH, "first")
-    yield settings
-    drop()
+    with champion_bank("postgresql", tmp_path_factory.mktemp("monthly-runs"), BANK) as settings:
+        monthly.run_month(settings, MONTH, "first")
+        yield settings
 
 
 def _published(settings: Settings) -> pd.DataFrame:

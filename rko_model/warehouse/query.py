@@ -114,6 +114,20 @@ def _sqlite_value(value: object) -> object:
     return value
 
 
+def bind_postgres(cursor, dialect, sql: str, params: Params) -> str:  # type: ignore[no-untyped-def]
+    """``sql`` with the values it names bound by the driver (quoted and escaped), as plain text.
+
+    What COPY (query) and EXPLAIN need, since neither takes bound parameters itself.
+    """
+    values = {k: _postgres_value(v) for k, v in used_params(sql, params).items()}
+    compiled = (
+        statement(sql, values)
+        .bindparams(**values)
+        .compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    )
+    return cursor.mogrify(compiled.string, compiled.params).decode()
+
+
 def _read_postgres(
     engine: Engine | Connection, sql: str, params: Params, kinds: Mapping[str, ColumnKind]
 ) -> pd.DataFrame:
@@ -121,16 +135,9 @@ def _read_postgres(
     if isinstance(engine, Engine):
         with engine.connect() as conn:
             return _read_postgres(conn, sql, params, kinds)
-    values = {k: _postgres_value(v) for k, v in params.items()}
-    compiled = (
-        statement(sql, values)
-        .bindparams(**values)
-        .compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
-    )
     cursor = engine.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        # The driver binds the values (quoting and escaping them) before the text goes into COPY.
-        bound_sql = cursor.mogrify(compiled.string, compiled.params).decode()
+        bound_sql = bind_postgres(cursor, engine.dialect, sql, params)
         with tempfile.TemporaryFile(mode="w+b") as sink:
             cursor.copy_expert(f"COPY ({bound_sql}) TO STDOUT WITH (FORMAT csv, HEADER true)", sink)
             sink.seek(0)
@@ -146,16 +153,9 @@ def _read_postgres(
 
 def explain(conn: Connection, sql: str, params: Params) -> dict:
     """PostgreSQL's plan of ``sql`` (``EXPLAIN (FORMAT JSON)``, planned, not run) as a dict."""
-    values = {k: _postgres_value(v) for k, v in used_params(sql, params).items()}
-    compiled = (
-        statement(sql, values)
-        .bindparams(**values)
-        .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    )
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        bound_sql = cursor.mogrify(compiled.string, compiled.params).decode()
-        cursor.execute("EXPLAIN (FORMAT JSON) " + bound_sql)
+        cursor.execute("EXPLAIN (FORMAT JSON) " + bind_postgres(cursor, conn.dialect, sql, params))
         document = cursor.fetchone()[0]
     except dbapi_errors(conn) as exc:
         raise WarehouseError(f"could not plan a query: {exc.__class__.__name__}: {exc}") from exc

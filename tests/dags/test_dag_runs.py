@@ -12,12 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from rko_model.settings import Settings
-from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
-from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
-from tests.conftest import ENGINES, POSTGRES_URL, new_warehouse
-from tests.helpers import airflow_connections, champion_stack, run
+from tests.conftest import ENGINES
+from tests.helpers import airflow_connections, champion_bank, run
 
 BANK = BankSpec(n_clients=1500, n_months=20, seed=5)
 
@@ -27,16 +25,11 @@ def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, airflow_db: Path
 ) -> Iterator[Settings]:
     """A bank, a promoted champion and Connections pointing at them, on one engine."""
-    folder = tmp_path_factory.mktemp(f"stack-{request.param}")
-    engine, url, drop = new_warehouse(request.param, folder)
-    write_bank(engine, generate(BANK))
-    settings = champion_stack(engine, url, request.param, folder, POSTGRES_URL)
-    patch = pytest.MonkeyPatch()
-    airflow_connections(patch, settings)
-    yield settings
-    patch.undo()
-    engine.dispose()
-    drop()
+    with champion_bank(request.param, tmp_path_factory.mktemp(f"stack-{request.param}"), BANK) as settings:
+        patch = pytest.MonkeyPatch()
+        airflow_connections(patch, settings)
+        yield settings
+        patch.undo()
 
 
 def _dag():  # type: ignore[no-untyped-def]

@@ -15,12 +15,10 @@ from rko_model import columns as col
 from rko_model.labels import extract_labels
 from rko_model.monthly import run_month
 from rko_model.settings import Settings
-from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
-from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.staging import make_staging_engine, read_performance, read_published
-from tests.conftest import ENGINES, POSTGRES_URL, new_warehouse
-from tests.helpers import airflow_connections, champion_stack
+from tests.conftest import ENGINES
+from tests.helpers import airflow_connections, champion_bank
 
 BANK = BankSpec(n_clients=1500, n_months=20, seed=5)
 SCORED = dt.date(2026, 7, 31)  # its window (July, October] closes with the bank's last month
@@ -32,17 +30,12 @@ def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, airflow_db: Path
 ) -> Iterator[Settings]:
     """A bank, a champion, July scored and published (without Airflow), Connections pointing at them."""
-    folder = tmp_path_factory.mktemp(f"perf-{request.param}")
-    engine, url, drop = new_warehouse(request.param, folder)
-    write_bank(engine, generate(BANK))
-    settings = champion_stack(engine, url, request.param, folder, POSTGRES_URL)
-    run_month(settings, SCORED, SCORING_RUN)
-    patch = pytest.MonkeyPatch()
-    airflow_connections(patch, settings)
-    yield settings
-    patch.undo()
-    engine.dispose()
-    drop()
+    with champion_bank(request.param, tmp_path_factory.mktemp(f"perf-{request.param}"), BANK) as settings:
+        run_month(settings, SCORED, SCORING_RUN)
+        patch = pytest.MonkeyPatch()
+        airflow_connections(patch, settings)
+        yield settings
+        patch.undo()
 
 
 def _run(month_after: str) -> tuple[str, dict[str, str]]:
