@@ -5,7 +5,8 @@ digital activity per client; the marts (``sql/marts/``, built by :mod:`rko_model
 each month's per-client aggregates once, and a snapshot sums a few monthly rows per client.
 Both give the same snapshot, feature for feature (tests/test_marts.py). The marts are read
 only when every month of the snapshot's 12-month window is built: a month that is not (never
-built, or being rebuilt) would silently drop its rows from the features.
+built, or being rebuilt) would silently drop its rows from the features. Months before the
+first month of any raw row hold nothing to build, so they count as covered.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rko_model import columns as col
-from rko_model.dates import month_ends
+from rko_model.dates import month_end, month_ends
 from rko_model.errors import IncompleteDataError, WarehouseError
 from rko_model.settings import Settings
 from rko_model.warehouse.query import read_frame
@@ -66,10 +68,26 @@ def built_months(engine: Engine | Connection, settings: Settings) -> list[dt.dat
     return [dt.date.fromisoformat(str(v)[:10]) for v in frame["month_end"]]
 
 
+def raw_months(engine: Engine | Connection, settings: Settings) -> tuple[dt.date, dt.date]:
+    """The first month with any raw row and the latest complete month: the months a full build covers."""
+    kinds = {c: "date" for c in ("account_start", "account_end", "payments_start", "digital_start")}
+    frame = read_frame(engine, load_sql(settings.sql_dir, "marts/raw_span", engine.dialect.name), {}, kinds)
+    row = frame.iloc[0]
+    if pd.isna(row["account_end"]):
+        raise IncompleteDataError("the warehouse holds no account months: generate or load data first")
+    starts = [row[c] for c in ("account_start", "payments_start", "digital_start") if not pd.isna(row[c])]
+    first = month_end(min(pd.Timestamp(s) for s in starts).date())
+    return first, pd.Timestamp(row["account_end"]).date()
+
+
 def missing_months(engine: Engine | Connection, settings: Settings, report_date: dt.date) -> list[dt.date]:
-    """The months of ``report_date``'s window whose marts are not built."""
+    """The months of ``report_date``'s window whose marts are not built (and that hold raw rows to build)."""
     built = set(built_months(engine, settings))
-    return [m for m in window_months(report_date) if m not in built]
+    missing = [m for m in window_months(report_date) if m not in built]
+    if missing and built:
+        first, _ = raw_months(engine, settings)
+        missing = [m for m in missing if m >= first]
+    return missing
 
 
 def source_queries(engine: Engine, settings: Settings, report_date: dt.date) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rko_model import columns as col
 from rko_model.dates import add_months, month_end, parse_report_date
 from rko_model.errors import IncompleteDataError, InvalidInputError, WarehouseError
-from rko_model.feature_source import built_months
+from rko_model.feature_source import built_months, raw_months
 from rko_model.settings import Settings
 from rko_model.warehouse import schema
 from rko_model.warehouse.contract import check_contract
@@ -183,18 +183,6 @@ def analyze_marts(engine: Engine) -> None:
     log.info("marts vacuumed and analysed in %.1f s", time.perf_counter() - started)
 
 
-def raw_months(engine: Engine, settings: Settings) -> tuple[dt.date, dt.date]:
-    """The first month with any raw row and the latest complete month: the months a full build covers."""
-    kinds = {c: "date" for c in ("account_start", "account_end", "payments_start", "digital_start")}
-    frame = read_frame(engine, load_sql(settings.sql_dir, "marts/raw_span", engine.dialect.name), {}, kinds)
-    row = frame.iloc[0]
-    if pd.isna(row["account_end"]):
-        raise IncompleteDataError("the warehouse holds no account months: generate or load data first")
-    starts = [row[c] for c in ("account_start", "payments_start", "digital_start") if not pd.isna(row[c])]
-    first = month_end(min(pd.Timestamp(s) for s in starts).date())
-    return first, pd.Timestamp(row["account_end"]).date()
-
-
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     """Month ends from ``first`` to ``last``, both included."""
     months, month = [], month_end(first)
@@ -278,7 +266,8 @@ def _recorded_fingerprints(engine: Engine, settings: Settings) -> dict[dt.date, 
     if not built_months(engine, settings):
         return {}
     frame = read_frame(engine, load_sql(settings.sql_dir, "marts/built_months", engine.dialect.name), {})
-    return {dt.date.fromisoformat(str(m)[:10]): str(f) for m, f in zip(frame["month_end"], frame["fingerprint"])}
+    pairs = zip(frame["month_end"], frame["fingerprint"], strict=True)
+    return {dt.date.fromisoformat(str(m)[:10]): str(f) for m, f in pairs}
 
 
 def close_month(

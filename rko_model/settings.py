@@ -97,9 +97,7 @@ class Settings:
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
         if self.feature_source not in FEATURE_SOURCES:
-            raise ConfigError(
-                f"RKO_FEATURE_SOURCE: {self.feature_source!r} is not one of {', '.join(FEATURE_SOURCES)}"
-            )
+            raise ConfigError(f"RKO_FEATURE_SOURCE: {self.feature_source!r} is not one of {', '.join(FEATURE_SOURCES)}")
         if not 0.0 <= self.psi_warn < self.psi_alert:
             raise ConfigError(
                 f"RKO_PSI_WARN and RKO_PSI_ALERT: need 0 <= warn < alert, got {self.psi_warn} and {self.psi_alert}"

@@ -145,9 +145,10 @@ def test_a_late_correction_rebuilds_that_month_only(tiny: tuple[Engine, Settings
     )
     run(engine, "UPDATE account_monthly SET turnover_in = turnover_in + 1 WHERE month_end = :m", m=corrected)
     stale = extract_snapshot(engine, R, _marts(settings)).set_index(col.CLIENT_ID)
-    assert stale.loc[client, "pay_in_cnt_12m"] + 1 == extract_snapshot(engine, R, _raw(settings)).set_index(
-        col.CLIENT_ID
-    ).loc[client, "pay_in_cnt_12m"]
+    assert (
+        stale.loc[client, "pay_in_cnt_12m"] + 1
+        == extract_snapshot(engine, R, _raw(settings)).set_index(col.CLIENT_ID).loc[client, "pay_in_cnt_12m"]
+    )
     latest = REPORT_DATES[-1]
     earlier = [add_months(latest, -k) for k in range(12, 0, -1)]
     assert corrected_months(engine, settings, earlier) == [corrected]
@@ -157,9 +158,10 @@ def test_a_late_correction_rebuilds_that_month_only(tiny: tuple[Engine, Settings
     assert corrected_months(engine, settings, earlier) == []
     for report_date in REPORT_DATES:  # every snapshot whose window holds the corrected month
         _assert_same(engine, settings, report_date)
-    assert "поздно загруженный платёж" in extract_snapshot(engine, R, settings).set_index(col.CLIENT_ID).loc[
-        client, "payment_text"
-    ]
+    assert (
+        "поздно загруженный платёж"
+        in extract_snapshot(engine, R, settings).set_index(col.CLIENT_ID).loc[client, "payment_text"]
+    )
 
 
 def test_rows_dated_after_the_report_date_change_nothing(tiny: tuple[Engine, Settings]) -> None:
@@ -201,7 +203,7 @@ def test_regenerating_the_bank_drops_the_marts(tiny: tuple[Engine, Settings]) ->
 def test_cli_builds_a_range_with_progress_lines(
     tiny: tuple[Engine, Settings], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    engine, settings = tiny
+    _, settings = tiny
     monkeypatch.setenv("RKO_WAREHOUSE_URL", settings.warehouse_url)
     monkeypatch.setenv("RKO_DATA_DIR", str(settings.data_dir))
     assert main(["marts", "build", "--from", "2026-01-31", "--to", "2026-03-31"]) == 0

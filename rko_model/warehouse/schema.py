@@ -217,12 +217,13 @@ MART_INDEXES: tuple[IndexSpec, ...] = (
     ),
     IndexSpec("ix_mart_client_month_month", mart_client_month, ("month_end",)),
     IndexSpec(
-        "ix_mart_counterparty_month", mart_counterparty_month, ("client_id", "month_end", "counterparty_inn"), unique=True
+        "ix_mart_counterparty_month",
+        mart_counterparty_month,
+        ("client_id", "month_end", "counterparty_inn"),
+        unique=True,
     ),
     IndexSpec("ix_mart_counterparty_month_month", mart_counterparty_month, ("month_end",)),
-    IndexSpec(
-        "ix_mart_payment_text_month", mart_payment_text_month, ("client_id", "payment_date", "payment_id")
-    ),
+    IndexSpec("ix_mart_payment_text_month", mart_payment_text_month, ("client_id", "payment_date", "payment_id")),
     IndexSpec("ix_mart_payment_text_month_month", mart_payment_text_month, ("month_end",)),
 )
 
