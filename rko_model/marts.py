@@ -111,9 +111,12 @@ def fingerprint(facts: pd.Series) -> str:
 
 def month_facts(conn: Engine | Connection, settings: Settings, month: dt.date) -> pd.Series:
     """Counts and sums of the month's raw rows, as the marts record them (see sql/marts/month_facts.sql)."""
-    sql = load_sql(settings.sql_dir, "marts/month_facts", conn.dialect.name)
-    frame = read_frame(conn, sql, month_params(month), {name: "int" for name in _FACTS})
-    return frame.iloc[0]
+    return _read_facts(conn, settings, "marts/month_facts", month)
+
+
+def _read_facts(conn: Engine | Connection, settings: Settings, name: str, month: dt.date) -> pd.Series:
+    frame = read_frame(conn, load_sql(settings.sql_dir, name, conn.dialect.name), month_params(month))
+    return frame.iloc[0].reindex(list(_FACTS)).fillna(0).astype("int64")
 
 
 def build_month(engine: Engine, settings: Settings, month: dt.date | str) -> MonthBuild:
@@ -126,13 +129,16 @@ def build_month(engine: Engine, settings: Settings, month: dt.date | str) -> Mon
         with engine.begin() as conn:
             ensure_marts(conn)
             execute(conn, load_sql(settings.sql_dir, "marts/lock_marts", dialect), {"lock_key": MARTS_LOCK_KEY})
+            execute(conn, load_sql(settings.sql_dir, "marts/tune", dialect))
             replaced = execute(conn, load_sql(settings.sql_dir, "marts/delete_month", dialect), params) > 0
             for name in _DELETE[:-1]:
                 execute(conn, load_sql(settings.sql_dir, name, dialect), params)
+            execute(conn, load_sql(settings.sql_dir, "marts/month_payments", dialect), params)
             clients = execute(conn, load_sql(settings.sql_dir, _INSERT[0], dialect), params)
             for name in _INSERT[1:]:
                 execute(conn, load_sql(settings.sql_dir, name, dialect), params)
-            facts = month_facts(conn, settings, month)
+            facts = _read_facts(conn, settings, "marts/built_facts", month)
+            execute(conn, load_sql(settings.sql_dir, "marts/drop_month_payments", dialect))
             execute(
                 conn,
                 load_sql(settings.sql_dir, "marts/register_month", dialect),

@@ -112,6 +112,7 @@ mart_client_month = Table(
     Column("pay_out_cnt", Integer, nullable=False, comment="outgoing payments"),
     Column("pay_out_kop", BigInteger, nullable=False, comment="outgoing amount, kopecks"),
     Column("pay_max_amount", Float, comment="largest payment of the month, RUB; NULL without payments"),
+    Column("digital_rows", Integer, nullable=False, comment="digital_activity rows of the month"),
     Column("app_sessions", Integer, nullable=False),
     Column("web_sessions", Integer, nullable=False),
     Column("banner_views", Integer, nullable=False),

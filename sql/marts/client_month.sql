@@ -1,12 +1,13 @@
 -- The month's row of mart_client_month for every client with an account, payment or digital row
 -- dated in (month_start, month_end]: what every windowed account, payment and digital feature of
--- a snapshot is summed from (sql/marts/snapshot_activity.sql). Money is summed in whole kopecks,
+-- a snapshot is summed from (sql/marts/snapshot_activity.sql). The month's payments come from
+-- the temporary table mart_month_payments (sql/marts/month_payments.sql). Money is summed in whole kopecks,
 -- so that a window's sum does not depend on how its months are grouped.
 INSERT INTO mart_client_month (
     client_id, month_end,
     account_rows, balance_kop, balance_n, turnover_in_kop, turnover_out_kop,
     pay_in_cnt, pay_in_kop, pay_out_cnt, pay_out_kop, pay_max_amount,
-    app_sessions, web_sessions, banner_views, banner_clicks
+    digital_rows, app_sessions, web_sessions, banner_views, banner_clicks
 )
 SELECT
     u.client_id,
@@ -21,6 +22,7 @@ SELECT
     SUM(u.pay_out_cnt),
     SUM(u.pay_out_kop),
     MAX(u.pay_max_amount),
+    SUM(u.digital_rows),
     SUM(u.app_sessions),
     SUM(u.web_sessions),
     SUM(u.banner_views),
@@ -34,7 +36,7 @@ FROM (
         SUM(CAST(ROUND(a.turnover_in * 100) AS BIGINT)) AS turnover_in_kop,
         SUM(CAST(ROUND(a.turnover_out * 100) AS BIGINT)) AS turnover_out_kop,
         0 AS pay_in_cnt, 0 AS pay_in_kop, 0 AS pay_out_cnt, 0 AS pay_out_kop, NULL AS pay_max_amount,
-        0 AS app_sessions, 0 AS web_sessions, 0 AS banner_views, 0 AS banner_clicks
+        0 AS digital_rows, 0 AS app_sessions, 0 AS web_sessions, 0 AS banner_views, 0 AS banner_clicks
     FROM account_monthly AS a
     WHERE a.month_end > :month_start
       AND a.month_end <= :month_end
@@ -48,16 +50,15 @@ FROM (
         SUM(CASE WHEN p.direction = 'out' THEN 1 ELSE 0 END),
         SUM(CASE WHEN p.direction = 'out' THEN CAST(ROUND(p.amount * 100) AS BIGINT) ELSE 0 END),
         MAX(p.amount),
-        0, 0, 0, 0
-    FROM payments AS p
-    WHERE p.payment_date > :month_start
-      AND p.payment_date <= :month_end
+        0, 0, 0, 0, 0
+    FROM mart_month_payments AS p
     GROUP BY p.client_id
     UNION ALL
     SELECT
         d.client_id,
         0, NULL, 0, NULL, NULL,
         0, 0, 0, 0, NULL,
+        COUNT(*),
         SUM(d.app_sessions),
         SUM(d.web_sessions),
         SUM(d.banner_views),

@@ -6,7 +6,5 @@ SELECT DISTINCT
     p.client_id,
     :month_end,
     p.counterparty_inn
-FROM payments AS p
-WHERE p.payment_date > :month_start
-  AND p.payment_date <= :month_end
-  AND p.counterparty_inn IS NOT NULL
+FROM mart_month_payments AS p
+WHERE p.counterparty_inn IS NOT NULL

@@ -13,9 +13,7 @@ FROM (
         ROW_NUMBER() OVER (
             PARTITION BY p.client_id ORDER BY p.payment_date DESC, p.payment_id DESC NULLS LAST
         ) AS rn
-    FROM payments AS p
-    WHERE p.payment_date > :month_start
-      AND p.payment_date <= :month_end
-      AND p.purpose IS NOT NULL
+    FROM mart_month_payments AS p
+    WHERE p.purpose IS NOT NULL
 ) AS r
 WHERE r.rn <= :text_max_payments
