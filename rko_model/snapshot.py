@@ -183,6 +183,8 @@ def read_snapshot(
     ``sources`` are the feature SQL files (:mod:`rko_model.feature_source`): the raw tables'
     or the marts'; both give the same snapshot.
     """
+    if any(name.startswith("marts/") for name in sources):  # memory for the window's sorts and hashes
+        execute(conn, load_sql(settings.sql_dir, "marts/tune", conn.dialect.name))
     frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *sources))
     return assemble_snapshot(frames["snapshot/eligible_profile"], [frames[n] for n in sources], report_date)
 

@@ -206,26 +206,25 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("ix_truth_client_month", synthetic_truth, ("client_id", "month_end"), unique=True),
 )
 
-#: Indexes of the feature marts, built with the tables: a month is read by month_end when it is
-#: replaced, and on PostgreSQL a client's window is an index-only range scan.
+#: Indexes of the feature marts, built with the tables. Month first: a month is written at once,
+#: so its entries land together (an index led by client_id would take every row of a month at a
+#: random place, which at a million clients costs more than the rest of the build), a rebuild
+#: deletes a contiguous range, and a snapshot reads its 12 months as 12 contiguous ranges.
 MART_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         "ix_mart_client_month",
         mart_client_month,
-        ("client_id", "month_end"),
+        ("month_end", "client_id"),
         unique=True,
         include=tuple(c.name for c in mart_client_month.columns if c.name not in ("client_id", "month_end")),
     ),
-    IndexSpec("ix_mart_client_month_month", mart_client_month, ("month_end",)),
     IndexSpec(
         "ix_mart_counterparty_month",
         mart_counterparty_month,
-        ("client_id", "month_end", "counterparty_inn"),
+        ("month_end", "client_id", "counterparty_inn"),
         unique=True,
     ),
-    IndexSpec("ix_mart_counterparty_month_month", mart_counterparty_month, ("month_end",)),
-    IndexSpec("ix_mart_payment_text_month", mart_payment_text_month, ("client_id", "payment_date", "payment_id")),
-    IndexSpec("ix_mart_payment_text_month_month", mart_payment_text_month, ("month_end",)),
+    IndexSpec("ix_mart_payment_text_month", mart_payment_text_month, ("month_end", "client_id")),
 )
 
 

@@ -1,7 +1,7 @@
 -- The purposes of a client's most recent payments (at most text_max_payments, dated in
 -- (text_start, report_date]), newest first, as one text field, from the monthly text inputs of
--- mart_payment_text_month: the same field as sql/snapshot/payment_text.sql. SQLite runs
--- snapshot_payment_text.sqlite.sql, PostgreSQL snapshot_payment_text.postgresql.sql.
+-- mart_payment_text_month: the same field as sql/snapshot/payment_text.sql (SQLite 3.40, without
+-- ORDER BY inside an aggregate, runs snapshot_payment_text.sqlite.sql).
 -- The eligible clients are a semi-join: a client that a broken clients view repeats is counted once.
 SELECT
     r.client_id,
