@@ -209,7 +209,8 @@ def main() -> None:
         print(f"  raw snapshot query alone, sequential (COPY to a null sink): {query['snapshot_query_s']:.1f} s")
         print(
             f"  naive pandas pipeline on the same raw SQL: {baseline['naive_s']:.1f} s "
-            f"(read_sql {baseline['read_s']:.1f}, predict {baseline['score_s']:.1f}, to_sql {baseline['to_sql_s']:.1f}); peak RSS "
+            f"(read_sql {baseline['read_s']:.1f}, predict {baseline['score_s']:.1f}, "
+            f"to_sql {baseline['to_sql_s']:.1f}); peak RSS "
             f"{baseline['peak_rss_mb']:,.0f} MB; speed-up {baseline['naive_s'] / total:.1f}x reading the marts, "
             f"{baseline['naive_s'] / raw_total:.1f}x reading the raw tables",
             flush=True,
