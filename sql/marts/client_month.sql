@@ -1,8 +1,8 @@
 -- The month's row of mart_client_month for every client with an account, payment or digital row
 -- dated in (month_start, month_end]: what every windowed account, payment and digital feature of
 -- a snapshot is summed from (sql/marts/snapshot_activity.sql). The month's payments come from
--- the temporary table mart_month_payments (sql/marts/month_payments.sql). Money is summed in whole kopecks,
--- so that a window's sum does not depend on how its months are grouped.
+-- the temporary table mart_month_payments (sql/marts/month_payments.sql). Money is summed in whole kopecks
+-- (whole numbers in doubles: exact in any order and grouping, and fast to add).
 INSERT INTO mart_client_month (
     client_id, month_end,
     account_rows, balance_kop, balance_n, turnover_in_kop, turnover_out_kop,
@@ -31,10 +31,10 @@ FROM (
     SELECT
         a.client_id,
         COUNT(*) AS account_rows,
-        SUM(CAST(ROUND(a.avg_balance * 100) AS BIGINT)) AS balance_kop,
+        SUM(ROUND(a.avg_balance * 100)) AS balance_kop,
         COUNT(a.avg_balance) AS balance_n,
-        SUM(CAST(ROUND(a.turnover_in * 100) AS BIGINT)) AS turnover_in_kop,
-        SUM(CAST(ROUND(a.turnover_out * 100) AS BIGINT)) AS turnover_out_kop,
+        SUM(ROUND(a.turnover_in * 100)) AS turnover_in_kop,
+        SUM(ROUND(a.turnover_out * 100)) AS turnover_out_kop,
         0 AS pay_in_cnt, 0 AS pay_in_kop, 0 AS pay_out_cnt, 0 AS pay_out_kop, NULL AS pay_max_amount,
         0 AS digital_rows, 0 AS app_sessions, 0 AS web_sessions, 0 AS banner_views, 0 AS banner_clicks
     FROM account_monthly AS a
@@ -46,9 +46,9 @@ FROM (
         p.client_id,
         0, NULL, 0, NULL, NULL,
         SUM(CASE WHEN p.direction = 'in' THEN 1 ELSE 0 END),
-        SUM(CASE WHEN p.direction = 'in' THEN CAST(ROUND(p.amount * 100) AS BIGINT) ELSE 0 END),
+        SUM(CASE WHEN p.direction = 'in' THEN ROUND(p.amount * 100) ELSE 0 END),
         SUM(CASE WHEN p.direction = 'out' THEN 1 ELSE 0 END),
-        SUM(CASE WHEN p.direction = 'out' THEN CAST(ROUND(p.amount * 100) AS BIGINT) ELSE 0 END),
+        SUM(CASE WHEN p.direction = 'out' THEN ROUND(p.amount * 100) ELSE 0 END),
         MAX(p.amount),
         0, 0, 0, 0, 0
     FROM mart_month_payments AS p

@@ -1,8 +1,8 @@
 -- The account, payment and digital features over windows of 1, 3, 6 and 12 months ending at
 -- report_date, summed from the monthly marts (mart_client_month) instead of the raw rows: the
 -- same figures as sql/snapshot/account.sql, payments.sql and digital.sql (money in kopecks).
--- A window of w months holds the months in (start_{w}m, report_date]. On PostgreSQL the 12 months
--- are contiguous ranges of the (month_end, client_id) index, which covers every column.
+-- A window of w months holds the months in (start_{w}m, report_date]. PostgreSQL runs
+-- snapshot_activity.postgresql.sql, one index-only range scan per eligible client.
 -- The eligible clients are a semi-join: a client that a broken clients view repeats is counted once.
 SELECT
     m.client_id,
