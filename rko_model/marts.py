@@ -239,6 +239,7 @@ def plan_months(
     engine: Engine, settings: Settings, month: str | None = None, first: str | None = None, last: str | None = None
 ) -> list[dt.date]:
     """The months to build: one month, a range, or (neither given) every month of the warehouse."""
+    check_contract(engine)
     if month and (first or last):
         raise InvalidInputError("give either --month or --from/--to, not both")
     if month:
