@@ -20,6 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GINI_FLOOR = 0.3
 #: Score PSI levels: from WARN a warning, above ALERT a failure.
 DEFAULT_PSI_WARN, DEFAULT_PSI_ALERT = 0.1, 0.25
+#: Hours after a month closes that the scoring DAG waits for its data before it fails (10 days).
+DEFAULT_READINESS_DEADLINE_HOURS = 240.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Settings:
         gini_floor: realised Gini of a scored month below which monitoring raises an alert.
         psi_warn: score PSI from which monitoring logs a warning.
         psi_alert: score PSI above which monitoring raises an alert.
+        readiness_deadline_hours: how long after a month closes the scoring DAG waits for the
+            month's data to be loaded (rko_model/readiness.py) before it fails naming the sources.
     """
 
     warehouse_url: str
@@ -50,6 +54,7 @@ class Settings:
     gini_floor: float = DEFAULT_GINI_FLOOR
     psi_warn: float = DEFAULT_PSI_WARN
     psi_alert: float = DEFAULT_PSI_ALERT
+    readiness_deadline_hours: float = DEFAULT_READINESS_DEADLINE_HOURS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +76,7 @@ class Settings:
             gini_floor=_float(env, "RKO_GINI_FLOOR", DEFAULT_GINI_FLOOR),
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
+            readiness_deadline_hours=_float(env, "RKO_READINESS_DEADLINE_HOURS", DEFAULT_READINESS_DEADLINE_HOURS),
         )
         settings.check()
         return settings
@@ -89,6 +95,10 @@ class Settings:
                 )
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
+        if self.readiness_deadline_hours < 0:
+            raise ConfigError(
+                f"RKO_READINESS_DEADLINE_HOURS: {self.readiness_deadline_hours} is negative (hours to wait for a month)"
+            )
         if not 0.0 <= self.psi_warn < self.psi_alert:
             raise ConfigError(
                 f"RKO_PSI_WARN and RKO_PSI_ALERT: need 0 <= warn < alert, got {self.psi_warn} and {self.psi_alert}"
