@@ -183,11 +183,11 @@ def test_overlapping_intervals_are_critical(tiny: tuple[Engine, Settings]) -> No
     engine, settings = tiny
     client = eligible_client(engine, settings, R)
     first = _history_of(engine, client).iloc[0]
-    # A second row that starts inside the first one's interval.
+    # A second row that starts inside the first one's interval (and ends with it).
     insert(
         engine,
         "client_attributes",
-        [_row(first.to_dict(), valid_from=first["valid_from"].date() + dt.timedelta(days=1), valid_to=None)],
+        [_row(first.to_dict(), valid_from=first["valid_from"].date() + dt.timedelta(days=1))],
     )
     check = check_attribute_history(engine, settings, R)
     assert not check.ok and len(check.critical) == 1
@@ -257,7 +257,7 @@ def test_overlaps_fail_the_monthly_validation(tiny: tuple[Engine, Settings]) -> 
     insert(
         engine,
         "client_attributes",
-        [_row(first.to_dict(), valid_from=first["valid_from"].date() + dt.timedelta(days=1), valid_to=None)],
+        [_row(first.to_dict(), valid_from=first["valid_from"].date() + dt.timedelta(days=1))],
     )
     extracted = monthly.extract(settings, R, "overlap-run")
     with pytest.raises(ValidationError, match="client_attributes: 1 rows of 1 clients start before"):
