@@ -47,7 +47,7 @@ from rko_model.partitions import WHOLE, Partition, partitions_of
 from rko_model.readiness import check_readiness, require_ready
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
-from rko_model.snapshot import extract_client_facts, extract_snapshot
+from rko_model.snapshot import check_report_date, extract_client_facts, extract_snapshot
 from rko_model.validation import import_gx, validate_snapshot
 from rko_model.warehouse.attribute_history import check_attribute_history
 from rko_model.warehouse.engine import make_engine
@@ -355,8 +355,13 @@ def run_month(
 
 
 def readiness_ref(settings: Settings, report_date: dt.date, *, force: bool = False) -> Ref:
-    """The month's readiness for the run metrics; refuses an incomplete month unless ``force``."""
+    """The month's readiness for the run metrics; refuses an incomplete month unless ``force``.
+
+    The contract and the report date are checked first: a month missing altogether, or a broken
+    view, is named as such rather than as an incomplete load.
+    """
     engine = make_engine(settings.warehouse_url)
+    check_report_date(engine, settings, report_date)
     if not force:
         return {**require_ready(engine, settings, report_date).as_ref(), "forced": False}
     readiness = check_readiness(engine, settings, report_date)

@@ -8,7 +8,9 @@ date, so the history must hold exactly one row per client and day:
 - **gaps** (days without a row) leave the client out of every snapshot dated in them: a
   warning, since a bank's history may legitimately start late or pause;
 - clients **without a row at the report date** (registered and not liquidated) are left out
-  of that month: a warning with their count.
+  of that month: a warning with their count;
+- rows of ``clients`` or ``client_attributes`` **without a client_id** match nothing and
+  would vanish from every snapshot unseen: a critical failure.
 
 The checks read the table (an index-only pass on PostgreSQL, through the contract's index on
 ``(client_id, valid_from)``), so the monthly run does them in the validation step, beside the
@@ -59,6 +61,15 @@ def check_attribute_history(engine: Engine, settings: Settings, report_date: dt.
     kinds = {"problem": "str", "rows_found": "int", "clients": "int", "example_client": "int"}
     found = read_frame(engine, load_sql(settings.sql_dir, "contract/attribute_intervals", dialect), {}, kinds)
     critical, warnings = [], []
+    nulls = read_frame(
+        engine, load_sql(settings.sql_dir, "contract/null_ids", dialect), {}, {"source": "str", "rows_found": "int"}
+    )
+    for row in nulls.itertuples(index=False):
+        if int(row.rows_found):
+            critical.append(
+                f"{row.source}: {int(row.rows_found):,d} rows without a client_id: the {row.source} view returns null "
+                f"keys, which match no other table (see {DOC})"
+            )
     for row in found.itertuples(index=False):
         text = (
             f"client_attributes: {int(row.rows_found):,d} rows of {int(row.clients):,d} clients {_WORDS[row.problem]}, "
