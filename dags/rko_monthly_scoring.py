@@ -43,7 +43,7 @@ from airflow.sdk import (
 
 CHAMPION = Asset("rko://registry/champion")
 #: Pokes of the readiness sensor; the deadline itself is a setting, read when it pokes.
-READINESS_POKE = dt.timedelta(minutes=30)
+READINESS_POKE = 30 * 60  # seconds
 
 
 @dag(
@@ -64,7 +64,7 @@ READINESS_POKE = dt.timedelta(minutes=30)
 def rko_monthly_scoring() -> None:
     # Reschedule mode: between pokes the task gives its worker slot back. The deadline lives in
     # the settings and is judged in the poke, so the sensor's own timeout is only a backstop.
-    @task.sensor(poke_interval=READINESS_POKE, timeout=dt.timedelta(days=62), mode="reschedule", retries=0)
+    @task.sensor(poke_interval=READINESS_POKE, timeout=dt.timedelta(days=62), mode="reschedule")
     def wait_for_data() -> PokeReturnValue:
         from rko_airflow.context import report_date_of, task_settings, wait_for_readiness
 
