@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,9 +163,13 @@ def test_a_partly_loaded_month_waits_then_fails_naming_nothing_published(
     runs_before = len(read_runs(make_staging_engine(stack.staging_url)))
     _hold_back(stack)
     try:
-        # The deadline falls a few seconds from now: the sensor pokes, waits, pokes again, then fails.
-        monkeypatch.setenv("RKO_READINESS_DEADLINE_HOURS", str(_hours_since_close(_OCTOBER) + 4 / 3600))
-        pokes = _counting_pokes(monkeypatch)
+        # The deadline is a day away at the first poke, which waits; then it passes, and the next poke fails.
+        monkeypatch.setenv("RKO_READINESS_DEADLINE_HOURS", str(_hours_since_close(_OCTOBER) + 24))
+
+        def deadline_passes() -> None:
+            os.environ["RKO_READINESS_DEADLINE_HOURS"] = str(_hours_since_close(_OCTOBER) - 1)
+
+        pokes = _counting_pokes(monkeypatch, after_first=deadline_passes)
         dag_run = _dag_run("2026-11-01", poke_seconds=1)
         assert str(dag_run.state) == "failed"
         assert len(pokes) >= 2 and all(not p.ready for p in pokes)  # type: ignore[attr-defined]
