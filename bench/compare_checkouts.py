@@ -45,7 +45,12 @@ def in_checkout(checkout: Path, module: str, func: str, *args: object) -> dict:
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     code = _CODE.format(bench=str(checkout / "bench"), module=module, func=func)
     proc = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-c", code, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=checkout,  # "-c" puts the working directory first on sys.path
+        check=False,
     )
     if proc.returncode != 0:
         raise SystemExit(f"{checkout} {module}.{func} failed:\n{proc.stderr[-3000:]}")
@@ -73,9 +78,10 @@ def main() -> None:
     parser.add_argument("--new", type=Path, required=True, help="checkout after the change")
     parser.add_argument("--old-url", required=True)
     parser.add_argument("--new-url", required=True)
-    parser.add_argument("--registry", type=Path, required=True, help="a data folder whose registry holds a champion")
+    parser.add_argument("--registry", type=Path, help="a data folder whose registry holds a champion")
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--snapshot-only", action="store_true", help="skip the DAG's steps (no champion needed)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
     from _common import schema_url
@@ -93,14 +99,17 @@ def main() -> None:
                 row.update(in_checkout(checkouts[side], "compare_checkouts", "readiness_seconds", urls[side]))
             snap = in_checkout(checkouts[side], "bench_snapshot", "run_snapshot", urls[side])
             row.update(snapshot_s=snap["wall_s"], snapshot_rows=snap["rows"], snapshot_rss_mb=snap["peak_rss_mb"])
-            steps = in_checkout(checkouts[side], "bench_scoring_dag", "dag_steps", urls[side], str(args.registry))
-            row.update({k: steps[k] for k in ("rows", "extract", "validate", "score", "publish", "record")})
-            row["steps_s"] = round(sum(steps[k] for k in ("extract", "validate", "score", "publish", "record")), 2)
-            row["steps_rss_mb"] = steps["peak_rss_mb"]
+            if not args.snapshot_only:
+                steps = in_checkout(checkouts[side], "bench_scoring_dag", "dag_steps", urls[side], str(args.registry))
+                row.update({k: steps[k] for k in ("rows", "extract", "validate", "score", "publish", "record")})
+                row["steps_s"] = round(sum(steps[k] for k in ("extract", "validate", "score", "publish", "record")), 2)
+                row["steps_rss_mb"] = steps["peak_rss_mb"]
             results[side].append(row)
             print(f"round {round_no} {side}: {json.dumps(row)}", flush=True)
     print(f"\n{args.clients:,d} clients, median of {args.rounds} rounds (old = {args.old}, new = {args.new})")
-    keys = ("snapshot_s", "extract", "validate", "score", "publish", "steps_s", "steps_rss_mb")
+    keys = ("snapshot_s", "snapshot_rss_mb")
+    if not args.snapshot_only:
+        keys += ("extract", "validate", "score", "publish", "steps_s", "steps_rss_mb")
     print(f"  {'':<14}{'old':>10}{'new':>10}{'new/old':>10}")
     for key in keys:
         old = statistics.median(r[key] for r in results["old"])
@@ -108,7 +117,7 @@ def main() -> None:
         print(f"  {key:<14}{old:>10.1f}{new:>10.1f}{new / old if old else float('nan'):>10.2f}")
     readiness = statistics.median(r["readiness_s"] for r in results["new"])
     print(f"  readiness check before extract (new only): {readiness:.1f} s")
-    print(f"  rows scored: old {results['old'][0]['rows']:,d}, new {results['new'][0]['rows']:,d}")
+    print(f"  snapshot rows: old {results['old'][0]['snapshot_rows']:,d}, new {results['new'][0]['snapshot_rows']:,d}")
 
 
 if __name__ == "__main__":
