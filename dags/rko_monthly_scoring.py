@@ -5,17 +5,22 @@ Scheduled on the feature marts (Asset `rko://warehouse/feature_marts`, emitted b
 `rko_feature_marts` when a month's marts are built), so scoring follows the marts, not a fixed
 hour; the run scores the month the marts were built for (never the clock):
 
-0. **plan** the partitions (param `partitions`, default 1: client id modulo N) and fix the
+0. **wait_for_data** until every source holds the month (the readiness rule of
+   `docs/data_contract.md`: each dated source's rows of the month against the month before).
+   A sensor in reschedule mode: between pokes (every 30 minutes) it frees its worker slot.
+   At `RKO_READINESS_DEADLINE_HOURS` after the month closed (default 240, i.e. the 11th) it
+   fails, naming the sources that are still incomplete; nothing is extracted or published;
+1. **plan** the partitions (param `partitions`, default 1: client id modulo N) and fix the
    champion model's version for the whole run;
-1. **extract** each partition's point-in-time snapshot of eligible SMB clients (mapped tasks,
+2. **extract** each partition's point-in-time snapshot of eligible SMB clients (mapped tasks,
    so Celery workers share the month);
-2. **validate** it with Great Expectations: a critical failure stops the run here, before
+3. **validate** it with Great Expectations: a critical failure stops the run here, before
    anything is scored or published, and the full result is kept beside the snapshot;
-3. **score** it with that model, streaming the snapshot in chunks;
-4. **publish** the whole month's ranked list to `mo_staging.rko_propensity`, replacing that
+4. **score** it with that model, streaming the snapshot in chunks;
+5. **publish** the whole month's ranked list to `mo_staging.rko_propensity`, replacing that
    month in one transaction (reruns and backfills leave exactly one copy; the list is the same
    for any number of partitions);
-5. **record** the run's metrics (rows, validation, score distribution, PSI, durations) in
+6. **record** the run's metrics (rows, validation, score distribution, PSI, durations) in
    `rko_monitoring.rko_run_metrics`.
 
 Retro months: backfill `rko_feature_marts` (each month built triggers its scoring run), or
@@ -31,6 +36,7 @@ import datetime as dt
 from airflow.sdk import (
     Asset,
     Param,
+    PokeReturnValue,
     dag,
     get_current_context,
     task,
@@ -38,6 +44,8 @@ from airflow.sdk import (
 from rko_airflow.marts_asset import FEATURE_MARTS
 
 CHAMPION = Asset("rko://registry/champion")
+#: Pokes of the readiness sensor; the deadline itself is a setting, read when it pokes.
+READINESS_POKE = 30 * 60  # seconds
 
 
 @dag(
@@ -56,6 +64,14 @@ CHAMPION = Asset("rko://registry/champion")
     },
 )
 def rko_monthly_scoring() -> None:
+    # Reschedule mode: between pokes the task gives its worker slot back. The deadline lives in
+    # the settings and is judged in the poke, so the sensor's own timeout is only a backstop.
+    @task.sensor(poke_interval=READINESS_POKE, timeout=dt.timedelta(days=62), mode="reschedule")
+    def wait_for_data() -> PokeReturnValue:
+        from rko_airflow.context import report_date_of, task_settings, wait_for_readiness
+
+        return wait_for_readiness(task_settings(), report_date_of(get_current_context()))
+
     @task
     def plan() -> list[dict]:
         from rko_airflow.context import fail_fast, task_settings
@@ -112,7 +128,9 @@ def rko_monthly_scoring() -> None:
             return monthly.publish(task_settings(), report_date_of(context), context["run_id"], list(scored))
 
     @task
-    def record(extracted: list[dict], validated: list[dict], scored: list[dict], published: dict) -> dict:
+    def record(
+        extracted: list[dict], validated: list[dict], scored: list[dict], published: dict, readiness: dict
+    ) -> dict:
         from rko_airflow.context import report_date_of, task_settings
 
         from rko_model import monthly
@@ -126,13 +144,17 @@ def rko_monthly_scoring() -> None:
             validated=list(validated),
             scored=list(scored),
             published=published,
+            readiness=readiness,
         )
 
-    extracted = extract.expand(planned=plan())
+    readiness = wait_for_data()
+    planned = plan()
+    readiness >> planned
+    extracted = extract.expand(planned=planned)
     validated = validate.expand(extracted=extracted)
     scored = score.expand(validated=validated)
     published = publish(scored)
-    record(extracted, validated, scored, published)
+    record(extracted, validated, scored, published, readiness)
 
 
 rko_monthly_scoring()

@@ -28,14 +28,39 @@ def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
     spec = BankSpec(n_clients=args.clients, n_months=args.months, seed=args.seed, last_month=args.last_month)
     engine = make_engine(settings.warehouse_url)
-    rows = write_bank(engine, generate(spec))
+    chunks = generate(spec)
+    if args.partly_loaded:
+        from rko_model.synth.partial import partly_loaded
+
+        chunks = partly_loaded(chunks, spec.last_month, spec.seed)
+    rows = write_bank(engine, chunks)
+    partly = f", its last month {spec.last_month} partly loaded" if args.partly_loaded else ""
     print(
-        f"synthetic bank ({spec.n_clients} clients x {spec.n_months} months, seed {spec.seed}) written to "
+        f"synthetic bank ({spec.n_clients} clients x {spec.n_months} months, seed {spec.seed}{partly}) written to "
         f"{engine.url.render_as_string(hide_password=True)}"
     )
     for table, count in rows.items():
         print(f"  {table:<18} {count:>12,d} rows")
     return 0
+
+
+def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.dates import parse_report_date
+    from rko_model.readiness import check_readiness
+    from rko_model.warehouse.attribute_history import check_attribute_history
+    from rko_model.warehouse.contract import check_contract
+    from rko_model.warehouse.engine import make_engine
+
+    engine = make_engine(settings.warehouse_url)
+    check_contract(engine)
+    report_date = parse_report_date(_resolve_date(args.report_date, engine, settings))
+    history = check_attribute_history(engine, settings, report_date)
+    readiness = check_readiness(engine, settings, report_date)
+    print(f"{report_date}: the data contract's tables and columns are there")
+    for line in (*(f"CRITICAL {m}" for m in history.critical), *(f"WARNING {m}" for m in history.warnings)):
+        print(f"  {line}")
+    print(f"  readiness: {readiness.message()}")
+    return 0 if history.ok and readiness.ready else 3
 
 
 def _resolve_date(value: str, engine: Engine, settings: Settings, back: int = 0) -> dt.date | str:
@@ -142,7 +167,7 @@ def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.warehouse_url)
     report_date = _resolve_date(args.report_date, engine, settings)
     run_id = args.run_id or f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
-    out = run_month(settings, report_date, run_id, partitions=args.partitions)
+    out = run_month(settings, report_date, run_id, partitions=args.partitions, force=args.force)
     print(
         f"{report_date}: {out['rows_published']:,d} clients published to mo_staging.rko_propensity "
         f"(run {run_id}, score PSI {out['score_psi']:.3f})"
@@ -295,7 +320,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=dt.date(2026, 10, 31),
         help="last month end of the data (default 2026-10-31)",
     )
+    gen.add_argument(
+        "--partly-loaded",
+        action="store_true",
+        help="leave the last month partly loaded, as early in a month's load (see rko check)",
+    )
     gen.set_defaults(func=_cmd_generate)
+
+    chk = sub.add_parser(
+        "check", help="check the data contract, the attribute history and a month's readiness, without scoring"
+    )
+    chk.add_argument("--report-date", default="latest", help="a month end or 'latest'")
+    chk.set_defaults(func=_cmd_check)
 
     snap = sub.add_parser("snapshot", help="write the point-in-time snapshot of a report date to CSV")
     snap.add_argument("--report-date", required=True, help="a month end (YYYY-MM-DD) or 'latest'")
@@ -336,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     sco.add_argument("--report-date", required=True, help="a month end or 'latest'")
     sco.add_argument("--run-id", help="run id recorded with the list (default: cli__<time>)")
     sco.add_argument("--partitions", type=int, default=1, help="split the month into N partitions (client id %% N)")
+    sco.add_argument(
+        "--force",
+        action="store_true",
+        help="score a month that some source does not fully hold yet (recorded in the run metrics)",
+    )
     sco.set_defaults(func=_cmd_score)
 
     top = sub.add_parser("top", help="print the head of a published ranked list")

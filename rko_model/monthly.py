@@ -44,10 +44,12 @@ from rko_model.monitoring import (
     unseen_warnings,
 )
 from rko_model.partitions import WHOLE, Partition, partitions_of
+from rko_model.readiness import check_readiness, require_ready
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
-from rko_model.snapshot import extract_client_facts, extract_snapshot
+from rko_model.snapshot import check_report_date, extract_client_facts, extract_snapshot
 from rko_model.validation import import_gx, validate_snapshot
+from rko_model.warehouse.attribute_history import check_attribute_history
 from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.query import read_frame
 from rko_model.warehouse.sqlfiles import load_sql
@@ -126,8 +128,9 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
     path = extracted["snapshot_path"]
     engine = make_engine(settings.warehouse_url)
     ids = pq.read_table(path, columns=[col.CLIENT_ID]).column(0).to_numpy(zero_copy_only=False)
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="validate") as pool:
+    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="validate") as pool:
         facts = pool.submit(extract_client_facts, engine, report_date, settings, ids)
+        history = pool.submit(check_attribute_history, engine, settings, report_date)
         late = pool.submit(late_events, engine, settings, report_date)
         previous = pool.submit(previous_rows, settings, report_date, partition)
         gx = pool.submit(import_gx)
@@ -140,7 +143,8 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
             report_date.isoformat(),
             previous_rows=previous.result(),
             artifact_dir=run_folder(settings, report_date, run_id) / partition.label,
-            extra_warnings=[e.message(report_date) for e in late.result()],
+            extra_warnings=[*history.result().warnings, *(e.message(report_date) for e in late.result())],
+            extra_critical=history.result().critical,
         )
     ref = {
         "snapshot_path": path,
@@ -260,8 +264,13 @@ def record(
     validated: Sequence[Ref] = (),
     scored: Sequence[Ref] = (),
     published: Ref | None = None,
+    readiness: Ref | None = None,
 ) -> Ref:
-    """One row of run metrics: rows at each step, validation, score distribution, drift, durations."""
+    """One row of run metrics: rows at each step, validation, score distribution, drift, durations.
+
+    ``readiness`` is the month's readiness check (:func:`rko_model.readiness.Readiness.as_ref`),
+    with ``forced`` set when the month was scored although a source did not hold it.
+    """
     report_date = parse_report_date(report_date)
     extracted, validated, scored, published = list(extracted), list(validated), list(scored), published or {}
 
@@ -290,6 +299,7 @@ def record(
         ),
         "unseen_categories": published.get("unseen_categories"),
         "snapshot_path": [ref.get("snapshot_path") for ref in extracted],
+        "readiness": readiness,
     }
     row = {
         "run_id": run_id,
@@ -313,9 +323,16 @@ def record(
     return {"status": status, "rows_published": row["rows_published"], "score_psi": row["score_psi"]}
 
 
-def run_month(settings: Settings, report_date: dt.date | str, run_id: str, partitions: int = 1) -> Ref:
-    """Every step in a row, as the DAG runs them (``rko score``), holding the month against other runs."""
+def run_month(
+    settings: Settings, report_date: dt.date | str, run_id: str, partitions: int = 1, *, force: bool = False
+) -> Ref:
+    """Every step in a row, as the DAG runs them (``rko score``), holding the month against other runs.
+
+    A month that some source does not hold yet (:mod:`rko_model.readiness`) is refused, unless
+    ``force``: then it is scored anyway, with a warning, and the run metrics record that it was forced.
+    """
     report_date = parse_report_date(report_date)
+    readiness = readiness_ref(settings, report_date, force=force)
     with hold_month(make_staging_engine(settings.staging_url), report_date, run_id):
         planned = plan(settings, partitions)
         extracted, validated, scored = [], [], []
@@ -333,4 +350,21 @@ def run_month(settings: Settings, report_date: dt.date | str, run_id: str, parti
             validated=validated,
             scored=scored,
             published=published,
+            readiness=readiness,
         )
+
+
+def readiness_ref(settings: Settings, report_date: dt.date, *, force: bool = False) -> Ref:
+    """The month's readiness for the run metrics; refuses an incomplete month unless ``force``.
+
+    The contract and the report date are checked first: a month missing altogether, or a broken
+    view, is named as such rather than as an incomplete load.
+    """
+    engine = make_engine(settings.warehouse_url)
+    check_report_date(engine, settings, report_date)
+    if not force:
+        return {**require_ready(engine, settings, report_date).as_ref(), "forced": False}
+    readiness = check_readiness(engine, settings, report_date)
+    if not readiness.ready:
+        log.warning("scoring %s although it is not ready (--force): %s", report_date, readiness.message())
+    return {**readiness.as_ref(), "forced": not readiness.ready}

@@ -23,6 +23,8 @@ DEFAULT_PSI_WARN, DEFAULT_PSI_ALERT = 0.1, 0.25
 #: Where snapshots read their features: the monthly marts where they cover the window ("auto"),
 #: the marts or nothing ("marts"), or the raw tables always ("raw", a warehouse without marts).
 FEATURE_SOURCES = ("auto", "marts", "raw")
+#: Hours after a month closes that the scoring DAG waits for its data before it fails (10 days).
+DEFAULT_READINESS_DEADLINE_HOURS = 240.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Settings:
         psi_alert: score PSI above which monitoring raises an alert.
         feature_source: ``auto`` (default: the feature marts where every month of the snapshot's
             window is built, else the raw tables), ``marts`` (marts required) or ``raw``.
+        readiness_deadline_hours: how long after a month closes the scoring DAG waits for the
+            month's data to be loaded (rko_model/readiness.py) before it fails naming the sources.
     """
 
     warehouse_url: str
@@ -56,6 +60,7 @@ class Settings:
     psi_warn: float = DEFAULT_PSI_WARN
     psi_alert: float = DEFAULT_PSI_ALERT
     feature_source: str = "auto"
+    readiness_deadline_hours: float = DEFAULT_READINESS_DEADLINE_HOURS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +83,7 @@ class Settings:
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
             feature_source=(env.get("RKO_FEATURE_SOURCE") or "auto").strip().lower(),
+            readiness_deadline_hours=_float(env, "RKO_READINESS_DEADLINE_HOURS", DEFAULT_READINESS_DEADLINE_HOURS),
         )
         settings.check()
         return settings
@@ -98,6 +104,10 @@ class Settings:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
         if self.feature_source not in FEATURE_SOURCES:
             raise ConfigError(f"RKO_FEATURE_SOURCE: {self.feature_source!r} is not one of {', '.join(FEATURE_SOURCES)}")
+        if self.readiness_deadline_hours < 0:
+            raise ConfigError(
+                f"RKO_READINESS_DEADLINE_HOURS: {self.readiness_deadline_hours} is negative (hours to wait for a month)"
+            )
         if not 0.0 <= self.psi_warn < self.psi_alert:
             raise ConfigError(
                 f"RKO_PSI_WARN and RKO_PSI_ALERT: need 0 <= warn < alert, got {self.psi_warn} and {self.psi_alert}"

@@ -314,16 +314,18 @@ def validate_snapshot(
     tolerance: float = ROW_COUNT_TOLERANCE,
     artifact_dir: Path | None = None,
     extra_warnings: Sequence[str] = (),
+    extra_critical: Sequence[str] = (),
 ) -> ValidationOutcome:
     """Run the suite on ``frame``; write the full result under ``artifact_dir`` when given.
 
-    ``extra_warnings`` come from checks of the warehouse rather than of the frame (e.g. events
-    dated after the latest complete month) and join the outcome's warnings.
+    ``extra_warnings`` and ``extra_critical`` come from checks of the warehouse rather than of
+    the frame (e.g. events dated after the latest complete month, overlapping attribute
+    history) and join the outcome's warnings and critical failures.
     """
     problems = schema_problems(frame)
     if problems:
         outcome = ValidationOutcome(
-            report_date, len(frame), False, tuple(problems), tuple(extra_warnings), len(problems)
+            report_date, len(frame), False, (*problems, *extra_critical), tuple(extra_warnings), len(problems)
         )
         return _write(outcome, {"schema_problems": problems}, artifact_dir)
     gx = import_gx()
@@ -340,7 +342,7 @@ def validate_snapshot(
     checked = with_client_facts(frame, facts, exclusions)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": checked})
     result = batch.validate(suite, result_format=RESULT_FORMAT)
-    critical, warnings = [], list(extra_warnings)
+    critical, warnings = list(extra_critical), list(extra_warnings)
     for item in result.results:
         if item.success:
             continue

@@ -89,3 +89,41 @@ def test_performance_of_a_published_month(env: Path, capsys: pytest.CaptureFixtu
     assert "rko performance: error: realised Gini of 2026-07-31 is" in capsys.readouterr().err
     assert main(["performance", "--report-date", "2026-06-30"]) == 2
     assert "no list of 2026-06-30" in capsys.readouterr().err
+
+
+def test_score_refuses_a_partly_loaded_month_unless_forced(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from rko_model.model.registry import Registry
+    from rko_model.model.train import TrainParams
+    from rko_model.settings import Settings
+    from rko_model.training import train_and_report
+    from rko_model.warehouse.engine import make_engine
+    from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
+
+    assert main(["generate", "--clients", "500", "--months", "19", "--seed", "4", "--partly-loaded"]) == 0
+    assert "its last month 2026-10-31 partly loaded" in capsys.readouterr().out
+    settings = Settings.from_env()
+    run = train_and_report(
+        make_engine(settings.warehouse_url), settings, n_train=2, n_test=1,
+        params=TrainParams(iterations=30, depth=4), ablation=False,
+    )  # fmt: skip
+    assert Registry(settings.registry_dir).promote(run.run_id).promoted
+    capsys.readouterr()
+
+    assert main(["check", "--report-date", "latest"]) == 3
+    assert "readiness: 2026-10-31 is not completely loaded: account_monthly (" in capsys.readouterr().out
+
+    assert main(["score", "--report-date", "latest"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rko score: error: 2026-10-31 is not completely loaded:")
+    assert "payments (" in err and "--force" in err
+    assert main(["score", "--report-date", "latest", "--force", "--run-id", "forced-run"]) == 0
+    assert "2026-10-31:" in capsys.readouterr().out
+    staging = make_staging_engine(settings.staging_url)
+    runs = read_runs(staging)
+    assert list(runs["run_id"]) == ["forced-run"]  # the refused run left nothing behind
+    details = json.loads(runs[runs["run_id"] == "forced-run"].iloc[0]["details"])
+    assert details["readiness"]["forced"] is True
+    assert set(details["readiness"]["incomplete"]) == {"account_monthly", "digital_activity", "payments"}
+    assert len(read_published(staging)) > 0

@@ -40,6 +40,7 @@ print({MARKER!r} + _json.dumps({{
     "drift": drift.reset_index().to_dict(orient="records"),
     "words": word_log_odds.reset_index().to_dict(orient="records"),
     "panel_rows": len(panel),
+    "eligibility": eligibility.to_dict(orient="records"),
 }}, default=str))
 """
 
@@ -93,6 +94,12 @@ def test_the_eda_notebook_runs_on_a_small_bank(tmp_path: Path) -> None:
     last = by_month.iloc[-1]
     assert (last["clients"], last["converters"]) == (len(labels), int(labels[col.TARGET].sum()))
     assert last["rate"] == pytest.approx(labels[col.TARGET].mean())
+
+    # Eligibility as of each report date is the labelled population; today's values misjudge some client-months.
+    eligibility = pd.DataFrame(results["eligibility"])
+    assert eligibility["eligible_history"].tolist() == by_month["clients"].tolist()
+    assert (eligibility["changed"] == eligibility["only_history"] + eligibility["only_current_values"]).all()
+    assert eligibility["changed"].sum() > 0
 
     for key, group in (("rate_by_section", "okved_section"), ("rate_by_region", "region_code")):
         table = pd.DataFrame(results[key])

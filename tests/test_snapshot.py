@@ -51,11 +51,14 @@ def test_every_exclusion_rule_holds(bank: Engine, bank_settings: Settings) -> No
     report = pd.Timestamp("2026-04-30")
     frame = extract_snapshot(bank, report.date(), bank_settings)
     clients = table(bank, "clients").set_index(col.CLIENT_ID).loc[frame[col.CLIENT_ID]]
-    assert (clients["segment"] == "SMB").all()
+    history = table(bank, "client_attributes")
+    at = history[(history["valid_from"] <= report) & (history["valid_to"].isna() | (history["valid_to"] > report))]
+    at = at.set_index(col.CLIENT_ID).loc[frame[col.CLIENT_ID]]
+    assert (at["segment"] == "SMB").all()
     assert (clients["registration_date"] <= report).all()
     assert (clients["liquidation_date"].isna() | (clients["liquidation_date"] > report)).all()
-    assert not clients["okved_code"].dropna().str[:2].isin(["64", "65", "66", "84", "92"]).any()
-    assert not clients["okved_code"].isin(["94.99"]).any()
+    assert not at["okved_code"].dropna().str[:2].isin(["64", "65", "66", "84", "92"]).any()
+    assert not at["okved_code"].isin(["94.99"]).any()
     events = table(bank, "product_events")
     held = events[
         (events["product"] == "RKO")
@@ -194,17 +197,19 @@ def test_nothing_after_the_report_date_changes_a_feature(tiny: tuple[Engine, Set
 @pytest.mark.parametrize(
     ("change", "stays"),
     [
-        ("UPDATE clients SET segment = 'MID' WHERE client_id = :c", False),
+        ("UPDATE client_attributes SET segment = 'MID' WHERE client_id = :c", False),
+        ("UPDATE clients SET segment = 'MID' WHERE client_id = :c", True),
         ("UPDATE clients SET liquidation_date = :r WHERE client_id = :c", False),
         ("UPDATE clients SET liquidation_date = :r1 WHERE client_id = :c", True),
         ("UPDATE clients SET registration_date = :r1 WHERE client_id = :c", False),
-        ("UPDATE clients SET okved_code = '64.19' WHERE client_id = :c", False),
-        ("UPDATE clients SET okved_code = '94.99' WHERE client_id = :c", False),
-        ("UPDATE clients SET okved_code = '94.11' WHERE client_id = :c", True),
-        ("UPDATE clients SET okved_code = NULL WHERE client_id = :c", True),
+        ("UPDATE client_attributes SET okved_code = '64.19' WHERE client_id = :c", False),
+        ("UPDATE client_attributes SET okved_code = '94.99' WHERE client_id = :c", False),
+        ("UPDATE client_attributes SET okved_code = '94.11' WHERE client_id = :c", True),
+        ("UPDATE client_attributes SET okved_code = NULL WHERE client_id = :c", True),
     ],
     ids=[
         "segment",
+        "segment-today-only",
         "liquidated-on-R",
         "liquidated-after-R",
         "registered-after-R",
@@ -312,6 +317,7 @@ def test_a_negative_client_id_falls_in_exactly_one_partition(tiny: tuple[Engine,
     engine, settings = tiny
     client = eligible_client(engine, settings, R)
     run(engine, "UPDATE clients SET client_id = :n WHERE client_id = :c", n=-client, c=client)
+    run(engine, "UPDATE client_attributes SET client_id = :n WHERE client_id = :c", n=-client, c=client)
     whole = extract_snapshot(engine, R, settings)
     assert -client in set(whole[col.CLIENT_ID])
     parts = [set(extract_snapshot(engine, R, settings, p)[col.CLIENT_ID]) for p in partitions_of(3)]

@@ -81,3 +81,30 @@ def fail_fast() -> Iterator[None]:
         yield
     except PERMANENT_ERRORS as exc:
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def wait_for_readiness(settings: Settings, report_date: dt.date, now: dt.datetime | None = None) -> Any:
+    """One poke of the readiness sensor: done when every source holds the month, a failure after the deadline.
+
+    Returns a ``PokeReturnValue`` whose XCom is the readiness summary (for the run metrics);
+    past ``settings.readiness_deadline_hours`` an incomplete month fails the task without retry,
+    naming the sources that do not hold it.
+    """
+    import logging
+
+    from airflow.sdk import PokeReturnValue
+
+    from rko_model.readiness import check_readiness, deadline_of
+    from rko_model.warehouse.engine import make_engine
+
+    readiness = check_readiness(make_engine(settings.warehouse_url), settings, report_date)
+    if readiness.ready:
+        return PokeReturnValue(is_done=True, xcom_value={**readiness.as_ref(), "forced": False})
+    deadline = deadline_of(settings, report_date)
+    if (now or dt.datetime.now(dt.UTC)) >= deadline:
+        raise AirflowFailException(
+            f"IncompleteDataError: {readiness.message()}; the deadline {deadline:%Y-%m-%d %H:%M} UTC "
+            "(RKO_READINESS_DEADLINE_HOURS after the month closed) has passed: load the sources, then clear this task"
+        )
+    logging.getLogger(__name__).info("waiting until %s UTC: %s", f"{deadline:%Y-%m-%d %H:%M}", readiness.message())
+    return PokeReturnValue(is_done=False)

@@ -25,6 +25,7 @@ import pandas as pd
 from rko_model import columns as col
 from rko_model.dates import add_months, month_ends
 from rko_model.synth import catalog
+from rko_model.synth.history import AttributeHistory, draw_history
 from rko_model.synth.spec import BankSpec, Effects
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,16 @@ log = logging.getLogger(__name__)
 CLIENT_ID_OFFSET = 10_000_000
 _DAY = np.timedelta64(1, "D")
 _FAR = np.datetime64("2999-12-31", "D")
-_STREAMS = {"population": 0, "history": 1, "accounts": 2, "digital": 3, "payments": 4, "events": 5, "hidden": 6}
+_STREAMS = {
+    "population": 0,
+    "history": 1,
+    "accounts": 2,
+    "digital": 3,
+    "payments": 4,
+    "events": 5,
+    "hidden": 6,
+    "attributes": 7,
+}
 
 Chunk = tuple[str, pd.DataFrame]
 
@@ -51,7 +61,12 @@ def _days(dates: np.ndarray) -> pd.Series:
 
 @dataclass
 class _Population:
-    """Static traits of every client, as parallel arrays."""
+    """Traits of every client, as parallel arrays.
+
+    All static but ``segment``, ``industry`` and ``region``, which follow the attribute
+    history month by month (:meth:`AttributeHistory.apply`): they hold what the bank has
+    recorded by the month being generated.
+    """
 
     client_id: np.ndarray
     segment: np.ndarray
@@ -168,7 +183,8 @@ def _topic_mixture(
     return cdf / cdf[:, -1:]
 
 
-def _clients_frame(pop: _Population, rng: np.random.Generator) -> pd.DataFrame:
+def _clients_frame(pop: _Population, history: AttributeHistory) -> pd.DataFrame:
+    """The registration record with the attributes' current values (those at the end of the data)."""
     n = pop.size
     regions = np.array([r[0] for r in catalog.REGIONS])[pop.region]
     sole = pop.legal_form == "ИП"
@@ -177,28 +193,21 @@ def _clients_frame(pop: _Population, rng: np.random.Generator) -> pd.DataFrame:
     inn_legal = pd.Series(regions).str.cat(pd.Series((i * 48271 + 1_000_003) % 10**8).astype(str).str.zfill(8))
     inn_sole = pd.Series(regions).str.cat(pd.Series((i * 48271 + 7_000_001) % 10**10).astype(str).str.zfill(10))
     inn = np.where(sole, inn_sole, inn_legal)
-    okved = np.array([x.code for x in catalog.INDUSTRIES], dtype=object)[pop.industry]
-    okved[rng.random(n) < 0.01] = None
-    region_code = regions.astype(object)
-    region_code[rng.random(n) < 0.005] = None
-    headcount = pd.array(pop.headcount, dtype="Int64")
-    headcount[rng.random(n) < 0.12] = pd.NA
-    revenue = np.exp(14.0 + 0.9 * np.log(pop.headcount) + 0.6 * pop.activity + rng.normal(0, 0.5, n))
-    revenue[rng.random(n) < 0.18] = np.nan
+    current = history.current()
     return pd.DataFrame(
         {
             "client_id": pop.client_id,
             "inn": inn,
             "legal_form": pop.legal_form,
-            "okved_code": okved,
-            "region_code": region_code,
+            "okved_code": current["okved_code"],
+            "region_code": current["region_code"],
             "registration_date": _days(pop.registration),
             "liquidation_date": pd.Series(
                 np.where(pop.liquidation == _FAR, np.datetime64("NaT"), pop.liquidation)
             ).astype("datetime64[s]"),
-            "segment": pop.segment,
-            "headcount": headcount,
-            "declared_revenue": np.round(revenue, -3),
+            "segment": current["segment"],
+            "headcount": current["headcount"],
+            "declared_revenue": current["declared_revenue"],
         }
     )
 
@@ -279,7 +288,8 @@ def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
     start = np.datetime64(add_months(ends[0], -1) + dt.timedelta(days=1), "D")
     last_day = np.datetime64(ends[-1], "D")
     pop = _draw_population(spec, fx, start)
-    yield "clients", _clients_frame(pop, _rng(spec, "population", 0))
+    history = draw_history(pop, ends, lambda t: _rng(spec, "attributes", t))
+    yield "clients", _clients_frame(pop, history)
 
     events = _Events()
     rko_until, holdings = _history(pop, spec, fx, start, events)
@@ -297,6 +307,7 @@ def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
             _open_rko(pop, rng_events, eligible_prev, hazard, first, days, rko_until, events)
         _open_other_products(pop, rng_events, first, days, stop, holdings, events)
         active = (pop.registration <= stop) & (pop.liquidation >= first)
+        history.apply(pop, t)
         intent = 0.9 * intent + 0.44 * _rng(spec, "hidden", t).normal(size=pop.size)
 
         accounts, turnover = _accounts(pop, spec, t, end, active)
@@ -320,6 +331,7 @@ def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
         )
         log.info("synthetic bank: month %s done (%d/%d)", end.isoformat(), t + 1, len(ends))
     yield "product_events", events.frame(last_day)
+    yield "client_attributes", history.rows()
 
 
 def _history(

@@ -42,6 +42,19 @@ clients = Table(
     Column("declared_revenue", Float, comment="declared annual revenue, RUB"),
 )
 
+client_attributes = Table(
+    "client_attributes",
+    metadata,
+    Column("client_id", BigInteger, nullable=False, comment="bank's client key, as in clients"),
+    Column("valid_from", Date, nullable=False, comment="first day these values held"),
+    Column("valid_to", Date, comment="first day they no longer held; NULL while they still hold"),
+    Column("segment", String(8), nullable=False, comment="SMB, MID or LARGE"),
+    Column("okved_code", String(8), comment="main OKVED-2 code, e.g. 47.11"),
+    Column("region_code", String(2), comment="two-digit region code, e.g. 77"),
+    Column("headcount", Integer, comment="declared number of employees"),
+    Column("declared_revenue", Float, comment="declared annual revenue, RUB"),
+)
+
 account_monthly = Table(
     "account_monthly",
     metadata,
@@ -158,7 +171,7 @@ mart_months = Table(
 MART_TABLES = (mart_client_month, mart_counterparty_month, mart_payment_text_month, mart_months)
 
 #: Tables a bank must provide (the data contract), in load order.
-CONTRACT_TABLES = (clients, account_monthly, payments, product_events, digital_activity)
+CONTRACT_TABLES = (clients, client_attributes, account_monthly, payments, product_events, digital_activity)
 #: Tables the synthetic generator writes.
 SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth)
 
@@ -204,6 +217,13 @@ INDEXES: tuple[IndexSpec, ...] = (
         include=("app_sessions", "web_sessions", "banner_views", "banner_clicks"),
     ),
     IndexSpec("ix_digital_month", digital_activity, ("month_end",)),
+    IndexSpec(
+        "ix_client_attributes_client_from",
+        client_attributes,
+        ("client_id", "valid_from"),
+        unique=True,
+        include=("valid_to", "segment", "okved_code", "region_code", "headcount", "declared_revenue"),
+    ),
     IndexSpec("ix_truth_client_month", synthetic_truth, ("client_id", "month_end"), unique=True),
 )
 

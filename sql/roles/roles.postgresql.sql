@@ -6,7 +6,7 @@
 -- Three NOLOGIN roles (names from the settings below, with these defaults):
 --   rko_owner             owns the schemas mo_staging and rko_monitoring, their tables and the
 --                         publishing functions (SECURITY DEFINER); nobody logs in as it.
---   rko_scoring           the monthly job: reads the five contract tables of the warehouse
+--   rko_scoring           the monthly job: reads the six contract tables of the warehouse
 --                         schema, writes rows of mo_staging and rko_monitoring, publishes a
 --                         month only through the owner's functions; it owns nothing, so it
 --                         cannot drop, alter or truncate any table.
@@ -24,7 +24,7 @@ DECLARE
     scoring_role text := COALESCE(NULLIF(current_setting('rko.scoring_role', true), ''), 'rko_scoring');
     reader_role text := COALESCE(NULLIF(current_setting('rko.reader_role', true), ''), 'rko_optimizer_reader');
     warehouse_schema text := COALESCE(NULLIF(current_setting('rko.warehouse_schema', true), ''), 'public');
-    contract_tables text[] := ARRAY['clients', 'account_monthly', 'payments', 'product_events', 'digital_activity'];
+    contract_tables text[] := ARRAY['clients', 'client_attributes', 'account_monthly', 'payments', 'product_events', 'digital_activity'];
     output_schemas text[] := ARRAY['mo_staging', 'rko_monitoring'];
     entry text;
     item record;

@@ -93,11 +93,12 @@ def case(name: str, match: str, **options: Any) -> Callable[[Callable[[Bench], I
 # --- helpers -------------------------------------------------------------------------------------------------
 
 CLIENT_COLUMNS = [c.name for c in schema.clients.columns]
+ATTRIBUTE_COLUMNS = [c.name for c in schema.client_attributes.columns]
 
 
-def clients_view(**expressions: str) -> str:
-    """A clients view over ``{raw}`` with some columns replaced by SQL expressions."""
-    columns = [f"{expressions[c]} AS {c}" if c in expressions else c for c in CLIENT_COLUMNS]
+def attributes_view(**expressions: str) -> str:
+    """A client_attributes view over ``{raw}`` with some columns replaced by SQL expressions."""
+    columns = [f"{expressions[c]} AS {c}" if c in expressions else c for c in ATTRIBUTE_COLUMNS]
     return f"SELECT {', '.join(columns)} FROM {{raw}}"
 
 
@@ -149,7 +150,7 @@ def _renamed_column(bench: Bench) -> Iterator[Settings]:
 @case("wrong type", r"column headcount should hold numbers but holds '12 чел\.'", error=DataContractError)
 def _wrong_type(bench: Bench) -> Iterator[Settings]:
     text = f"CASE WHEN client_id = {bench.eligible[0]} THEN '12 чел.' ELSE CAST(headcount AS VARCHAR(16)) END"
-    with replaced_by_view(bench.engine, "clients", clients_view(headcount=text)):
+    with replaced_by_view(bench.engine, "client_attributes", attributes_view(headcount=text)):
         yield bench.settings
 
 
@@ -181,7 +182,7 @@ def _liquidated(bench: Bench) -> Iterator[Settings]:
 
 @case("excluded OKVED", r"excluded OKVED code .* in the snapshot.*\(e\.g\. clients \d+", error=ValidationError)
 def _excluded_okved(bench: Bench) -> Iterator[Settings]:
-    pattern = r"\n\s*AND COALESCE\(c\.okved_code, ''\) NOT IN :excluded_codes\n\s*AND COALESCE\(SUBSTR[^\n]*"
+    pattern = r"\n\s*AND COALESCE\(a\.okved_code, ''\) NOT IN :excluded_codes\n\s*AND COALESCE\(SUBSTR[^\n]*"
     with eligibility_without(bench, pattern) as settings:
         yield settings
 
@@ -207,8 +208,8 @@ def _empty_month(bench: Bench) -> Iterator[Settings]:
 
 @case("no eligible client", r"the snapshot is empty: no client is eligible", error=ValidationError)
 def _no_eligible_client(bench: Bench) -> Iterator[Settings]:
-    renamed = clients_view(segment="CASE WHEN segment = 'SMB' THEN 'МСБ' ELSE segment END")
-    with replaced_by_view(bench.engine, "clients", renamed):
+    renamed = attributes_view(segment="CASE WHEN segment = 'SMB' THEN 'МСБ' ELSE segment END")
+    with replaced_by_view(bench.engine, "client_attributes", renamed):
         yield bench.settings
 
 
@@ -269,15 +270,15 @@ def _incomplete_label_window(bench: Bench) -> Iterator[Settings]:
 
 @case("mostly missing feature", r"declared_revenue is missing for more than 50% of the clients")
 def _mostly_missing(bench: Bench) -> Iterator[Settings]:
-    view = clients_view(declared_revenue="CASE WHEN client_id % 10 = 0 THEN declared_revenue END")
-    with replaced_by_view(bench.engine, "clients", view):
+    view = attributes_view(declared_revenue="CASE WHEN client_id % 10 = 0 THEN declared_revenue END")
+    with replaced_by_view(bench.engine, "client_attributes", view):
         yield bench.settings
 
 
 @case("unseen categories", r"\d+\.\d% of region_code values were never seen in training", warned_by="score")
 def _unseen_categories(bench: Bench) -> Iterator[Settings]:
-    view = clients_view(region_code="CASE WHEN client_id % 3 = 0 THEN '00' ELSE region_code END")
-    with replaced_by_view(bench.engine, "clients", view):
+    view = attributes_view(region_code="CASE WHEN client_id % 3 = 0 THEN '00' ELSE region_code END")
+    with replaced_by_view(bench.engine, "client_attributes", view):
         yield bench.settings
 
 

@@ -47,16 +47,28 @@ def test_parsing_touches_no_connection_or_database(monkeypatch: pytest.MonkeyPat
 
 def test_monthly_scoring_graph(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.get_dag("rko_monthly_scoring")
-    assert {t.task_id for t in dag.tasks} == {"plan", "extract", "validate", "score", "publish", "record"}
+    assert {t.task_id for t in dag.tasks} == {
+        "wait_for_data",
+        "plan",
+        "extract",
+        "validate",
+        "score",
+        "publish",
+        "record",
+    }
     upstream = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
     assert upstream == {
-        "plan": set(),
+        "wait_for_data": set(),
+        "plan": {"wait_for_data"},
         "extract": {"plan"},
         "validate": {"extract"},
         "score": {"validate"},
         "publish": {"score"},
-        "record": {"extract", "validate", "score", "publish"},
+        "record": {"wait_for_data", "extract", "validate", "score", "publish"},
     }
+    # The readiness sensor waits without holding a worker slot (past its deadline it fails without retrying).
+    sensor = dag.get_task("wait_for_data")
+    assert sensor.mode == "reschedule" and sensor.poke_interval >= 60
     mapped = {t.task_id for t in dag.tasks if getattr(t, "is_mapped", False)}
     assert mapped == {"extract", "validate", "score"}  # one task instance per partition
     assert dag.params["partitions"] == 1

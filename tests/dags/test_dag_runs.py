@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,11 +45,17 @@ def _dag():  # type: ignore[no-untyped-def]
     return dag
 
 
-def _run(month_after: str, partitions: int = 1) -> str:
+def _run(month_after: str, partitions: int = 1, poke_seconds: float | None = None) -> str:
     """Run the DAG for the month before ``month_after`` (the logical date's data interval)."""
+    return str(_dag_run(month_after, partitions, poke_seconds).state)
+
+
+def _dag_run(month_after: str, partitions: int = 1, poke_seconds: float | None = None):  # type: ignore[no-untyped-def]
     logical = dt.datetime.fromisoformat(f"{month_after}T03:00:00+00:00")
-    dag_run = _dag().test(logical_date=logical, run_conf={"partitions": partitions})
-    return str(dag_run.state)
+    dag = _dag()
+    if poke_seconds is not None:  # the readiness sensor pokes every 30 minutes in production
+        dag.task_dict["wait_for_data"].poke_interval = poke_seconds
+    return dag.test(logical_date=logical, run_conf={"partitions": partitions})
 
 
 def _published(settings: Settings, month: str) -> pd.DataFrame:
@@ -99,12 +106,111 @@ def test_a_backfill_of_three_months_publishes_three_months(stack: Settings) -> N
     assert everything.groupby("report_date")["client_id"].apply(lambda s: s.is_unique).all()
 
 
+#: The rows of October that a load has not delivered yet: most account and digital rows, the payments after the 3rd.
+_HELD = (
+    ("account_monthly", "month_end = :d AND client_id % 4 <> 0"),
+    ("digital_activity", "month_end = :d AND client_id % 4 <> 0"),
+    ("payments", "payment_date > :cut AND payment_date <= :d"),
+)
+_OCTOBER, _CUT = dt.date(2026, 10, 31), dt.date(2026, 10, 3)
+
+
+def _hold_back(settings: Settings) -> None:
+    """Make October partly loaded: its late rows move to side tables, as if still on their way."""
+    engine = sa.create_engine(settings.warehouse_url)
+    for table, where in _HELD:
+        run(engine, f"CREATE TABLE held_{table} AS SELECT * FROM {table} WHERE {where}", d=_OCTOBER, cut=_CUT)
+        run(engine, f"DELETE FROM {table} WHERE {where}", d=_OCTOBER, cut=_CUT)
+    engine.dispose()
+
+
+def _land(settings: Settings) -> None:
+    """The late rows arrive."""
+    engine = sa.create_engine(settings.warehouse_url)
+    for table, _ in _HELD:
+        run(engine, f"INSERT INTO {table} SELECT * FROM held_{table}")
+        run(engine, f"DROP TABLE held_{table}")
+    engine.dispose()
+
+
+def _counting_pokes(monkeypatch: pytest.MonkeyPatch, after_first=None) -> list[object]:  # type: ignore[no-untyped-def]
+    """Count the sensor's readiness checks (the real ones); ``after_first`` runs once the first has answered."""
+    from rko_model import readiness
+
+    real = readiness.check_readiness
+    answers: list[object] = []
+
+    def check(*args, **kwargs):  # type: ignore[no-untyped-def]
+        answer = real(*args, **kwargs)
+        answers.append(answer)
+        if len(answers) == 1 and after_first is not None:
+            after_first()
+        return answer
+
+    monkeypatch.setattr(readiness, "check_readiness", check)
+    return answers
+
+
+def _hours_since_close(month: dt.date) -> float:
+    closed = dt.datetime.combine(month + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return (dt.datetime.now(dt.UTC) - closed).total_seconds() / 3600
+
+
+def test_a_partly_loaded_month_waits_then_fails_naming_nothing_published(
+    stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _published(stack, "2026-10-31")
+    runs_before = len(read_runs(make_staging_engine(stack.staging_url)))
+    _hold_back(stack)
+    try:
+        # The deadline is a day away at the first poke, which waits; then it passes, and the next poke fails.
+        monkeypatch.setenv("RKO_READINESS_DEADLINE_HOURS", str(_hours_since_close(_OCTOBER) + 24))
+
+        def deadline_passes() -> None:
+            os.environ["RKO_READINESS_DEADLINE_HOURS"] = str(_hours_since_close(_OCTOBER) - 1)
+
+        pokes = _counting_pokes(monkeypatch, after_first=deadline_passes)
+        dag_run = _dag_run("2026-11-01", poke_seconds=1)
+        assert str(dag_run.state) == "failed"
+        assert len(pokes) >= 2 and all(not p.ready for p in pokes)  # type: ignore[attr-defined]
+        assert set(pokes[-1].incomplete) == {"account_monthly", "digital_activity", "payments"}  # type: ignore[attr-defined]
+        states = _task_states(dag_run)
+        assert states["wait_for_data"] == "failed"
+        assert states["plan"] == "upstream_failed" and states["publish"] == "upstream_failed"
+    finally:
+        _land(stack)
+    pd.testing.assert_frame_equal(before, _published(stack, "2026-10-31"))
+    assert len(read_runs(make_staging_engine(stack.staging_url))) == runs_before
+
+
+def test_a_month_that_lands_while_the_sensor_waits_is_scored(stack: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _published(stack, "2026-10-31")
+    _hold_back(stack)
+    monkeypatch.setenv("RKO_READINESS_DEADLINE_HOURS", str(_hours_since_close(_OCTOBER) + 24))
+    pokes = _counting_pokes(monkeypatch, after_first=lambda: _land(stack))
+    assert _run("2026-11-01", poke_seconds=1) == "success"
+    assert len(pokes) >= 2 and not pokes[0].ready and pokes[-1].ready  # type: ignore[attr-defined]
+    after = _published(stack, "2026-10-31")
+    assert after["run_id"].iloc[0] != before["run_id"].iloc[0]
+    columns = ["client_id", "score", "rank", "decile", "model_version"]
+    pd.testing.assert_frame_equal(before[columns], after[columns])  # the whole month, as before
+    details = json.loads(read_runs(make_staging_engine(stack.staging_url)).iloc[-1]["details"])
+    assert details["readiness"]["ready"] is True and details["readiness"]["forced"] is False
+
+
+def _task_states(dag_run) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances(session=session)}
+
+
 def test_a_failed_validation_stops_before_publishing(stack: Settings) -> None:
     assert _run("2026-10-01") == "success"  # September, the yardstick for October's row count
     earlier = _published(stack, "2026-10-31")
     # Nine in ten SMB clients move segment: October's snapshot shrinks far beyond the tolerance.
     engine = sa.create_engine(stack.warehouse_url)
-    run(engine, "UPDATE clients SET segment = 'MID' WHERE segment = 'SMB' AND client_id % 10 <> 0")
+    run(engine, "UPDATE client_attributes SET segment = 'MID' WHERE segment = 'SMB' AND client_id % 10 <> 0")
     engine.dispose()
     assert _run("2026-11-01") == "failed"
     pd.testing.assert_frame_equal(earlier, _published(stack, "2026-10-31"))
