@@ -48,6 +48,7 @@ from rko_model.run_ids import check_run_id, folder_name
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
 from rko_model.snapshot import extract_client_facts, extract_snapshot
+from rko_model.source_values import infinite_features, source_value_failures
 from rko_model.validation import import_gx, validate_snapshot
 from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.query import read_frame
@@ -135,11 +136,12 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
     path = extracted["snapshot_path"]
     engine = make_engine(settings.warehouse_url)
     ids = pq.read_table(path, columns=[col.CLIENT_ID]).column(0).to_numpy(zero_copy_only=False)
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="validate") as pool:
+    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="validate") as pool:
         facts = pool.submit(extract_client_facts, engine, report_date, settings, ids)
         late = pool.submit(late_events, engine, settings, report_date)
         previous = pool.submit(previous_rows, settings, report_date, partition)
         gx = pool.submit(import_gx)
+        source_values = pool.submit(source_value_failures, engine, settings, report_date)
         frame = pd.read_parquet(path)
         gx.result()
         outcome = validate_snapshot(
@@ -150,6 +152,7 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
             previous_rows=previous.result(),
             artifact_dir=run_folder(settings, report_date, run_id) / partition.label,
             extra_warnings=[e.message(report_date) for e in late.result()],
+            extra_critical=[*source_values.result(), *infinite_features(frame)],
         )
     ref = {
         "snapshot_path": path,

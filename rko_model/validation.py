@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rko_model import columns as col
+from rko_model.atomic import partial_path
 from rko_model.errors import ValidationError
 from rko_model.exclusions import OkvedExclusions
 
@@ -314,14 +315,17 @@ def validate_snapshot(
     tolerance: float = ROW_COUNT_TOLERANCE,
     artifact_dir: Path | None = None,
     extra_warnings: Sequence[str] = (),
+    extra_critical: Sequence[str] = (),
 ) -> ValidationOutcome:
     """Run the suite on ``frame``; write the full result under ``artifact_dir`` when given.
 
-    ``extra_warnings`` come from checks of the warehouse rather than of the frame (e.g. events
-    dated after the latest complete month) and join the outcome's warnings.
+    ``extra_warnings`` and ``extra_critical`` come from checks of the warehouse rather than of
+    the frame (events dated after the latest complete month; infinite or impossible source
+    values) and join the outcome's warnings and critical failures.
     """
     problems = schema_problems(frame)
     if problems:
+        problems = [*extra_critical, *problems]
         outcome = ValidationOutcome(
             report_date, len(frame), False, tuple(problems), tuple(extra_warnings), len(problems)
         )
@@ -340,7 +344,7 @@ def validate_snapshot(
     checked = with_client_facts(frame, facts, exclusions)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": checked})
     result = batch.validate(suite, result_format=RESULT_FORMAT)
-    critical, warnings = [], list(extra_warnings)
+    critical, warnings = list(extra_critical), list(extra_warnings)
     for item in result.results:
         if item.success:
             continue
@@ -365,9 +369,8 @@ def _write(outcome: ValidationOutcome, payload: dict[str, Any], artifact_dir: Pa
     artifact_dir.mkdir(parents=True, exist_ok=True)
     path = artifact_dir / f"validation_{outcome.report_date}.json"
     document = {"outcome": dict(outcome.__dict__), "gx_result": payload}
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-    partial.replace(path)
+    with partial_path(path) as partial:
+        partial.write_text(json.dumps(document, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     outcome = ValidationOutcome(**{**outcome.__dict__, "result_path": str(path)})
     log.log(level, "%s", outcome.summary())
     return outcome

@@ -2,8 +2,9 @@
 
 ``sql/roles/roles.postgresql.sql`` does the work; this module creates what it grants on (the
 staging and monitoring tables, the publishing functions) and hands it the role names and the
-allowed cells of :mod:`rko_model.warehouse.privileges` as session settings (bound values, read on the server and quoted there by ``format('%I')``), so
-that no name is ever pasted into DDL here. Run by ``rko roles`` as a superuser.
+allowed cells of :mod:`rko_model.warehouse.privileges` as session settings (bound values,
+read on the server and quoted there by ``format('%I')``), so that no name is ever pasted
+into DDL here. Run by ``rko roles`` as a superuser.
 """
 
 from __future__ import annotations

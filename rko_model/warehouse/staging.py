@@ -583,6 +583,8 @@ def record_run(engine: Engine, row: dict[str, object], sql_dir: Path | None = No
 
 def month_of_run(engine: Engine, run_id: str) -> dt.date | None:
     """The month a run id was recorded for, or None when it names no recorded run."""
+    with engine.begin() as conn:
+        ensure_tables(conn)
     runs = read_frame(
         engine,
         "SELECT r.report_date FROM rko_monitoring.rko_run_metrics AS r WHERE r.run_id = :run_id",
