@@ -11,10 +11,15 @@ Every month, for the month that has just closed (the run's data interval, never 
    anything is scored or published, and the full result is kept beside the snapshot;
 3. **score** it with that model, streaming the snapshot in chunks;
 4. **publish** the whole month's ranked list to `mo_staging.rko_propensity`, replacing that
-   month in one transaction (reruns and backfills leave exactly one copy; the list is the same
-   for any number of partitions);
+   month in one transaction, fenced (a run that lost the month to another publishes nothing),
+   with its run recorded as published in the same transaction (reruns and backfills leave
+   exactly one copy; the list is the same for any number of partitions; a retried publish of a
+   month that went out does not publish again);
 5. **record** the run's metrics (rows, validation, score distribution, PSI, durations) in
-   `rko_monitoring.rko_run_metrics`.
+   `rko_monitoring.rko_run_metrics`: idempotent, retried on its own.
+
+A permanent fault (bad data, setting, package, file, disk) fails its task at once, without
+retries; a database that does not answer is retried.
 
 Retro months: `airflow backfill create --dag-id rko_monthly_scoring --from-date 2026-01-01
 --to-date 2026-03-31`. A promotion of a new champion (Asset `rko://registry/champion`)
@@ -111,20 +116,21 @@ def rko_monthly_scoring() -> None:
 
     @task
     def record(extracted: list[dict], validated: list[dict], scored: list[dict], published: dict) -> dict:
-        from rko_airflow.context import report_date_of, task_settings
+        from rko_airflow.context import fail_fast, report_date_of, task_settings
 
         from rko_model import monthly
 
         context = get_current_context()
-        return monthly.record(
-            task_settings(),
-            report_date_of(context),
-            context["run_id"],
-            extracted=list(extracted),
-            validated=list(validated),
-            scored=list(scored),
-            published=published,
-        )
+        with fail_fast():  # idempotent: a retry records again, it never publishes again
+            return monthly.record(
+                task_settings(),
+                report_date_of(context),
+                context["run_id"],
+                extracted=list(extracted),
+                validated=list(validated),
+                scored=list(scored),
+                published=published,
+            )
 
     extracted = extract.expand(planned=plan())
     validated = validate.expand(extracted=extracted)
