@@ -21,6 +21,9 @@ from rko_model.settings import Settings
 
 log = logging.getLogger("rko")
 
+#: Training months when --train-months is not given.
+DEFAULT_TRAIN_MONTHS = 12
+
 
 def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from rko_model.synth.generator import generate
@@ -85,10 +88,15 @@ def _cmd_labels(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.model.dataset import plan_from_warehouse
     from rko_model.model.train import TrainParams
     from rko_model.training import train_and_report
     from rko_model.warehouse.engine import make_engine
 
+    # A window given on the command line is checked against the warehouse before any work.
+    n_train = args.train_months or DEFAULT_TRAIN_MONTHS
+    if args.train_months is not None:
+        plan_from_warehouse(make_engine(settings.warehouse_url), settings, n_train, args.test_months, strict=True)
     params = TrainParams(
         iterations=args.iterations,
         learning_rate=args.learning_rate,
@@ -98,7 +106,7 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     run = train_and_report(
         make_engine(settings.warehouse_url),
         settings,
-        n_train=args.train_months,
+        n_train=n_train,
         n_test=args.test_months,
         params=params,
         ablation=not args.no_ablation,
@@ -338,7 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
     lab.set_defaults(func=_cmd_labels)
 
     trn = sub.add_parser("train", help="retro-test the models, package the multimodal model, write the report")
-    trn.add_argument("--train-months", type=_positive_int, default=12, help="monthly snapshots stacked for training")
+    trn.add_argument(
+        "--train-months",
+        type=_positive_int,
+        help=f"monthly snapshots stacked for training (default {DEFAULT_TRAIN_MONTHS}, fewer when the warehouse "
+        "is shorter; a number given here must fit the warehouse)",
+    )
     trn.add_argument("--test-months", type=_positive_int, default=6, help="later months for the out-of-time tests")
     trn.add_argument("--iterations", type=_positive_int, default=500)
     trn.add_argument("--learning-rate", type=_share, default=0.1)

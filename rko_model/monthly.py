@@ -47,7 +47,7 @@ from rko_model.partitions import WHOLE, Partition, partitions_of
 from rko_model.run_ids import check_run_id, folder_name
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
-from rko_model.snapshot import extract_client_facts, extract_snapshot
+from rko_model.snapshot import check_report_date, extract_client_facts, extract_snapshot
 from rko_model.source_values import infinite_features, source_value_failures
 from rko_model.validation import import_gx, validate_snapshot
 from rko_model.warehouse.engine import make_engine
@@ -419,7 +419,9 @@ def run_month(settings: Settings, report_date: dt.date | str, run_id: str, parti
             f"run id {run_id} already names the run of {recorded_for}; a run id names one month: use a new one"
         )
     done = already_published(settings, report_date, run_id)
-    if done is not None:
+    if done is None:  # a month the warehouse cannot score is refused before the month is claimed
+        check_report_date(make_engine(settings.warehouse_url), settings, report_date)
+    else:
         log.info("run %s published %s already: nothing is published again", run_id, report_date)
         return {"status": "published", "rows_published": done["rows"], "score_psi": done.get("score_psi"), **done}
     with hold_month(staging, report_date, run_id) as held:

@@ -157,7 +157,7 @@ def test_the_reader_reads_the_ranked_lists_only(cluster: Cluster) -> None:
         "DELETE FROM mo_staging.rko_propensity",
         "UPDATE mo_staging.rko_propensity SET score = 0",
         "TRUNCATE mo_staging.rko_propensity",
-        "SELECT mo_staging.rko_propensity_swap(DATE '2026-10-31', 'x', 1)",
+        "SELECT mo_staging.rko_propensity_swap(DATE '2026-10-31', 'x', 1, NULL)",
         "CREATE TABLE mo_staging.scratch (x int)",
     ):
         _denied(cluster.reader, sql)

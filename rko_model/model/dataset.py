@@ -50,11 +50,13 @@ class RetroPlan:
         }
 
 
-def plan_retro(data_start: dt.date, data_end: dt.date, n_train: int = 12, n_test: int = 6) -> RetroPlan:
-    """The latest ``n_test`` labelled months for testing and ``n_train`` earlier months for training.
+def plan_retro(
+    data_start: dt.date, data_end: dt.date, n_train: int = 12, n_test: int = 6, *, strict: bool = False
+) -> RetroPlan:
+    """The latest ``n_test`` labelled months for testing and up to ``n_train`` earlier months for training.
 
-    A window the warehouse cannot fill is refused, naming the most it can hold: training on
-    fewer months than asked would pass unnoticed.
+    With ``strict`` (a window a person asked for) a window the warehouse cannot fill is refused,
+    naming the most it can hold; otherwise fewer months are used, and the log says so.
     """
     if n_train < 1 or n_test < 1:
         raise InvalidInputError(f"training needs at least 1 training and 1 test month, got {n_train} and {n_test}")
@@ -74,7 +76,11 @@ def plan_retro(data_start: dt.date, data_end: dt.date, n_train: int = 12, n_test
             f"months with training months of full {MIN_HISTORY_MONTHS}-month history before them "
             f"(need at least {needed} months; generate more with `rko generate --months`)"
         )
-    if len(candidates) < n_train:
+    if len(candidates) < n_train and not strict:
+        log.warning(
+            "training on %d months, fewer than the %d asked: the warehouse holds no more", len(candidates), n_train
+        )
+    elif len(candidates) < n_train:
         raise IncompleteDataError(
             f"the warehouse spans {data_start.isoformat()}..{data_end.isoformat()}: it holds {len(candidates)} "
             f"training months with full {MIN_HISTORY_MONTHS}-month history before the {n_test} test months, "
@@ -84,11 +90,13 @@ def plan_retro(data_start: dt.date, data_end: dt.date, n_train: int = 12, n_test
     return RetroPlan(train_months=tuple(reversed(candidates)), test_months=tuple(test))
 
 
-def plan_from_warehouse(engine: Engine, settings: Settings, n_train: int = 12, n_test: int = 6) -> RetroPlan:
+def plan_from_warehouse(
+    engine: Engine, settings: Settings, n_train: int = 12, n_test: int = 6, *, strict: bool = False
+) -> RetroPlan:
     span = data_span(engine, settings)
     if span is None:
         raise IncompleteDataError("the warehouse holds no months: run `rko generate` first")
-    return plan_retro(*span, n_train=n_train, n_test=n_test)
+    return plan_retro(*span, n_train=n_train, n_test=n_test, strict=strict)
 
 
 def build_dataset(engine: Engine, months: Sequence[dt.date], settings: Settings) -> pd.DataFrame:

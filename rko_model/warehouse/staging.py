@@ -299,8 +299,8 @@ def claim_month(conn: Connection, report_date: dt.date, run_id: str) -> int:
     if conn.dialect.name == "postgresql":
         return int(
             conn.execute(
-                text("SELECT mo_staging.rko_month_claim(:report_date, :run_id)"),
-                {"report_date": report_date, "run_id": run_id},
+                text("SELECT mo_staging.rko_month_claim(:report_date, :run_id, :claimed_at)"),
+                {"report_date": report_date, "run_id": run_id, "claimed_at": _now()},
             ).scalar_one()
         )
     table = rko_publication
@@ -326,7 +326,7 @@ def _advance_generation(conn: Connection, report_date: dt.date, run_id: str, tok
         claimer, generation = (holder.claimed_by, holder.generation) if holder else ("?", "none")
         raise MonthBusyError(
             f"run {run_id} lost its hold on {report_date}: run {claimer} claimed the month since "
-            f"(fencing token {token}, now {generation}); nothing was published",
+            f"(fencing token {token}, the month is at {generation}); nothing was published",
             transient=False,
         )
 
@@ -430,8 +430,8 @@ def _swap_partition(
     )
     published = bulk_insert(conn, _load_table, rows)
     removed = conn.execute(
-        text("SELECT mo_staging.rko_propensity_swap(:report_date, :run_id, :token)"),
-        {"report_date": report_date, "run_id": run_id, "token": token},
+        text("SELECT mo_staging.rko_propensity_swap(:report_date, :run_id, :token, :published_at)"),
+        {"report_date": report_date, "run_id": run_id, "token": token, "published_at": _now()},
     ).scalar_one()
     return int(removed), published
 
@@ -458,7 +458,7 @@ def ensure_functions(conn: Connection, sql_dir: Path | None = None) -> None:
     sql_dir = sql_dir or DEFAULT_SQL_DIR
     version = functions_version(sql_dir)
     current = execute_scalar(
-        conn, "SELECT obj_description(to_regprocedure('mo_staging.rko_month_claim(date, text)'), 'pg_proc')"
+        conn, "SELECT obj_description(to_regprocedure('mo_staging.rko_month_claim(date, text, timestamp)'), 'pg_proc')"
     )
     if current == version:
         return

@@ -17,7 +17,11 @@
 
 DROP FUNCTION IF EXISTS mo_staging.rko_propensity_swap(date);
 
-CREATE OR REPLACE FUNCTION mo_staging.rko_month_claim(p_report_date date, p_run_id text) RETURNS bigint
+DROP FUNCTION IF EXISTS mo_staging.rko_month_claim(date, text);
+DROP FUNCTION IF EXISTS mo_staging.rko_propensity_swap(date, text, bigint);
+
+CREATE OR REPLACE FUNCTION mo_staging.rko_month_claim(p_report_date date, p_run_id text, p_claimed_at timestamp)
+RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     token bigint;
@@ -25,7 +29,7 @@ BEGIN
     INSERT INTO mo_staging.rko_publication (report_date, generation) VALUES (p_report_date, 0)
     ON CONFLICT (report_date) DO NOTHING;
     UPDATE mo_staging.rko_publication
-    SET generation = generation + 1, claimed_by = p_run_id, claimed_at = now() AT TIME ZONE 'UTC'
+    SET generation = generation + 1, claimed_by = p_run_id, claimed_at = p_claimed_at
     WHERE report_date = p_report_date
     RETURNING generation INTO token;
     RETURN token;
@@ -59,8 +63,9 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION mo_staging.rko_propensity_swap(p_report_date date, p_run_id text, p_token bigint)
-RETURNS bigint
+CREATE OR REPLACE FUNCTION mo_staging.rko_propensity_swap(
+    p_report_date date, p_run_id text, p_token bigint, p_published_at timestamp
+) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     part text := 'rko_propensity_' || to_char(p_report_date, 'YYYYMMDD');
@@ -73,11 +78,11 @@ BEGIN
     IF p_token IS NULL OR current_generation IS DISTINCT FROM p_token THEN
         RAISE EXCEPTION USING ERRCODE = 'RKF01', MESSAGE =
             'run ' || p_run_id || ' lost its hold on ' || p_report_date || ': run ' || COALESCE(holder, '?')
-            || ' claimed the month since (fencing token ' || COALESCE(p_token::text, 'none') || ', now '
+            || ' claimed the month since (fencing token ' || COALESCE(p_token::text, 'none') || ', the month is at '
             || COALESCE(current_generation::text, 'none') || '); nothing was published';
     END IF;
     UPDATE mo_staging.rko_publication
-    SET generation = generation + 1, published_run_id = p_run_id, published_at = now() AT TIME ZONE 'UTC'
+    SET generation = generation + 1, published_run_id = p_run_id, published_at = p_published_at
     WHERE report_date = p_report_date;
     IF to_regclass(format('mo_staging.%I', part)) IS NOT NULL THEN
         EXECUTE format('SELECT count(*) FROM mo_staging.%I', part) INTO removed;
@@ -130,9 +135,9 @@ BEGIN
 END
 $fn$;
 
-REVOKE EXECUTE ON FUNCTION mo_staging.rko_month_claim(date, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION mo_staging.rko_month_claim(date, text, timestamp) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION mo_staging.rko_propensity_prepare_load(date, text, text, timestamp) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION mo_staging.rko_propensity_swap(date, text, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION mo_staging.rko_propensity_swap(date, text, bigint, timestamp) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION rko_monitoring.rko_record_run(jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION rko_monitoring.rko_record_performance(jsonb) FROM PUBLIC;
 
@@ -141,7 +146,7 @@ REVOKE EXECUTE ON FUNCTION rko_monitoring.rko_record_performance(jsonb) FROM PUB
 DO $version$
 BEGIN
     EXECUTE format(
-        'COMMENT ON FUNCTION mo_staging.rko_month_claim(date, text) IS %L',
+        'COMMENT ON FUNCTION mo_staging.rko_month_claim(date, text, timestamp) IS %L',
         current_setting('rko.functions_version', true)
     );
 END
