@@ -65,9 +65,12 @@ class Fault:
         return EXIT_TRANSIENT if self.transient else EXIT_PERMANENT
 
 
+_BACKGROUND = re.compile(r"\s*\(Background on this error at: \S+\)")
+
+
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace (newlines of driver messages) as one space, cut to MAX_CHARS."""
-    line = " ".join(str(text).split())
+    line = " ".join(_BACKGROUND.sub("", str(text)).split())
     return line if len(line) <= MAX_CHARS else line[: MAX_CHARS - 1] + "…"
 
 

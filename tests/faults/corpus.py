@@ -487,7 +487,7 @@ def _extra_file(stage: Stage) -> Iterator[Trial]:
         path.unlink()
 
 
-@fault("SQL file broken", "file", 2, r"query failed: .*(syntax error|SyntaxError)")
+@fault("SQL file broken", "file", 2, r"the database refused the request: .*(syntax error|SyntaxError)")
 def _sql_broken(stage: Stage) -> Iterator[Trial]:
     """a snapshot SQL file with a syntax error (a bad edit of sql/)"""
     folder = stage.folder / "sql-broken"
@@ -574,7 +574,7 @@ def _pg_url(stage: Stage, **parts: Any) -> str:
     "warehouse refuses connections",
     "database",
     75,
-    r"does not answer now.*Connection refused.*temporary",
+    r"connection to server .* port 1 failed: Connection refused.*\(temporary: try again later\)",
     ("postgresql",),
 )
 def _pg_refused(stage: Stage) -> Iterator[Trial]:
@@ -621,7 +621,7 @@ def _sqlite_folder(stage: Stage) -> Iterator[Trial]:
         shutil.rmtree(folder)
 
 
-@fault("empty warehouse file", "database", 2, r"does not meet the data contract.*lacks table", ("sqlite",))
+@fault("empty warehouse file", "database", 2, r"does not meet the data contract.*no table or view clients", ("sqlite",))
 def _sqlite_empty(stage: Stage) -> Iterator[Trial]:
     """the SQLite warehouse URL names a new, empty file (a typo in the path)"""
     path = stage.folder / "typo" / "warehuose.db"
