@@ -8,10 +8,15 @@ finds the month published by that run and publishes nothing again.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+from sqlalchemy.engine import Engine
 
 from rko_model import monthly
 from rko_model.cli import main
@@ -19,7 +24,13 @@ from rko_model.errors import WarehouseError
 from rko_model.settings import Settings
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.staging import make_staging_engine, published_by, read_runs
+from rko_model.warehouse.staging import (
+    ensure_tables,
+    make_staging_engine,
+    published_by,
+    read_runs,
+    rko_publication,
+)
 from tests.conftest import ENGINES
 from tests.helpers import champion_bank
 
@@ -117,3 +128,44 @@ def test_a_failing_record_step_never_reports_the_month_failed(
     before = _month(bench)
     assert main(["score", "--report-date", MONTH.isoformat(), "--run-id", "busy-record"]) == 0  # records, only
     pd.testing.assert_frame_equal(_month(bench), before)
+
+
+def test_two_concurrent_rko_score_runs_of_a_month_publish_once(bench: Settings) -> None:
+    """Two `rko score` processes of one month (they both used to record "published" on SQLite): the second stops."""
+    env = {
+        **os.environ,
+        "RKO_DATA_DIR": str(bench.data_dir),
+        "RKO_WAREHOUSE_URL": bench.warehouse_url,
+        "RKO_STAGING_URL": bench.staging_url,
+        "RKO_REGISTRY_DIR": str(bench.registry_dir),
+    }
+    command = [sys.executable, "-m", "rko_model.cli", "score", "--report-date", MONTH.isoformat(), "--run-id"]
+    first = subprocess.Popen([*command, "run-a"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    engine = make_staging_engine(bench.staging_url)
+    try:
+        while _claimed_by(engine) != "run-a":  # run A holds the month (it claims it right after taking its lock)
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.2)
+        second = subprocess.run([*command, "run-b"], env=env, capture_output=True, text=True, timeout=600)
+        _, err = first.communicate(timeout=900)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert second.returncode == 75, second.stderr
+    errors = [line for line in second.stderr.splitlines() if "error:" in line]
+    assert errors == [
+        "rko score: error: another run is scoring 2026-10-31 right now; run run-b did not start (rerun it when that "
+        "ends) (temporary: try again later)"
+    ]
+    assert first.returncode == 0, err
+    assert published_by(engine, MONTH) == "run-a" and set(_month(bench)["run_id"]) == {"run-a"}
+    runs = _runs(bench)
+    assert "run-b" not in set(runs["run_id"]) and runs[runs["run_id"] == "run-a"]["status"].tolist() == ["published"]
+    engine.dispose()
+
+
+def _claimed_by(engine: Engine) -> str | None:
+    with engine.begin() as conn:
+        ensure_tables(conn)
+        row = conn.execute(rko_publication.select().where(rko_publication.c.report_date == MONTH)).first()
+    return None if row is None else row.claimed_by
