@@ -25,8 +25,6 @@ with code 75): a database that does not answer, a month another run holds.
 - :class:`MonthBusyError`: another run holds the month (a PostgreSQL advisory lock, a lock file
   on SQLite), or this run lost its hold and another run claimed the month since (its fencing
   token is stale): nothing was published; wait for the other run, it is not an error in the data.
-- :class:`DatabaseUnavailableError`: a database does not answer (refused, timed out, busy);
-  transient: the DAG retries it, the CLI names it and exits with code 75.
 - :class:`PerformanceAlert`: a scored month's realised Gini fell below the floor or its score
   drifted beyond the alert level; the figures are stored, the message says which and by how much.
 """
@@ -65,10 +63,6 @@ class WarehouseError(RkoError):
     """A database operation failed and was rolled back (transient unless the cause is known to be permanent)."""
 
     transient = True
-
-
-class DatabaseUnavailableError(WarehouseError):
-    """A database does not answer right now: refused, timed out or busy."""
 
 
 class PackageError(RkoError):
