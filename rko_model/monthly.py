@@ -18,14 +18,16 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
 from rko_model.atomic import partial_path
@@ -75,6 +77,16 @@ CHUNK_ROWS = 20_000
 MESSAGE_CHARS = 500
 
 Ref = dict[str, Any]
+
+
+@contextmanager
+def _staging(settings: Settings) -> Iterator[Engine]:
+    """An engine on the staging database for one step, its connections closed afterwards."""
+    engine = make_staging_engine(settings.staging_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def run_folder(settings: Settings, report_date: dt.date, run_id: str) -> Path:
@@ -223,13 +235,12 @@ def publish(
     """
     report_date = parse_report_date(report_date)
     check_run_id(run_id)
-    staging = make_staging_engine(settings.staging_url)
     done = already_published(settings, report_date, run_id)
     if done is not None:
         log.info("publish %s: run %s published this month already; not published again", report_date, run_id)
         return done
     if hold is True:
-        with hold_month(staging, report_date, run_id) as held:
+        with _staging(settings) as engine, hold_month(engine, report_date, run_id) as held:
             return publish(settings, report_date, run_id, scored, hold=held)
     started = time.perf_counter()
     scored = list(scored)
@@ -251,14 +262,15 @@ def publish(
     }
     ref = {"table": STAGING_TABLE, "rows": len(ranked), "model_version": version, **figures}
     run_row = run_metrics_row(report_date, run_id, status="published", scored=scored, published=ref)
-    rows = publish_month(
-        staging,
-        ranked,
-        report_date,
-        settings.sql_dir,
-        hold=hold if isinstance(hold, MonthHold) else None,
-        run_row=run_row,
-    )
+    with _staging(settings) as staging:
+        rows = publish_month(
+            staging,
+            ranked,
+            report_date,
+            settings.sql_dir,
+            hold=hold if isinstance(hold, MonthHold) else None,
+            run_row=run_row,
+        )
     log.info(
         "publish %s: %d clients, mean score %.4f, score PSI %.3f",
         report_date,
@@ -271,11 +283,12 @@ def publish(
 
 def already_published(settings: Settings, report_date: dt.date, run_id: str) -> Ref | None:
     """What run ``run_id`` published for ``report_date``, when its list went out already; else None."""
-    staging = make_staging_engine(settings.staging_url)
-    recorded = read_run(staging, report_date, run_id)
+    with _staging(settings) as staging:
+        recorded = read_run(staging, report_date, run_id)
+        publisher = published_by(staging, report_date)
     same_month = pd.to_datetime(recorded["report_date"]).dt.date == report_date
     mine = recorded[(recorded["run_id"] == run_id) & (recorded["status"] == "published") & same_month]
-    if mine.empty and published_by(staging, report_date) != run_id:
+    if mine.empty and publisher != run_id:
         return None
     if mine.empty:  # the list went out, its row did not (another database): the figures are gone, the fact is not
         return {"table": STAGING_TABLE, "rows": None, "model_version": None, "already_published": True}
@@ -335,7 +348,8 @@ def record(
         scored=scored,
         published=published,
     )
-    record_run(make_staging_engine(settings.staging_url), row, settings.sql_dir)
+    with _staging(settings) as staging:
+        record_run(staging, row, settings.sql_dir)
     return {"status": status, "rows_published": row["rows_published"], "score_psi": row["score_psi"]}
 
 
@@ -412,19 +426,23 @@ def run_month(settings: Settings, report_date: dt.date | str, run_id: str, parti
     """
     report_date = parse_report_date(report_date)
     check_run_id(run_id)
-    staging = make_staging_engine(settings.staging_url)
-    recorded_for = month_of_run(staging, run_id)
+    with _staging(settings) as staging:
+        recorded_for = month_of_run(staging, run_id)
     if recorded_for is not None and recorded_for != report_date:
         raise InvalidInputError(
             f"run id {run_id} already names the run of {recorded_for}; a run id names one month: use a new one"
         )
     done = already_published(settings, report_date, run_id)
     if done is None:  # a month the warehouse cannot score is refused before the month is claimed
-        check_report_date(make_engine(settings.warehouse_url), settings, report_date)
+        warehouse = make_engine(settings.warehouse_url)
+        try:
+            check_report_date(warehouse, settings, report_date)
+        finally:
+            warehouse.dispose()
     else:
         log.info("run %s published %s already: nothing is published again", run_id, report_date)
         return {"status": "published", "rows_published": done["rows"], "score_psi": done.get("score_psi"), **done}
-    with hold_month(staging, report_date, run_id) as held:
+    with _staging(settings) as staging, hold_month(staging, report_date, run_id) as held:
         planned = plan(settings, partitions)
         extracted, validated, scored = [], [], []
         for ref in planned:
