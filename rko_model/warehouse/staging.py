@@ -107,12 +107,12 @@ MONTH_PUBLISH_NAMESPACE = 720_452
 #: SQLSTATEs raised by the publishing functions: a stale fencing token, a run id of another month.
 FENCED_SQLSTATE, RUN_ID_TAKEN_SQLSTATE = "RKF01", "RKR01"
 
-#: Per month, the fencing token: a generation advanced by every claim of the month and every publish.
+#: Per month, the generation (the fencing number) advanced by every claim of the month and every publish.
 rko_publication = Table(
     "rko_publication",
     metadata,
     Column("report_date", Date, primary_key=True),
-    Column("generation", BigInteger, nullable=False, comment="fencing token: +1 per claim and per publish"),
+    Column("generation", BigInteger, nullable=False, comment="the fencing number, +1 per claim and per publish"),
     Column("claimed_by", String(250), comment="the run that claimed the month last"),
     Column("claimed_at", DateTime),
     Column("published_run_id", String(250), comment="the run whose list is the month's published list"),
@@ -251,11 +251,11 @@ def publish_month(
                 execute(conn, "SELECT pg_advisory_xact_lock(:key)", {"key": PUBLISH_LOCK_KEY})
                 execute(conn, "SELECT pg_advisory_xact_lock(:namespace, :month)", _month_key(report_date, publish=True))
                 ensure_functions(conn, sql_dir)
-            token = hold.token if hold else claim_month(conn, report_date, run_id)
+            fence = hold.token if hold else claim_month(conn, report_date, run_id)
             if conn.dialect.name == "postgresql":
-                removed, published = _swap_partition(conn, rows, report_date, run_id, token)
+                removed, published = _swap_partition(conn, rows, report_date, run_id, fence)
             else:
-                _advance_generation(conn, report_date, run_id, token)
+                _advance_generation(conn, report_date, run_id, fence)
                 removed = execute(
                     conn,
                     "DELETE FROM mo_staging.rko_propensity WHERE report_date = :report_date",
@@ -343,7 +343,7 @@ def hold_month(engine: Engine, report_date: dt.date, run_id: str) -> Iterator[Mo
     a connection of its own; on SQLite an exclusive ``flock`` on a file beside the staging
     database) plus a fencing token claimed under it. Should the lock be lost while the run goes
     on (its connection killed, its lock file removed), a second run can claim the month, and
-    the first one's publish is refused by the token: it never publishes inside another's window.
+    the first one's publish is refused by its stale fencing number: it never publishes inside another's window.
     """
     if engine.dialect.name != "postgresql":
         with _sqlite_month_lock(engine, report_date, run_id):
