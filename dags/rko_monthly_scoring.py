@@ -18,10 +18,15 @@ hour; the run scores the month the marts were built for (never the clock):
    anything is scored or published, and the full result is kept beside the snapshot;
 4. **score** it with that model, streaming the snapshot in chunks;
 5. **publish** the whole month's ranked list to `mo_staging.rko_propensity`, replacing that
-   month in one transaction (reruns and backfills leave exactly one copy; the list is the same
-   for any number of partitions);
+   month in one transaction, fenced (a run that lost the month to another publishes nothing),
+   with its run recorded as published in the same transaction (reruns and backfills leave
+   exactly one copy; the list is the same for any number of partitions; a retried publish of a
+   month that went out does not publish again);
 6. **record** the run's metrics (rows, validation, score distribution, PSI, durations) in
-   `rko_monitoring.rko_run_metrics`.
+   `rko_monitoring.rko_run_metrics`: idempotent, retried on its own.
+
+A permanent fault (bad data, setting, package, file, disk) fails its task at once, without
+retries; a database that does not answer is retried.
 
 Retro months: backfill `rko_feature_marts` (each month built triggers its scoring run), or
 run one month by hand: `airflow dags test rko_monthly_scoring <logical date>` scores the month
@@ -131,21 +136,22 @@ def rko_monthly_scoring() -> None:
     def record(
         extracted: list[dict], validated: list[dict], scored: list[dict], published: dict, readiness: dict
     ) -> dict:
-        from rko_airflow.context import report_date_of, task_settings
+        from rko_airflow.context import fail_fast, report_date_of, task_settings
 
         from rko_model import monthly
 
         context = get_current_context()
-        return monthly.record(
-            task_settings(),
-            report_date_of(context),
-            context["run_id"],
-            extracted=list(extracted),
-            validated=list(validated),
-            scored=list(scored),
-            published=published,
-            readiness=readiness,
-        )
+        with fail_fast():  # idempotent: a retry records again, it never publishes again
+            return monthly.record(
+                task_settings(),
+                report_date_of(context),
+                context["run_id"],
+                extracted=list(extracted),
+                validated=list(validated),
+                scored=list(scored),
+                published=published,
+                readiness=readiness,
+            )
 
     readiness = wait_for_data()
     planned = plan()

@@ -58,12 +58,13 @@ def rko_retrain() -> None:
 
     @task(outlets=[CHAMPION])
     def promote(trained: dict) -> dict:
-        from rko_airflow.context import task_settings
+        from rko_airflow.context import fail_fast, task_settings
 
         from rko_model.model.registry import Registry
 
         params = get_current_context()["params"]
-        decision = Registry(task_settings().registry_dir).promote(trained["version"], params["std_tolerance"])
+        with fail_fast():  # a damaged registry or a bad tolerance does not mend on retry
+            decision = Registry(task_settings().registry_dir).promote(trained["version"], params["std_tolerance"])
         if not decision.promoted:  # no Asset event: the scoring side keeps its champion
             raise AirflowSkipException(f"{trained['version']} not promoted: {decision.reason}")
         return {"champion": decision.challenger, "reason": decision.reason}

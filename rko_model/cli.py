@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import math
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,10 +16,13 @@ from sqlalchemy.engine import Engine
 
 from rko_model import logmask
 from rko_model.dates import add_months
-from rko_model.errors import RkoError
+from rko_model.faults import describe
 from rko_model.settings import Settings
 
 log = logging.getLogger("rko")
+
+#: Training months when --train-months is not given.
+DEFAULT_TRAIN_MONTHS = 12
 
 
 def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,10 +113,15 @@ def _cmd_labels(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.model.dataset import plan_from_warehouse
     from rko_model.model.train import TrainParams
     from rko_model.training import train_and_report
     from rko_model.warehouse.engine import make_engine
 
+    # A window given on the command line is checked against the warehouse before any work.
+    n_train = args.train_months or DEFAULT_TRAIN_MONTHS
+    if args.train_months is not None:
+        plan_from_warehouse(make_engine(settings.warehouse_url), settings, n_train, args.test_months, strict=True)
     params = TrainParams(
         iterations=args.iterations,
         learning_rate=args.learning_rate,
@@ -121,7 +131,7 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     run = train_and_report(
         make_engine(settings.warehouse_url),
         settings,
-        n_train=args.train_months,
+        n_train=n_train,
         n_test=args.test_months,
         params=params,
         ablation=not args.no_ablation,
@@ -161,17 +171,24 @@ def _cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.monthly import run_month
+    from rko_model.monthly import STAGING_TABLE, run_month
+    from rko_model.run_ids import check_run_id
     from rko_model.warehouse.engine import make_engine
 
+    run_id = check_run_id(args.run_id or f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}")
     engine = make_engine(settings.warehouse_url)
     report_date = _resolve_date(args.report_date, engine, settings)
-    run_id = args.run_id or f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
     out = run_month(settings, report_date, run_id, partitions=args.partitions, force=args.force)
-    print(
-        f"{report_date}: {out['rows_published']:,d} clients published to mo_staging.rko_propensity "
-        f"(run {run_id}, score PSI {out['score_psi']:.3f})"
-    )
+    rows = "?" if out.get("rows_published") is None else f"{out['rows_published']:,d}"
+    psi = "unknown" if out.get("score_psi") is None else f"{out['score_psi']:.3f}"
+    again = ", published earlier by this run: not published again" if out.get("already_published") else ""
+    print(f"{report_date}: {rows} clients published to {STAGING_TABLE} (run {run_id}, score PSI {psi}{again})")
+    if out.get("record_problem"):
+        print(
+            f"rko score: warning: {report_date} is published, but its run metrics were not fully recorded "
+            f"({logmask.mask_inns(out['record_problem'])}); run the same command again to record them",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -298,21 +315,71 @@ def _cmd_airflow_env(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _write_csv(frame: pd.DataFrame, out: Path) -> None:
-    """Write through a temporary file and rename: a failed run never leaves half a CSV."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    frame.to_csv(partial, index=False, date_format="%Y-%m-%d")
-    partial.replace(out)
+    """Write through a temporary file and rename: a failed run never leaves half a CSV, nor the temporary file."""
+    from rko_model.atomic import partial_path
+
+    with partial_path(out) as partial:
+        frame.to_csv(partial, index=False, date_format="%Y-%m-%d")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line on stderr (exit 2), like every other error of the CLI."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    value = _finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 0")
+    return value
+
+
+def _share(text: str) -> float:
+    value = _finite_float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value} must be above 0 and at most 1")
+    return value
+
+
+def _partitions(text: str) -> int:
+    from rko_model.partitions import MAX_PARTITIONS
+
+    value = _positive_int(text)
+    if value > MAX_PARTITIONS:
+        raise argparse.ArgumentTypeError(f"{value} is more than {MAX_PARTITIONS} partitions")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rko", description="RKO propensity scoring for SMB clients.")
+    parser = _Parser(prog="rko", description="RKO propensity scoring for SMB clients.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="write a synthetic bank into the warehouse (replaces it)")
-    gen.add_argument("--clients", type=int, default=20_000)
-    gen.add_argument("--months", type=int, default=24)
+    gen.add_argument("--clients", type=_positive_int, default=20_000)
+    gen.add_argument("--months", type=_positive_int, default=24)
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument(
         "--last-month",
@@ -344,17 +411,22 @@ def build_parser() -> argparse.ArgumentParser:
     lab.set_defaults(func=_cmd_labels)
 
     trn = sub.add_parser("train", help="retro-test the models, package the multimodal model, write the report")
-    trn.add_argument("--train-months", type=int, default=12, help="monthly snapshots stacked for training")
-    trn.add_argument("--test-months", type=int, default=6, help="later months for the out-of-time tests")
-    trn.add_argument("--iterations", type=int, default=500)
-    trn.add_argument("--learning-rate", type=float, default=0.1)
+    trn.add_argument(
+        "--train-months",
+        type=_positive_int,
+        help=f"monthly snapshots stacked for training (default {DEFAULT_TRAIN_MONTHS}, fewer when the warehouse "
+        "is shorter; a number given here must fit the warehouse)",
+    )
+    trn.add_argument("--test-months", type=_positive_int, default=6, help="later months for the out-of-time tests")
+    trn.add_argument("--iterations", type=_positive_int, default=500)
+    trn.add_argument("--learning-rate", type=_share, default=0.1)
     trn.add_argument(
         "--negative-share",
-        type=float,
+        type=_share,
         default=0.5,
         help="share of non-openers kept for fitting, reweighted (default 0.5: twice as fast)",
     )
-    trn.add_argument("--depth", type=int, default=6)
+    trn.add_argument("--depth", type=_positive_int, default=6)
     trn.add_argument("--no-ablation", action="store_true", help="skip the one-source-at-a-time ablation")
     trn.set_defaults(func=_cmd_train)
 
@@ -364,14 +436,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     pro = sub.add_parser("promote", help="promote a package to champion if it beats the current one")
     pro.add_argument("--version", help="package version (default: the latest package)")
-    pro.add_argument("--tolerance", type=float, default=0.01, help="allowed increase of the monthly Gini std")
+    pro.add_argument("--tolerance", type=_tolerance, default=0.01, help="allowed increase of the monthly Gini std")
     pro.add_argument("--allow-refusal", action="store_true", help="exit 0 even when the rule refuses")
     pro.set_defaults(func=_cmd_promote)
 
     sco = sub.add_parser("score", help="run the monthly scoring steps without Airflow and publish the list")
     sco.add_argument("--report-date", required=True, help="a month end or 'latest'")
     sco.add_argument("--run-id", help="run id recorded with the list (default: cli__<time>)")
-    sco.add_argument("--partitions", type=int, default=1, help="split the month into N partitions (client id %% N)")
+    sco.add_argument(
+        "--partitions", type=_partitions, default=1, help="split the month into N partitions (client id %% N)"
+    )
     sco.add_argument(
         "--force",
         action="store_true",
@@ -381,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     top = sub.add_parser("top", help="print the head of a published ranked list")
     top.add_argument("--report-date", default="latest")
-    top.add_argument("-n", type=int, default=10)
+    top.add_argument("-n", type=_positive_int, default=10)
     top.set_defaults(func=_cmd_top)
 
     perf = sub.add_parser(
@@ -431,9 +505,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return int(args.func(args, settings))
-    except RkoError as exc:
-        print(f"rko {args.command}: error: {logmask.mask_inns(str(exc))}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        fault = describe(exc)
+        if fault is None:  # a bug: its traceback is what a developer needs
+            raise
+        log.debug("rko %s failed", args.command, exc_info=True)
+        again = " (temporary: try again later)" if fault.transient else ""
+        print(f"rko {args.command}: error: {logmask.mask_inns(fault.message)}{again}", file=sys.stderr)
+        return fault.exit_code
 
 
 if __name__ == "__main__":

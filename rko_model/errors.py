@@ -3,6 +3,11 @@
 Every error raised on purpose by rko_model derives from :class:`RkoError`; the CLI turns
 it into a one-line message and a non-zero exit code instead of a traceback.
 
+Every error is permanent (a retry cannot mend it: the DAG fails the task at once, the CLI exits
+with code 2) unless its ``transient`` flag says otherwise (the DAG retries it, the CLI exits
+with code 75): a database that does not answer, a month another run holds.
+:func:`rko_model.faults.describe` turns any exception into that one line and verdict.
+
 - :class:`ConfigError`: a setting or config file is wrong (fix the environment or file).
 - :class:`DataContractError`: the warehouse lacks a table or column of the data contract,
   or a column holds values of the wrong kind (fix the view, see ``docs/data_contract.md``).
@@ -17,8 +22,9 @@ it into a one-line message and a non-zero exit code instead of a traceback.
   data (feature spec); retrain or point at the right package.
 - :class:`NotPublishedError`: a month to evaluate has no published list (it was never
   scored); there is nothing to compare with what happened.
-- :class:`MonthBusyError`: another run holds the month (PostgreSQL advisory lock); wait for it
-  to finish, it is not an error in the data.
+- :class:`MonthBusyError`: another run holds the month (a PostgreSQL advisory lock, a lock file
+  on SQLite), or this run lost its hold and another run claimed the month since (its fencing
+  token is stale): nothing was published; wait for the other run, it is not an error in the data.
 - :class:`PerformanceAlert`: a scored month's realised Gini fell below the floor or its score
   drifted beyond the alert level; the figures are stored, the message says which and by how much.
 """
@@ -27,7 +33,14 @@ from __future__ import annotations
 
 
 class RkoError(Exception):
-    """Base of every error rko_model raises on purpose."""
+    """Base of every error rko_model raises on purpose; permanent unless ``transient``."""
+
+    transient = False
+
+    def __init__(self, message: str = "", *, transient: bool | None = None) -> None:
+        super().__init__(message)
+        if transient is not None:
+            self.transient = transient
 
 
 class ConfigError(RkoError):
@@ -47,7 +60,9 @@ class InvalidInputError(RkoError):
 
 
 class WarehouseError(RkoError):
-    """A database operation failed and was rolled back."""
+    """A database operation failed and was rolled back (transient unless the cause is known to be permanent)."""
+
+    transient = True
 
 
 class PackageError(RkoError):
@@ -67,4 +82,6 @@ class PerformanceAlert(RkoError):
 
 
 class MonthBusyError(RkoError):
-    """Another run is scoring the same month right now."""
+    """Another run is scoring the same month right now, or claimed it after this run lost its hold."""
+
+    transient = True

@@ -17,20 +17,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
+from rko_model.atomic import partial_path
 from rko_model.dates import parse_report_date
-from rko_model.errors import PackageError, ValidationError
+from rko_model.errors import InvalidInputError, PackageError, RkoError, ValidationError
 from rko_model.exclusions import load_exclusions
 from rko_model.late_events import late_events
 from rko_model.model.registry import Registry
@@ -45,15 +47,27 @@ from rko_model.monitoring import (
 )
 from rko_model.partitions import WHOLE, Partition, partitions_of
 from rko_model.readiness import check_readiness, require_ready
+from rko_model.run_ids import check_run_id, folder_name
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
 from rko_model.snapshot import check_report_date, extract_client_facts, extract_snapshot
+from rko_model.source_values import infinite_features, source_value_failures
 from rko_model.validation import import_gx, validate_snapshot
 from rko_model.warehouse.attribute_history import check_attribute_history
 from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.query import read_frame
 from rko_model.warehouse.sqlfiles import load_sql
-from rko_model.warehouse.staging import ensure_tables, hold_month, make_staging_engine, publish_month, record_run
+from rko_model.warehouse.staging import (
+    MonthHold,
+    ensure_tables,
+    hold_month,
+    make_staging_engine,
+    month_of_run,
+    publish_month,
+    published_by,
+    read_run,
+    record_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +81,24 @@ MESSAGE_CHARS = 500
 Ref = dict[str, Any]
 
 
+@contextmanager
+def _staging(settings: Settings) -> Iterator[Engine]:
+    """An engine on the staging database for one step, its connections closed afterwards."""
+    engine = make_staging_engine(settings.staging_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def run_folder(settings: Settings, report_date: dt.date, run_id: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
-    return settings.data_dir / "monthly" / report_date.isoformat() / safe
+    """The folder of a run's artefacts; the run id is checked and never a raw path component."""
+    return settings.data_dir / "monthly" / report_date.isoformat() / folder_name(run_id)
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    frame.to_parquet(partial, index=False, row_group_size=CHUNK_ROWS)
-    partial.replace(path)
+    with partial_path(path) as partial:
+        frame.to_parquet(partial, index=False, row_group_size=CHUNK_ROWS)
 
 
 def _partition_of(ref: Ref) -> Partition:
@@ -134,6 +156,7 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
         late = pool.submit(late_events, engine, settings, report_date)
         previous = pool.submit(previous_rows, settings, report_date, partition)
         gx = pool.submit(import_gx)
+        source_values = pool.submit(source_value_failures, engine, settings, report_date)
         frame = pd.read_parquet(path)
         gx.result()
         outcome = validate_snapshot(
@@ -144,7 +167,7 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
             previous_rows=previous.result(),
             artifact_dir=run_folder(settings, report_date, run_id) / partition.label,
             extra_warnings=[*history.result().warnings, *(e.message(report_date) for e in late.result())],
-            extra_critical=history.result().critical,
+            extra_critical=[*history.result().critical, *source_values.result(), *infinite_features(frame)],
         )
     ref = {
         "snapshot_path": path,
@@ -199,16 +222,29 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
 
 
 def publish(
-    settings: Settings, report_date: dt.date | str, run_id: str, scored: Sequence[Ref], *, hold: bool = True
+    settings: Settings,
+    report_date: dt.date | str,
+    run_id: str,
+    scored: Sequence[Ref],
+    *,
+    hold: bool | MonthHold = True,
 ) -> Ref:
     """Rank the whole month from its partitions' scores and replace it in the staging table at once.
 
-    ``hold`` takes the month's run lock for the step (a caller that holds it already passes False).
+    ``hold`` True takes the month's hold for the step; a caller that holds it already passes
+    its :class:`MonthHold`, whose fencing token the publishing transaction checks. The run's
+    metrics row (status published) is written in the same transaction. A month this run has
+    published already is not published again (a retried task): its recorded figures are returned.
     """
     report_date = parse_report_date(report_date)
-    if hold:
-        with hold_month(make_staging_engine(settings.staging_url), report_date, run_id):
-            return publish(settings, report_date, run_id, scored, hold=False)
+    check_run_id(run_id)
+    done = already_published(settings, report_date, run_id)
+    if done is not None:
+        log.info("publish %s: run %s published this month already; not published again", report_date, run_id)
+        return done
+    if hold is True:
+        with _staging(settings) as engine, hold_month(engine, report_date, run_id) as held:
+            return publish(settings, report_date, run_id, scored, hold=held)
     started = time.perf_counter()
     scored = list(scored)
     _check_complete(scored)
@@ -218,7 +254,6 @@ def publish(
     version = versions.pop()
     scores = pd.concat([pd.read_parquet(ref["scores_path"]) for ref in scored], ignore_index=True)
     ranked = rank_scores(scores[col.CLIENT_ID].to_numpy(), scores["score"].to_numpy(), report_date, version, run_id)
-    rows = publish_month(make_staging_engine(settings.staging_url), ranked, report_date, settings.sql_dir)
     reference = Registry(settings.registry_dir).reference(version)
     unseen_parts = [ref.get("unseen_counts") for ref in scored]
     unseen = unseen_shares(None if None in unseen_parts else add_counts(unseen_parts))  # type: ignore[arg-type]
@@ -228,6 +263,17 @@ def publish(
         "unseen_categories": unseen,
         "warnings": unseen_warnings(unseen),
     }
+    ref = {"table": STAGING_TABLE, "rows": len(ranked), "model_version": version, **figures}
+    run_row = run_metrics_row(report_date, run_id, status="published", scored=scored, published=ref)
+    with _staging(settings) as staging:
+        rows = publish_month(
+            staging,
+            ranked,
+            report_date,
+            settings.sql_dir,
+            hold=hold if isinstance(hold, MonthHold) else None,
+            run_row=run_row,
+        )
     log.info(
         "publish %s: %d clients, mean score %.4f, score PSI %.3f",
         report_date,
@@ -235,12 +281,37 @@ def publish(
         figures["score_mean"] or 0.0,
         figures["score_psi"],
     )
+    return {**ref, "rows": rows, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def already_published(settings: Settings, report_date: dt.date, run_id: str) -> Ref | None:
+    """What run ``run_id`` published for ``report_date``, when its list went out already; else None."""
+    with _staging(settings) as staging:
+        recorded = read_run(staging, report_date, run_id)
+        publisher = published_by(staging, report_date)
+    same_month = pd.to_datetime(recorded["report_date"]).dt.date == report_date
+    mine = recorded[(recorded["run_id"] == run_id) & (recorded["status"] == "published") & same_month]
+    if mine.empty and publisher != run_id:
+        return None
+    if mine.empty:  # the list went out, its row did not (another database): the figures are gone, the fact is not
+        return {"table": STAGING_TABLE, "rows": None, "model_version": None, "already_published": True}
+    row = mine.iloc[0]
+    details = json.loads(row["details"] or "{}")
+
+    def value(name: str) -> Any:
+        item = row.get(name)
+        return None if item is None or (isinstance(item, float) and np.isnan(item)) else item
+
     return {
         "table": STAGING_TABLE,
-        "rows": rows,
-        "model_version": version,
-        **figures,
-        "seconds": round(time.perf_counter() - started, 2),
+        "rows": None if value("rows_published") is None else int(value("rows_published")),
+        "model_version": value("model_version"),
+        **{k: value(k) for k in ("score_mean", "score_p50", "score_p90", "score_psi", "feature_psi_max")},
+        "feature_psi": details.get("feature_psi"),
+        "histogram": details.get("histogram"),
+        "unseen_categories": details.get("unseen_categories"),
+        "warnings": details.get("published_warnings", []),
+        "already_published": True,
     }
 
 
@@ -268,10 +339,37 @@ def record(
 ) -> Ref:
     """One row of run metrics: rows at each step, validation, score distribution, drift, durations.
 
+    Idempotent: it replaces the run's row, so a failed record step is retried on its own.
     ``readiness`` is the month's readiness check (:func:`rko_model.readiness.Readiness.as_ref`),
     with ``forced`` set when the month was scored although a source did not hold it.
     """
     report_date = parse_report_date(report_date)
+    check_run_id(run_id)
+    row = run_metrics_row(
+        report_date,
+        run_id,
+        status=status,
+        extracted=extracted,
+        validated=validated,
+        scored=scored,
+        published=published,
+    )
+    with _staging(settings) as staging:
+        record_run(staging, row, settings.sql_dir)
+    return {"status": status, "rows_published": row["rows_published"], "score_psi": row["score_psi"]}
+
+
+def run_metrics_row(
+    report_date: dt.date,
+    run_id: str,
+    *,
+    status: str,
+    extracted: Sequence[Ref] = (),
+    validated: Sequence[Ref] = (),
+    scored: Sequence[Ref] = (),
+    published: Ref | None = None,
+) -> dict[str, Any]:
+    """The run-metrics row of the steps' references."""
     extracted, validated, scored, published = list(extracted), list(validated), list(scored), published or {}
 
     def total(refs: list[Ref], key: str) -> Any:
@@ -298,6 +396,7 @@ def record(
             )
         ),
         "unseen_categories": published.get("unseen_categories"),
+        "published_warnings": published.get("warnings", []),
         "snapshot_path": [ref.get("snapshot_path") for ref in extracted],
         "readiness": readiness,
     }
@@ -319,8 +418,11 @@ def record(
         "feature_psi_max": published.get("feature_psi_max"),
         "details": json.dumps(details, ensure_ascii=False, default=str),
     }
-    record_run(make_staging_engine(settings.staging_url), row)
-    return {"status": status, "rows_published": row["rows_published"], "score_psi": row["score_psi"]}
+    return row
+
+
+#: Attempts of the record step after a publish, and the pause before the first retry (doubled each time).
+RECORD_ATTEMPTS, RECORD_PAUSE_SECONDS = 3, 0.5
 
 
 def run_month(
@@ -328,12 +430,24 @@ def run_month(
 ) -> Ref:
     """Every step in a row, as the DAG runs them (``rko score``), holding the month against other runs.
 
-    A month that some source does not hold yet (:mod:`rko_model.readiness`) is refused, unless
-    ``force``: then it is scored anyway, with a warning, and the run metrics record that it was forced.
+    The run id is checked first. A run id of another month is refused; a month this run
+    published already is not redone: only its record step runs again.
     """
     report_date = parse_report_date(report_date)
-    readiness = readiness_ref(settings, report_date, force=force)
-    with hold_month(make_staging_engine(settings.staging_url), report_date, run_id):
+    check_run_id(run_id)
+    with _staging(settings) as staging:
+        recorded_for = month_of_run(staging, run_id)
+    if recorded_for is not None and recorded_for != report_date:
+        raise InvalidInputError(
+            f"run id {run_id} already names the run of {recorded_for}; a run id names one month: use a new one"
+        )
+    done = already_published(settings, report_date, run_id)
+    if done is None:  # a month the warehouse cannot score is refused before the month is claimed
+        readiness = readiness_ref(settings, report_date, force=force)
+    else:
+        log.info("run %s published %s already: nothing is published again", run_id, report_date)
+        return {"status": "published", "rows_published": done["rows"], "score_psi": done.get("score_psi"), **done}
+    with _staging(settings) as staging, hold_month(staging, report_date, run_id) as held:
         planned = plan(settings, partitions)
         extracted, validated, scored = [], [], []
         for ref in planned:
@@ -341,17 +455,59 @@ def run_month(
             extracted.append(extract(settings, report_date, run_id, partition))
             validated.append(validate(settings, report_date, run_id, extracted[-1]))
             scored.append(score(settings, report_date, run_id, validated[-1], ref["model_version"]))
-        published = publish(settings, report_date, run_id, scored, hold=False)
-        return record(
-            settings,
-            report_date,
-            run_id,
-            extracted=extracted,
-            validated=validated,
-            scored=scored,
-            published=published,
-            readiness=readiness,
-        )
+        published = publish(settings, report_date, run_id, scored, hold=held)
+    return record_after_publish(settings, report_date, run_id, extracted, validated, scored, published, readiness)
+
+
+def record_after_publish(
+    settings: Settings,
+    report_date: dt.date,
+    run_id: str,
+    extracted: Sequence[Ref],
+    validated: Sequence[Ref],
+    scored: Sequence[Ref],
+    published: Ref,
+    readiness: Ref | None = None,
+) -> Ref:
+    """The record step after the list went out: retried on its own, never failing the month.
+
+    The published status is already recorded with the list; this adds the steps' figures. When
+    it still fails, the month is reported published with a warning, never as failed.
+    """
+    pause = RECORD_PAUSE_SECONDS
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            return record(
+                settings,
+                report_date,
+                run_id,
+                extracted=extracted,
+                validated=validated,
+                scored=scored,
+                published=published,
+                readiness=readiness,
+            )
+        except RkoError as exc:
+            if attempt == RECORD_ATTEMPTS or not exc.transient:
+                log.warning(
+                    "run %s: %s is published, but its full run metrics were not recorded (%s); "
+                    "run `rko score --report-date %s --run-id %s` again to record them (nothing is republished)",
+                    run_id,
+                    report_date,
+                    exc,
+                    report_date,
+                    run_id,
+                )
+                return {
+                    "status": "published",
+                    "rows_published": published.get("rows"),
+                    "score_psi": published.get("score_psi"),
+                    "record_problem": str(exc),
+                }
+            log.info("recording run %s failed (attempt %d): %s; retrying in %.1f s", run_id, attempt, exc, pause)
+            time.sleep(pause)
+            pause *= 2
+    raise AssertionError("unreachable")
 
 
 def readiness_ref(settings: Settings, report_date: dt.date, *, force: bool = False) -> Ref:
@@ -361,10 +517,13 @@ def readiness_ref(settings: Settings, report_date: dt.date, *, force: bool = Fal
     view, is named as such rather than as an incomplete load.
     """
     engine = make_engine(settings.warehouse_url)
-    check_report_date(engine, settings, report_date)
-    if not force:
-        return {**require_ready(engine, settings, report_date).as_ref(), "forced": False}
-    readiness = check_readiness(engine, settings, report_date)
+    try:
+        check_report_date(engine, settings, report_date)
+        if not force:
+            return {**require_ready(engine, settings, report_date).as_ref(), "forced": False}
+        readiness = check_readiness(engine, settings, report_date)
+    finally:
+        engine.dispose()
     if not readiness.ready:
         log.warning("scoring %s although it is not ready (--force): %s", report_date, readiness.message())
     return {**readiness.as_ref(), "forced": not readiness.ready}

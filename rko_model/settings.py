@@ -92,6 +92,13 @@ class Settings:
         """Fail early, with the setting's name, when a path the project needs is missing."""
         if not self.sql_dir.is_dir():
             raise ConfigError(f"RKO_SQL_DIR: SQL folder {self.sql_dir} does not exist")
+        for name, folder in (
+            ("RKO_DATA_DIR", self.data_dir),
+            ("RKO_REGISTRY_DIR", self.registry_dir),
+            ("RKO_RUNS_DIR", self.runs_dir),
+        ):
+            if folder.exists() and not folder.is_dir():
+                raise ConfigError(f"{name}: {folder} is a file, not a folder: point {name} at a folder")
         if not self.okved_exclusions_path.is_file():
             raise ConfigError(f"RKO_OKVED_EXCLUSIONS: exclusion list {self.okved_exclusions_path} does not exist")
         for name, url in (("RKO_WAREHOUSE_URL", self.warehouse_url), ("RKO_STAGING_URL", self.staging_url)):

@@ -85,9 +85,16 @@ def data_end(engine: Engine, settings: Settings) -> dt.date | None:
 def check_report_date(engine: Engine, settings: Settings, report_date: dt.date) -> None:
     """Refuse a warehouse that breaks the data contract, and a report date after its latest complete month."""
     check_contract(engine)
-    end = data_end(engine, settings)
-    if end is None:
+    span = data_span(engine, settings)
+    if span is None:
         raise IncompleteDataError("the warehouse holds no account months: generate or load data first")
+    start, end = span
+    if report_date < start:
+        raise IncompleteDataError(
+            f"report date {report_date.isoformat()} is before the warehouse's first month {start.isoformat()} "
+            f"(the earliest month_end in account_monthly): it holds no data for it; score a month from "
+            f"{start.isoformat()} to {end.isoformat()}"
+        )
     if report_date > end:
         raise IncompleteDataError(
             f"report date {report_date.isoformat()} is after the latest complete month {end.isoformat()} "

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rko_model import columns as col
+from rko_model.atomic import partial_path
 from rko_model.errors import ValidationError
 from rko_model.exclusions import OkvedExclusions
 
@@ -319,11 +320,12 @@ def validate_snapshot(
     """Run the suite on ``frame``; write the full result under ``artifact_dir`` when given.
 
     ``extra_warnings`` and ``extra_critical`` come from checks of the warehouse rather than of
-    the frame (e.g. events dated after the latest complete month, overlapping attribute
-    history) and join the outcome's warnings and critical failures.
+    the frame (events dated after the latest complete month; overlapping attribute history;
+    infinite or impossible source values) and join the outcome's warnings and critical failures.
     """
     problems = schema_problems(frame)
     if problems:
+        problems = [*extra_critical, *problems]
         outcome = ValidationOutcome(
             report_date, len(frame), False, (*problems, *extra_critical), tuple(extra_warnings), len(problems)
         )
@@ -367,9 +369,8 @@ def _write(outcome: ValidationOutcome, payload: dict[str, Any], artifact_dir: Pa
     artifact_dir.mkdir(parents=True, exist_ok=True)
     path = artifact_dir / f"validation_{outcome.report_date}.json"
     document = {"outcome": dict(outcome.__dict__), "gx_result": payload}
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-    partial.replace(path)
+    with partial_path(path) as partial:
+        partial.write_text(json.dumps(document, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     outcome = ValidationOutcome(**{**outcome.__dict__, "result_path": str(path)})
     log.log(level, "%s", outcome.summary())
     return outcome

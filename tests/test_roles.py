@@ -19,10 +19,11 @@ from sqlalchemy.engine import Engine
 
 from rko_model.cli import main
 from rko_model.scoring import rank_scores
-from rko_model.settings import Settings
+from rko_model.settings import PROJECT_ROOT, Settings
 from rko_model.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
 from rko_model.warehouse.bank_writer import write_bank
+from rko_model.warehouse.privileges import PRIVILEGES, READER, SCORING, Cell, markdown_table
 from rko_model.warehouse.roles import RoleNames, set_up_roles
 from rko_model.warehouse.staging import publish_month, read_published, read_runs, record_run
 from tests.conftest import POSTGRES_URL, TINY_BANK, need_postgres, new_warehouse
@@ -121,6 +122,15 @@ def test_the_scoring_role_reads_the_warehouse_and_publishes_through_the_function
         "CREATE OR REPLACE FUNCTION mo_staging.rko_propensity_swap(p date) RETURNS bigint LANGUAGE sql AS 'SELECT 0'",
         "TRUNCATE rko_monitoring.rko_run_metrics",
         "DROP TABLE rko_monitoring.rko_run_metrics",
+        # the attacks of issue 12: a rank-0 row added to a published month, run metrics rewritten or erased
+        "INSERT INTO mo_staging.rko_propensity VALUES ('2026-10-31', 1, 0.99, 0, 1, 'v1', 'x', now())",
+        "INSERT INTO mo_staging.rko_propensity_20261031 VALUES ('2026-10-31', 1, 0.99, 0, 1, 'v1', 'x', now())",
+        "UPDATE mo_staging.rko_propensity SET rank = 0",
+        "UPDATE rko_monitoring.rko_run_metrics SET status = 'failed'",
+        "DELETE FROM rko_monitoring.rko_run_metrics",
+        "INSERT INTO rko_monitoring.rko_run_metrics (run_id, report_date, status, recorded_at) "
+        "VALUES ('fake', '2026-10-31', 'published', now())",
+        "UPDATE mo_staging.rko_publication SET generation = 0",
         "DROP TABLE clients",
         "ALTER TABLE payments ADD COLUMN note text",
         "INSERT INTO clients (client_id, inn, registration_date, segment) VALUES (-1, '0', '2020-01-01', 'SMB')",
@@ -147,7 +157,7 @@ def test_the_reader_reads_the_ranked_lists_only(cluster: Cluster) -> None:
         "DELETE FROM mo_staging.rko_propensity",
         "UPDATE mo_staging.rko_propensity SET score = 0",
         "TRUNCATE mo_staging.rko_propensity",
-        "SELECT mo_staging.rko_propensity_swap(DATE '2026-10-31')",
+        "SELECT mo_staging.rko_propensity_swap(DATE '2026-10-31', 'x', 1, NULL)",
         "CREATE TABLE mo_staging.scratch (x int)",
     ):
         _denied(cluster.reader, sql)
@@ -171,3 +181,106 @@ def test_login_roles_are_members_only(cluster: Cluster) -> None:
             f"('{cluster.names.owner_role}', '{cluster.names.scoring_role}', '{cluster.names.reader_role}')"
         ).all()
     assert len(rows) == 3 and not any(login for _, login in rows)
+
+
+# --- the privilege table, cell by cell --------------------------------------------------------------------------
+
+
+def _probe(cell: Cell, obj: str, admin: Engine) -> str:
+    """A real statement exercising ``cell``'s verb on ``obj`` (run in a transaction that is rolled back)."""
+    if cell.kind == "function":
+        schema, name = obj.split(".")
+        with admin.connect() as conn:
+            types = conn.execute(
+                sa.text(
+                    "SELECT oidvectortypes(p.proargtypes) FROM pg_proc AS p "
+                    "JOIN pg_namespace AS n ON n.oid = p.pronamespace WHERE n.nspname = :s AND p.proname = :n"
+                ),
+                {"s": schema, "n": name},
+            ).scalar_one()
+        nulls = ", ".join(f"NULL::{t}" for t in types.split(", ")) if types else ""
+        return f"SELECT {obj}({nulls})"
+    if cell.verb == "TEMPORARY":
+        return "CREATE TEMPORARY TABLE rko_probe (x int)"
+    if cell.verb == "USAGE":
+        return f"SELECT NULL::{_a_type(obj)}"
+    if cell.verb == "CREATE":
+        return f"CREATE TABLE {obj}.rko_probe (x int)"
+    return {
+        "SELECT": f"SELECT count(*) FROM {obj}",
+        "INSERT": f"INSERT INTO {obj} DEFAULT VALUES",
+        "UPDATE": f"UPDATE {obj} SET {_a_column(obj, admin)} = NULL WHERE false",
+        "DELETE": f"DELETE FROM {obj}",
+        "TRUNCATE": f"TRUNCATE {obj}",
+        "DROP": f"DROP TABLE {obj}",
+        "ALTER": f"ALTER TABLE {obj} ADD COLUMN rko_probe int",
+    }[cell.verb]
+
+
+def _a_type(schema: str) -> str:
+    """A row type in ``schema``: naming it needs USAGE on the schema."""
+    return {"mo_staging": "mo_staging.rko_propensity", "rko_monitoring": "rko_monitoring.rko_run_metrics"}.get(
+        schema, f"{schema}.clients"
+    )
+
+
+def _a_column(obj: str, admin: Engine) -> str:
+    schema, name = obj.split(".")
+    with admin.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "SELECT a.attname FROM pg_attribute AS a WHERE a.attrelid = to_regclass(:t) AND a.attnum > 1 "
+                "AND NOT a.attisdropped ORDER BY a.attnum LIMIT 1"
+            ),
+            {"t": f"{schema}.{name}"},
+        ).scalar_one()
+
+
+@pytest.mark.parametrize(
+    "cell", PRIVILEGES, ids=[f"{c.role}-{c.verb}-{c.object.replace('{', '').replace('}', '')}" for c in PRIVILEGES]
+)
+def test_every_cell_of_the_privilege_table_holds_for_real(cluster: Cluster, cell: Cell) -> None:
+    """Log in as the role and try the verb: allowed cells work, refused ones fail with insufficient_privilege."""
+    publish_month(cluster.scoring, _ranked(40, 7), MONTH, SQL_DIR)  # the month's partition exists
+    admin = sa.create_engine(POSTGRES_URL)
+    obj = cell.object.format(
+        warehouse=cluster.names.warehouse_schema, partition=f"rko_propensity_{MONTH:%Y%m%d}", database=""
+    )
+    if cell.object == "mo_staging.rko_propensity_load":
+        with admin.begin() as conn:  # a load table left by a publish (as after a crash before the swap)
+            conn.exec_driver_sql(
+                "CREATE TABLE IF NOT EXISTS mo_staging.rko_propensity_load (LIKE mo_staging.rko_propensity)"
+            )
+    sql = _probe(cell, obj, admin)
+    engine = cluster.scoring if cell.role == SCORING else cluster.reader
+    try:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            try:
+                conn.exec_driver_sql(sql)
+                outcome = None
+            except sa.exc.DBAPIError as exc:
+                outcome = exc.orig.pgcode
+            finally:
+                transaction.rollback()
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS mo_staging.rko_propensity_load")
+        admin.dispose()
+    if cell.allowed:
+        assert outcome != DENIED, f"{cell.role} should be allowed: {sql}"
+    else:
+        assert outcome == DENIED, f"{cell.role} should be refused ({outcome}): {sql}"
+
+
+def test_the_privilege_table_is_the_one_in_docs() -> None:
+    doc = (PROJECT_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    assert markdown_table() in doc, "docs/security.md: paste rko_model.warehouse.privileges.markdown_table()"
+
+
+def test_the_scoring_role_writes_nothing_directly() -> None:
+    for cell in PRIVILEGES:
+        if cell.allowed and cell.verb in ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "DROP", "ALTER", "CREATE"):
+            raise AssertionError(f"{cell.role} may {cell.verb} {cell.object}: writes go through the functions")
+    readers = {c.object for c in PRIVILEGES if c.role == READER and c.allowed}
+    assert readers == {"mo_staging", "mo_staging.rko_propensity", "{database}"}

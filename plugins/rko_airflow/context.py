@@ -14,6 +14,7 @@ from rko_airflow.hooks import STAGING_CONN_ID, WAREHOUSE_CONN_ID, RkoDatabaseHoo
 from rko_model import logmask
 from rko_model.dates import month_end
 from rko_model.errors import ConfigError, DataContractError, InvalidInputError, PackageError, ValidationError
+from rko_model.faults import describe
 from rko_model.settings import Settings
 
 
@@ -23,7 +24,8 @@ def task_settings() -> Settings:
     Every task starts here, so this is also where the task's log handlers get the INN mask.
     """
     logmask.install()
-    settings = Settings.from_env()
+    with fail_fast():
+        settings = Settings.from_env()
     return replace(
         settings,
         warehouse_url=RkoDatabaseHook(WAREHOUSE_CONN_ID).sqlalchemy_url(),
@@ -73,14 +75,19 @@ PERMANENT_ERRORS = (ValidationError, DataContractError, PackageError, InvalidInp
 
 @contextmanager
 def fail_fast() -> Iterator[None]:
-    """Turn a permanent rko_model error into AirflowFailException, so the task fails without retrying.
+    """Turn a permanent fault into AirflowFailException, so the task fails at once, in one line, without retrying.
 
-    Database errors and a busy month (another run) are left to the task's retries.
+    Permanent: every rko_model error not flagged transient, a database that does not exist or
+    refuses, a damaged file, a full or read-only disk (:func:`rko_model.faults.describe`).
+    A database that does not answer and a busy month are left to the task's retries.
     """
     try:
         yield
-    except PERMANENT_ERRORS as exc:
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        fault = describe(exc)
+        if fault is None or fault.transient:
+            raise
+        raise AirflowFailException(f"{type(exc).__name__}: {fault.message}") from exc
 
 
 def wait_for_readiness(settings: Settings, report_date: dt.date, now: dt.datetime | None = None) -> Any:

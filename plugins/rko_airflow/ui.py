@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from rko_airflow.hooks import STAGING_CONN_ID, RkoDatabaseHook
-from rko_model.errors import RkoError
+from rko_model.faults import describe, one_line
 from rko_model.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,21 @@ def page_settings() -> Settings:
     return replace(settings, staging_url=RkoDatabaseHook(STAGING_CONN_ID).sqlalchemy_url())
 
 
+def _reason(exc: Exception) -> str:
+    """The one-line reason a person reads on the page (a bug's type and text, when no rule describes it)."""
+    if isinstance(exc, AirflowNotFoundException):
+        return f"the Airflow connection is missing: {exc}"
+    fault = describe(exc)
+    return fault.message if fault else one_line(f"{type(exc).__name__}: {exc}")
+
+
 def _problem(exc: Exception) -> HTMLResponse:
-    log.warning("RKO monitoring page unavailable: %s", exc)
+    reason = _reason(exc)
+    log.warning("RKO monitoring page unavailable: %s", reason, exc_info=describe(exc) is None)
     body = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>RKO monitoring</title></head>"
         "<body style='font-family: system-ui, sans-serif; padding: 24px'><h1>RKO monitoring is unavailable</h1>"
-        f"<p>{escape(str(exc))}</p></body></html>"
+        f"<p>{escape(reason)}</p></body></html>"
     )
     return HTMLResponse(body, status_code=503)
 
@@ -60,7 +69,7 @@ def create_app() -> FastAPI:
 
         try:
             return HTMLResponse(render_page(read_monitoring(page_settings())))
-        except (RkoError, AirflowNotFoundException) as exc:
+        except Exception as exc:  # noqa: BLE001 - the page answers 503 with the reason, never a bare 500
             return _problem(exc)
 
     @app.get("/months.json")
@@ -70,8 +79,8 @@ def create_app() -> FastAPI:
 
         try:
             view = read_monitoring(page_settings())
-        except (RkoError, AirflowNotFoundException) as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=503)
+        except Exception as exc:  # noqa: BLE001 - as the page: 503 with the reason
+            return JSONResponse({"detail": _reason(exc)}, status_code=503)
         frame = view.months.assign(report_date=view.months["report_date"].dt.strftime("%Y-%m-%d"))
         records = [{k: _json_value(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
         return JSONResponse({"champion": view.champion_version, "months": records})

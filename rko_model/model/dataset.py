@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
 from rko_model.dates import add_months
-from rko_model.errors import IncompleteDataError
+from rko_model.errors import IncompleteDataError, InvalidInputError
 from rko_model.labels import extract_labelled_snapshot
 from rko_model.settings import Settings
 from rko_model.snapshot import data_span
@@ -51,8 +51,16 @@ class RetroPlan:
         }
 
 
-def plan_retro(data_start: dt.date, data_end: dt.date, n_train: int = 12, n_test: int = 6) -> RetroPlan:
-    """The latest ``n_test`` labelled months for testing and up to ``n_train`` earlier months for training."""
+def plan_retro(
+    data_start: dt.date, data_end: dt.date, n_train: int = 12, n_test: int = 6, *, strict: bool = False
+) -> RetroPlan:
+    """The latest ``n_test`` labelled months for testing and up to ``n_train`` earlier months for training.
+
+    With ``strict`` (a window a person asked for) a window the warehouse cannot fill is refused,
+    naming the most it can hold; otherwise fewer months are used, and the log says so.
+    """
+    if n_train < 1 or n_test < 1:
+        raise InvalidInputError(f"training needs at least 1 training and 1 test month, got {n_train} and {n_test}")
     last_labelled = add_months(data_end, -col.LABEL_HORIZON_MONTHS)
     test = [add_months(last_labelled, -k) for k in range(n_test - 1, -1, -1)]
     first_full = add_months(data_start, MIN_HISTORY_MONTHS - 1)
@@ -69,14 +77,27 @@ def plan_retro(data_start: dt.date, data_end: dt.date, n_train: int = 12, n_test
             f"months with training months of full {MIN_HISTORY_MONTHS}-month history before them "
             f"(need at least {needed} months; generate more with `rko generate --months`)"
         )
+    if len(candidates) < n_train and not strict:
+        log.warning(
+            "training on %d months, fewer than the %d asked: the warehouse holds no more", len(candidates), n_train
+        )
+    elif len(candidates) < n_train:
+        raise IncompleteDataError(
+            f"the warehouse spans {data_start.isoformat()}..{data_end.isoformat()}: it holds {len(candidates)} "
+            f"training months with full {MIN_HISTORY_MONTHS}-month history before the {n_test} test months, "
+            f"fewer than the {n_train} asked: train on at most {len(candidates)} months (--train-months), "
+            "or load more history"
+        )
     return RetroPlan(train_months=tuple(reversed(candidates)), test_months=tuple(test))
 
 
-def plan_from_warehouse(engine: Engine, settings: Settings, n_train: int = 12, n_test: int = 6) -> RetroPlan:
+def plan_from_warehouse(
+    engine: Engine, settings: Settings, n_train: int = 12, n_test: int = 6, *, strict: bool = False
+) -> RetroPlan:
     span = data_span(engine, settings)
     if span is None:
         raise IncompleteDataError("the warehouse holds no months: run `rko generate` first")
-    return plan_retro(*span, n_train=n_train, n_test=n_test)
+    return plan_retro(*span, n_train=n_train, n_test=n_test, strict=strict)
 
 
 #: Months read at once on PostgreSQL, each on its own connection (SQLite has one writer-free reader path).

@@ -26,6 +26,7 @@ import pandas as pd
 from catboost import CatBoostClassifier
 
 from rko_model.errors import PackageError
+from rko_model.model.checksums import sha256_of, verify_checksums, write_checksums
 from rko_model.model.spec import FeatureSpec
 from rko_model.model.train import TrainedModel, predict
 
@@ -61,14 +62,6 @@ class ModelPackage:
                 "on other columns: retrain it, or score with the code version it was made for"
             )
         return predict(self.model, frame, self.spec)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def data_fingerprint(frame: pd.DataFrame, spec: FeatureSpec) -> str:
@@ -173,6 +166,7 @@ def save_package(
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         (staging / REFERENCE_FILE).write_text(json.dumps(reference, indent=1), encoding="utf-8")
+        write_checksums(staging)  # last: it covers every file written above
         staging.rename(folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -182,10 +176,11 @@ def save_package(
 
 
 def read_reference(folder: Path) -> dict[str, Any]:
-    """A package's reference distributions alone: drift needs them, not the model."""
+    """A package's reference distributions alone: drift needs them, not the model (its checksums are verified)."""
+    verify_checksums(folder)
     try:
         return json.loads((folder / REFERENCE_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PackageError(f"model package {folder}: unreadable {REFERENCE_FILE} ({exc})") from exc
 
 
@@ -194,13 +189,17 @@ def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> Mode
     missing = [f for f in (MODEL_FILE, MANIFEST_FILE, REFERENCE_FILE) if not (folder / f).is_file()]
     if missing:
         raise PackageError(f"model package {folder} lacks {', '.join(missing)}")
+    verify_checksums(folder)
     try:
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
-        reference = json.loads((folder / REFERENCE_FILE).read_text(encoding="utf-8"))
         spec = FeatureSpec.from_dict(manifest["feature_spec"])
         expected_sha = manifest["model_sha256"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise PackageError(f"model package {folder}: unreadable manifest ({exc})") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise PackageError(f"model package {folder}: unreadable {MANIFEST_FILE} ({exc})") from exc
+    try:
+        reference = json.loads((folder / REFERENCE_FILE).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PackageError(f"model package {folder}: unreadable {REFERENCE_FILE} ({exc})") from exc
     actual_sha = sha256_of(folder / MODEL_FILE)
     if actual_sha != expected_sha:
         raise PackageError(

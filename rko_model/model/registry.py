@@ -15,17 +15,42 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rko_model.errors import PackageError
+from rko_model.atomic import write_text
+from rko_model.errors import InvalidInputError, PackageError
 from rko_model.model.package import ModelPackage, load_package, read_reference
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STD_TOLERANCE = 0.01
+CHAMPION_FILE = "champion.json"
+DECISIONS_FILE = "decisions.jsonl"
+
+
+def check_tolerance(tolerance: object) -> float:
+    """The promotion's std tolerance: a finite number of at least 0, else an InvalidInputError."""
+    try:
+        value = float(tolerance)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"the std tolerance {tolerance!r} is not a number: give e.g. 0.01") from None
+    if not math.isfinite(value) or value < 0:
+        raise InvalidInputError(f"the std tolerance {tolerance!r} must be a finite number of at least 0, e.g. 0.01")
+    return value
+
+
+def _retro_figures(version: str, retro: object) -> dict[str, float]:
+    """A package's ``gini_mean`` and ``gini_std``, finite, or a PackageError naming the package."""
+    try:
+        figures = {k: float(retro[k]) for k in ("gini_mean", "gini_std")}  # type: ignore[index]
+    except (TypeError, KeyError, ValueError) as exc:
+        raise PackageError(f"model package {version}: its manifest lacks retro gini_mean/gini_std ({exc})") from exc
+    if not all(math.isfinite(v) for v in figures.values()) or figures["gini_std"] < 0:
+        raise PackageError(f"model package {version}: retro figures {figures} are not finite: retrain it")
+    return figures
 
 
 @dataclass(frozen=True)
@@ -92,10 +117,20 @@ class Registry:
         return self.path_for(version)
 
     def champion_version(self) -> str | None:
-        pointer = self.root / "champion.json"
+        """The champion's version; a PackageError (permanent) when ``champion.json`` is damaged."""
+        pointer = self.root / CHAMPION_FILE
         if not pointer.is_file():
             return None
-        return str(json.loads(pointer.read_text(encoding="utf-8"))["version"])
+        try:
+            version = json.loads(pointer.read_text(encoding="utf-8"))["version"]
+            if not isinstance(version, str) or not version:
+                raise ValueError(f"version {version!r} is not a package version")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise PackageError(
+                f"the champion pointer {pointer} is damaged ({type(exc).__name__}: {exc}); restore it, or "
+                f"promote a package again with `rko promote --version <version>` ({DECISIONS_FILE} lists the past ones)"
+            ) from exc
+        return version
 
     def required_champion_version(self) -> str:
         """The champion's version; a clear error when there is none yet."""
@@ -109,42 +144,63 @@ class Registry:
         return self.load(self.required_champion_version())
 
     def decisions(self) -> list[dict]:
-        log_file = self.root / "decisions.jsonl"
+        """Every recorded decision, oldest first; a damaged line is a PackageError naming it."""
+        log_file = self.root / DECISIONS_FILE
         if not log_file.is_file():
             return []
-        return [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        decisions = []
+        for number, line in enumerate(log_file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                decision = json.loads(line)
+                if not isinstance(decision, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                raise PackageError(
+                    f"line {number} of {log_file} is damaged ({exc}); the other decisions are intact: repair or "
+                    "remove that line"
+                ) from exc
+            decisions.append(decision)
+        return decisions
 
     def promote(self, version: str, tolerance: float = DEFAULT_STD_TOLERANCE) -> PromotionDecision:
         """Apply the promotion rule to ``version`` against the current champion; record the decision."""
+        tolerance = check_tolerance(tolerance)
         challenger = self.load(version)
+        challenger_retro = _retro_figures(version, challenger.manifest.get("retro"))
         current = self.champion_version()
-        champion_retro = self.load(current).manifest["retro"] if current and current != version else None
+        champion_retro = None
+        if current and current != version:
+            champion_retro = _retro_figures(current, self.load(current).manifest.get("retro"))
         if current == version:
             promoted, reason = False, "already the champion"
         else:
-            promoted, reason = decide(challenger.manifest["retro"], champion_retro, tolerance)
+            promoted, reason = decide(challenger_retro, champion_retro, tolerance)
         decision = PromotionDecision(
             decided_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             challenger=version,
             champion_before=current,
             promoted=promoted,
             reason=reason,
-            challenger_gini_mean=float(challenger.manifest["retro"]["gini_mean"]),
-            challenger_gini_std=float(challenger.manifest["retro"]["gini_std"]),
+            challenger_gini_mean=challenger_retro["gini_mean"],
+            challenger_gini_std=challenger_retro["gini_std"],
             champion_gini_mean=None if champion_retro is None else float(champion_retro["gini_mean"]),
             champion_gini_std=None if champion_retro is None else float(champion_retro["gini_std"]),
             std_tolerance=tolerance,
         )
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / "decisions.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(asdict(decision)) + "\n")
+        self._append_decision(asdict(decision))
         if promoted:
-            _write_atomically(self.root / "champion.json", {"version": version, "promoted_at": decision.decided_at})
+            payload = {"version": version, "promoted_at": decision.decided_at}
+            write_text(self.root / CHAMPION_FILE, json.dumps(payload, indent=2))
         log.info("promotion of %s: %s (%s)", version, "promoted" if promoted else "refused", reason)
         return decision
 
-
-def _write_atomically(path: Path, payload: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    os.replace(partial, path)
+    def _append_decision(self, decision: dict[str, Any]) -> None:
+        """Append one decision by rewriting the log whole (atomic); a damaged last line keeps its own line."""
+        log_file = self.root / DECISIONS_FILE
+        earlier = log_file.read_bytes() if log_file.is_file() else b""
+        if earlier and not earlier.endswith(b"\n"):
+            log.warning("the last line of %s is damaged (no line end); the new decision goes on its own line", log_file)
+            earlier += b"\n"
+        write_text(log_file, earlier.decode("utf-8", errors="replace") + json.dumps(decision) + "\n")

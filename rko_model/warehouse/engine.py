@@ -20,7 +20,7 @@ def make_engine(url: str) -> Engine:
     """Create an engine for ``url``; for SQLite, create the file's folder too."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise ConfigError(f"warehouse URL {url!r} is not a valid SQLAlchemy URL: {exc}") from exc
     if parsed.get_backend_name() not in SUPPORTED_DIALECTS:
         raise ConfigError(

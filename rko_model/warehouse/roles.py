@@ -1,13 +1,15 @@
 """Least-privilege PostgreSQL roles for the scoring job and the marketing optimizer.
 
 ``sql/roles/roles.postgresql.sql`` does the work; this module creates what it grants on (the
-staging and monitoring tables, the publishing functions) and hands it the role names as
-session settings (bound values, read on the server and quoted there by ``format('%I')``), so
-that no name is ever pasted into DDL here. Run by ``rko roles`` as a superuser.
+staging and monitoring tables, the publishing functions) and hands it the role names and the
+allowed cells of :mod:`rko_model.warehouse.privileges` as session settings (bound values,
+read on the server and quoted there by ``format('%I')``), so that no name is ever pasted
+into DDL here. Run by ``rko roles`` as a superuser.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rko_model.errors import ConfigError, WarehouseError
+from rko_model.warehouse.privileges import grants
 from rko_model.warehouse.query import dbapi_errors, execute_scalar
 from rko_model.warehouse.sqlfiles import load_sql
 from rko_model.warehouse.staging import ensure_tables, install_publish_functions
@@ -42,8 +45,10 @@ def set_up_roles(engine: Engine, sql_dir: Path, names: RoleNames | None = None) 
         with engine.begin() as conn:
             ensure_tables(conn)
             install_publish_functions(conn, sql_dir)
-            for key, value in asdict(names).items():
-                execute_scalar(conn, "SELECT set_config(:key, :value, true)", {"key": f"rko.{key}", "value": value})
+            settings = {f"rko.{key}": value for key, value in asdict(names).items()}
+            settings["rko.grants"] = json.dumps(grants(names.warehouse_schema))
+            for key, value in settings.items():
+                execute_scalar(conn, "SELECT set_config(:key, :value, true)", {"key": key, "value": value})
             dbapi_connection = conn.connection.dbapi_connection
             cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
             try:  # no parameters: the driver must not read format()'s %I as placeholders

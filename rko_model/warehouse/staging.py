@@ -13,9 +13,15 @@ under the schema's name, so every statement uses the same qualified names.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
+import json
 import logging
+import math
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -31,21 +37,27 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     inspect,
     text,
 )
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.schema import CreateSchema
 
 from rko_model import columns as col
-from rko_model.errors import MonthBusyError, WarehouseError
+from rko_model.errors import InvalidInputError, MonthBusyError, WarehouseError
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine, sqlite_begin, sqlite_connect
 from rko_model.warehouse.query import dbapi_errors, execute, execute_scalar, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
+
+#: The SQL files of this checkout: the publishing functions where no settings are at hand.
+DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +85,13 @@ rko_propensity = Table(
     postgresql_partition_by="LIST (report_date)",
 )
 
+#: Columns of the list that are constant for a month (one month, model, run and load time); the
+#: others are per client. Adding a column to ``rko_propensity`` is all a new column needs: the
+#: load table, the COPY and :func:`read_published` follow the table.
+CONSTANT_COLUMNS = ("report_date", "model_version", "run_id", "loaded_at")
 #: The bare table a month is COPied into before it becomes that month's partition (PostgreSQL);
-#: its other columns are constant for the month and filled by column defaults.
-_LOAD_COLUMNS = ("client_id", "score", "rank", "decile")
+#: its constant columns are filled by column defaults.
+_LOAD_COLUMNS = tuple(c.name for c in rko_propensity.columns if c.name not in CONSTANT_COLUMNS)
 _load_table = Table(
     "rko_propensity_load",
     MetaData(),
@@ -86,6 +102,23 @@ _load_table = Table(
 PUBLISH_LOCK_KEY = 720_451_001
 #: Namespace of the per-month run locks (the month is the second key, as YYYYMMDD).
 MONTH_LOCK_NAMESPACE = 720_451
+#: Namespace of the per-month transaction locks taken inside a publishing transaction.
+MONTH_PUBLISH_NAMESPACE = 720_452
+#: SQLSTATEs raised by the publishing functions: a stale fencing token, a run id of another month.
+FENCED_SQLSTATE, RUN_ID_TAKEN_SQLSTATE = "RKF01", "RKR01"
+
+#: Per month, the generation (the fencing number) advanced by every claim of the month and every publish.
+rko_publication = Table(
+    "rko_publication",
+    metadata,
+    Column("report_date", Date, primary_key=True),
+    Column("generation", BigInteger, nullable=False, comment="the fencing number, +1 per claim and per publish"),
+    Column("claimed_by", String(250), comment="the run that claimed the month last"),
+    Column("claimed_at", DateTime),
+    Column("published_run_id", String(250), comment="the run whose list is the month's published list"),
+    Column("published_at", DateTime),
+    schema=STAGING_SCHEMA,
+)
 
 run_metrics = Table(
     "rko_run_metrics",
@@ -175,8 +208,32 @@ def ensure_tables(conn: Connection) -> None:
     metadata.create_all(conn, checkfirst=True)
 
 
-def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date, sql_dir: Path) -> int:
-    """Replace ``report_date``'s list with ``ranked`` in one transaction; returns the rows published."""
+@dataclass(frozen=True)
+class MonthHold:
+    """A run's hold on a month: the fencing token it must still own when it publishes."""
+
+    report_date: dt.date
+    run_id: str
+    token: int
+
+
+def publish_month(
+    engine: Engine,
+    ranked: pd.DataFrame,
+    report_date: dt.date,
+    sql_dir: Path,
+    *,
+    hold: MonthHold | None = None,
+    run_row: dict[str, object] | None = None,
+) -> int:
+    """Replace ``report_date``'s list with ``ranked`` in one transaction; returns the rows published.
+
+    Fenced: the transaction publishes only while ``hold``'s token is still the month's
+    generation, and advances it; a run whose hold was lost and claimed by another run gets
+    :class:`MonthBusyError` and publishes nothing. Without ``hold`` the month is claimed and
+    published in the one transaction. ``run_row``, the run's metrics, is written in the same
+    transaction, so the list never goes out without its run being recorded as published.
+    """
     if (ranked[col.REPORT_DATE] != pd.Timestamp(report_date)).any():
         raise ValueError(f"the list holds rows of another month than {report_date}")
     duplicated = ranked[col.CLIENT_ID].duplicated()
@@ -185,58 +242,181 @@ def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date, sq
             f"the list of {report_date} holds {int(duplicated.sum())} duplicated clients; nothing published"
         )
     rows = ranked.assign(loaded_at=pd.Timestamp(dt.datetime.now(dt.UTC).replace(tzinfo=None)).floor("s"))
+    run_ids = rows["run_id"].unique()
+    run_id = str(run_ids[0]) if len(run_ids) == 1 else (hold.run_id if hold else "?")
     try:
         with engine.begin() as conn:
+            ensure_tables(conn)
             if conn.dialect.name == "postgresql":
-                removed, published = _swap_partition(conn, rows, report_date, sql_dir)
+                execute(conn, "SELECT pg_advisory_xact_lock(:key)", {"key": PUBLISH_LOCK_KEY})
+                execute(conn, "SELECT pg_advisory_xact_lock(:namespace, :month)", _month_key(report_date, publish=True))
+                ensure_functions(conn, sql_dir)
+            fence = hold.token if hold else claim_month(conn, report_date, run_id)
+            if conn.dialect.name == "postgresql":
+                removed, published = _swap_partition(conn, rows, report_date, run_id, fence)
             else:
-                ensure_tables(conn)
+                _advance_generation(conn, report_date, run_id, fence)
                 removed = execute(
                     conn,
                     "DELETE FROM mo_staging.rko_propensity WHERE report_date = :report_date",
                     {"report_date": report_date},
                 )
                 published = bulk_insert(conn, rko_propensity, rows)
+            if run_row is not None:
+                write_run_row(conn, run_row)
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
-        raise WarehouseError(
-            f"publishing {report_date} failed and was rolled back; the earlier list stays: {exc}"
-        ) from exc
+        raise _publish_error(exc, report_date, run_id) from exc
     log.info("published %s: %d rows (replaced %d)", report_date, published, max(removed, 0))
     return published
 
 
+def _publish_error(exc: BaseException, report_date: dt.date, run_id: str) -> Exception:
+    code = _sqlstate(exc)
+    if code == FENCED_SQLSTATE:
+        return MonthBusyError(_first_line(exc), transient=False)
+    if code == RUN_ID_TAKEN_SQLSTATE:
+        return InvalidInputError(_first_line(exc))
+    return WarehouseError(f"publishing {report_date} failed and was rolled back; the earlier list stays: {exc}")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    return getattr(original, "pgcode", None)
+
+
+def _first_line(exc: BaseException) -> str:
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    return str(original).strip().splitlines()[0]
+
+
+def _month_key(report_date: dt.date, *, publish: bool = False) -> dict[str, int]:
+    namespace = MONTH_PUBLISH_NAMESPACE if publish else MONTH_LOCK_NAMESPACE
+    return {"namespace": namespace, "month": int(report_date.strftime("%Y%m%d"))}
+
+
+def claim_month(conn: Connection, report_date: dt.date, run_id: str) -> int:
+    """Advance the month's generation in the caller's transaction; the new value is the run's fencing token."""
+    if conn.dialect.name == "postgresql":
+        return int(
+            conn.execute(
+                text("SELECT mo_staging.rko_month_claim(:report_date, :run_id, :claimed_at)"),
+                {"report_date": report_date, "run_id": run_id, "claimed_at": _now()},
+            ).scalar_one()
+        )
+    table = rko_publication
+    conn.execute(sqlite_insert(table).values(report_date=report_date, generation=0).on_conflict_do_nothing())
+    conn.execute(
+        table.update()
+        .where(table.c.report_date == report_date)
+        .values(generation=table.c.generation + 1, claimed_by=run_id, claimed_at=_now())
+    )
+    return int(conn.execute(table.select().where(table.c.report_date == report_date)).one().generation)
+
+
+def _advance_generation(conn: Connection, report_date: dt.date, run_id: str, token: int) -> None:
+    """Compare the month's generation with ``token`` and advance it, or refuse (SQLite; PostgreSQL's swap does it)."""
+    table = rko_publication
+    changed = conn.execute(
+        table.update()
+        .where(table.c.report_date == report_date, table.c.generation == token)
+        .values(generation=token + 1, published_run_id=run_id, published_at=_now())
+    ).rowcount
+    if changed != 1:
+        holder = conn.execute(table.select().where(table.c.report_date == report_date)).first()
+        claimer, generation = (holder.claimed_by, holder.generation) if holder else ("?", "none")
+        raise MonthBusyError(
+            f"run {run_id} lost its hold on {report_date}: run {claimer} claimed the month since "
+            f"(fencing token {token}, the month is at {generation}); nothing was published",
+            transient=False,
+        )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
 @contextmanager
-def hold_month(engine: Engine, report_date: dt.date, run_id: str) -> Iterator[None]:
+def hold_month(engine: Engine, report_date: dt.date, run_id: str) -> Iterator[MonthHold]:
     """Hold ``report_date`` for one run: a second run of the month fails at once instead of interleaving.
 
-    On PostgreSQL a session advisory lock on a connection of its own, released when the run
-    ends or its process dies. SQLite is the single-user embedded mode: its writes are
-    serialised by the database file's lock, and no month lock is taken.
+    The hold is a lock that goes with the run's process (a PostgreSQL session advisory lock on
+    a connection of its own; on SQLite an exclusive ``flock`` on a file beside the staging
+    database) plus a fencing token claimed under it. Should the lock be lost while the run goes
+    on (its connection killed, its lock file removed), a second run can claim the month, and
+    the first one's publish is refused by its stale fencing number: it never publishes inside another's window.
     """
     if engine.dialect.name != "postgresql":
-        yield
+        with _sqlite_month_lock(engine, report_date, run_id):
+            yield _claim(engine, report_date, run_id)
         return
-    key = {"namespace": MONTH_LOCK_NAMESPACE, "month": int(report_date.strftime("%Y%m%d"))}
+    key = _month_key(report_date)
     with engine.connect() as conn:
         held = conn.execute(text("SELECT pg_try_advisory_lock(:namespace, :month)"), key).scalar_one()
         conn.commit()
         if not held:
-            raise MonthBusyError(
-                f"another run is scoring {report_date} right now; run {run_id} did not start (rerun it when that ends)"
-            )
-        log.info("run %s holds %s", run_id, report_date)
+            raise _busy(report_date, run_id)
         try:
-            yield
+            hold = _claim(engine, report_date, run_id)
+            log.info("run %s holds %s (fencing token %d)", run_id, report_date, hold.token)
+            yield hold
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:namespace, :month)"), key)
-            conn.commit()
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:namespace, :month)"), key)
+                conn.commit()
+            except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+                lost = _first_line(exc)
+                log.warning("run %s: the lock on %s went with its connection: %s", run_id, report_date, lost)
 
 
-def _swap_partition(conn: Connection, rows: pd.DataFrame, report_date: dt.date, sql_dir: Path) -> tuple[int, int]:
-    """COPY the month into the load table and swap it in as the month's partition (PostgreSQL)."""
-    execute(conn, "SELECT pg_advisory_xact_lock(:key)", {"key": PUBLISH_LOCK_KEY})
-    ensure_tables(conn)
-    install_publish_functions(conn, sql_dir)
+def _busy(report_date: dt.date, run_id: str) -> MonthBusyError:
+    return MonthBusyError(
+        f"another run is scoring {report_date} right now; run {run_id} did not start (rerun it when that ends)"
+    )
+
+
+def _claim(engine: Engine, report_date: dt.date, run_id: str) -> MonthHold:
+    try:
+        with engine.begin() as conn:
+            ensure_tables(conn)
+            ensure_functions(conn)
+            if conn.dialect.name == "postgresql":
+                execute(conn, "SELECT pg_advisory_xact_lock(:namespace, :month)", _month_key(report_date, publish=True))
+            return MonthHold(report_date, run_id, claim_month(conn, report_date, run_id))
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+        raise WarehouseError(f"claiming {report_date} for run {run_id} failed: {exc}") from exc
+
+
+@contextmanager
+def _sqlite_month_lock(engine: Engine, report_date: dt.date, run_id: str) -> Iterator[None]:
+    """An exclusive lock on ``<staging db>.locks/<month>.lock``, released when the run ends or its process dies."""
+    with engine.connect() as conn:
+        files = {row[1]: row[2] for row in conn.exec_driver_sql("PRAGMA database_list")}
+    folder = Path(files.get(STAGING_SCHEMA) or files.get("main") or ".")
+    locks = folder.with_name(folder.name + ".locks")
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(locks / f"{report_date.isoformat()}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(report_date, run_id) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def published_by(engine: Engine, report_date: dt.date) -> str | None:
+    """The run whose list is ``report_date``'s published list, from the month's fencing row."""
+    with engine.begin() as conn:
+        ensure_tables(conn)
+        row = conn.execute(rko_publication.select().where(rko_publication.c.report_date == report_date)).first()
+    return None if row is None else row.published_run_id
+
+
+def _swap_partition(
+    conn: Connection, rows: pd.DataFrame, report_date: dt.date, run_id: str, token: int
+) -> tuple[int, int]:
+    """COPY the month into the load table and swap it in as the month's partition, fenced by ``token`` (PostgreSQL)."""
     constants = {}
     for name in ("model_version", "run_id", "loaded_at"):
         values = rows[name].unique()
@@ -250,17 +430,48 @@ def _swap_partition(conn: Connection, rows: pd.DataFrame, report_date: dt.date, 
     )
     published = bulk_insert(conn, _load_table, rows)
     removed = conn.execute(
-        text("SELECT mo_staging.rko_propensity_swap(:report_date)"), {"report_date": report_date}
+        text("SELECT mo_staging.rko_propensity_swap(:report_date, :run_id, :token, :published_at)"),
+        {"report_date": report_date, "run_id": run_id, "token": token, "published_at": _now()},
     ).scalar_one()
     return int(removed), published
 
 
-#: The functions that swap a month's partition, owned by the staging tables' owner.
-PUBLISH_FUNCTIONS = ("rko_propensity_prepare_load", "rko_propensity_swap")
+#: The functions that claim and publish a month and record runs, owned by the staging tables' owner.
+PUBLISH_FUNCTIONS = (
+    (STAGING_SCHEMA, "rko_month_claim"),
+    (STAGING_SCHEMA, "rko_propensity_prepare_load"),
+    (STAGING_SCHEMA, "rko_propensity_swap"),
+    (MONITORING_SCHEMA, "rko_record_run"),
+    (MONITORING_SCHEMA, "rko_record_performance"),
+)
+
+
+def ensure_functions(conn: Connection, sql_dir: Path | None = None) -> None:
+    """Install the publishing functions when they are missing or of another version (PostgreSQL).
+
+    Their version is a hash of the SQL file, kept as a comment on ``rko_month_claim``: most
+    calls only read that comment. An install waits for the publishing lock, so two sessions
+    never replace the functions at once.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    sql_dir = sql_dir or DEFAULT_SQL_DIR
+    version = functions_version(sql_dir)
+    current = execute_scalar(
+        conn, "SELECT obj_description(to_regprocedure('mo_staging.rko_month_claim(date, text, timestamp)'), 'pg_proc')"
+    )
+    if current == version:
+        return
+    execute(conn, "SELECT pg_advisory_xact_lock(:key)", {"key": PUBLISH_LOCK_KEY})
+    install_publish_functions(conn, sql_dir)
+
+
+def functions_version(sql_dir: Path) -> str:
+    return hashlib.sha256(load_sql(sql_dir, "staging/publish_functions", "postgresql").encode()).hexdigest()[:16]
 
 
 def install_publish_functions(conn: Connection, sql_dir: Path) -> None:
-    """(Re)create the partition-swap functions, unless another role owns them (PostgreSQL).
+    """(Re)create the publishing functions, unless another role owns them (PostgreSQL).
 
     Where the roles of ``sql/roles/roles.postgresql.sql`` are set up, the owner role owns the
     functions and the scoring role may only execute them: it leaves them as they are. Any
@@ -270,11 +481,18 @@ def install_publish_functions(conn: Connection, sql_dir: Path) -> None:
     foreign = execute_scalar(
         conn,
         "SELECT COUNT(*) FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace "
-        "WHERE n.nspname = :schema AND p.proname IN :names AND NOT pg_has_role(p.proowner, 'USAGE')",
-        {"schema": STAGING_SCHEMA, "names": list(PUBLISH_FUNCTIONS)},
+        "WHERE n.nspname IN :schemas AND p.proname IN :names AND NOT pg_has_role(p.proowner, 'USAGE')",
+        {
+            "schemas": sorted({schema for schema, _ in PUBLISH_FUNCTIONS}),
+            "names": [name for _, name in PUBLISH_FUNCTIONS],
+        },
     )
     if foreign:
+        log.debug("the publishing functions belong to another role: left as they are")
         return
+    execute_scalar(
+        conn, "SELECT set_config('rko.functions_version', :version, true)", {"version": functions_version(sql_dir)}
+    )
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:  # no parameters: the driver must not read format()'s %I and %L as placeholders
         cursor.execute(load_sql(sql_dir, "staging/publish_functions", "postgresql"))
@@ -282,35 +500,98 @@ def install_publish_functions(conn: Connection, sql_dir: Path) -> None:
         cursor.close()
 
 
-_READ_PUBLISHED = (
-    "SELECT p.report_date, p.client_id, p.score, p.rank, p.decile, p.model_version, p.run_id "
-    "FROM mo_staging.rko_propensity AS p "
-)
-_READ_MONTH = _READ_PUBLISHED + "WHERE p.report_date = :report_date ORDER BY p.report_date, p.rank"
-_READ_ALL = _READ_PUBLISHED + "ORDER BY p.report_date, p.rank"
+#: The published list as the optimizer reads it: every column of the table but the load time.
+_PUBLISHED = [c for c in rko_propensity.columns if c.name != "loaded_at"]
+_KIND_OF_TYPE = {dt.date: "date", int: "int", float: "float", str: "str"}
+
+
+def _published_select(report_date: dt.date | None) -> str:
+    """The SELECT of the published list (of one month when ``report_date``), built from the table's columns."""
+    query = sa_select(*_PUBLISHED).order_by(rko_propensity.c.report_date, rko_propensity.c["rank"])
+    if report_date is not None:
+        query = query.where(rko_propensity.c.report_date == bindparam("report_date"))
+    return str(query.compile(compile_kwargs={"render_postcompile": False}))
 
 
 def read_published(engine: Engine, report_date: dt.date | None = None) -> pd.DataFrame:
     """The published list of ``report_date`` (every month when None), best rank first."""
-    sql = _READ_MONTH if report_date else _READ_ALL
-    kinds = {
-        "report_date": "date",
-        "client_id": "int",
-        "score": "float",
-        "rank": "int",
-        "decile": "int",
-        "model_version": "str",
-        "run_id": "str",
-    }
-    return read_frame(engine, sql, {"report_date": report_date} if report_date else {}, kinds)  # type: ignore[arg-type]
+    kinds = {c.name: _KIND_OF_TYPE[c.type.python_type] for c in _PUBLISHED}
+    params = {"report_date": report_date} if report_date else {}
+    return read_frame(engine, _published_select(report_date), params, kinds)  # type: ignore[arg-type]
 
 
-def record_run(engine: Engine, row: dict[str, object]) -> None:
-    """Write one run's metrics, replacing an earlier row of the same run id (a retried task)."""
+def _json_ready(values: dict[str, object]) -> dict[str, object]:
+    """A row as JSON values: dates in ISO form, NaN and infinities as null."""
+    out: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, dt.date | dt.datetime | pd.Timestamp):
+            out[key] = value.isoformat()
+        elif isinstance(value, float) and not math.isfinite(value):
+            out[key] = None
+        elif hasattr(value, "item"):  # a numpy scalar
+            out[key] = value.item()
+        else:
+            out[key] = value
+    return out
+
+
+def run_row_values(row: dict[str, object]) -> dict[str, object]:
+    """The run-metrics row of ``row``: every column of the table, the report date a date, stamped now."""
     values = {c.name: row.get(c.name) for c in run_metrics.columns}
     values["report_date"] = pd.Timestamp(values["report_date"]).date()  # type: ignore[arg-type]
-    values["recorded_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    _replace_row(engine, run_metrics, "run_id", values)
+    values["recorded_at"] = _now()
+    return values
+
+
+def write_run_row(conn: Connection, row: dict[str, object]) -> None:
+    """Write one run's metrics in the caller's transaction, replacing the row of the same run id.
+
+    A run id names one month: one recorded for another month is refused, so a reused id never
+    deletes another month's row. On PostgreSQL through ``rko_monitoring.rko_record_run``.
+    """
+    values = run_row_values(row)
+    if conn.dialect.name == "postgresql":
+        row_json = json.dumps(_json_ready(values))
+        conn.execute(text("SELECT rko_monitoring.rko_record_run(CAST(:row AS jsonb))"), {"row": row_json})
+        return
+    other = conn.execute(
+        run_metrics.select().where(
+            run_metrics.c.run_id == values["run_id"], run_metrics.c.report_date != values["report_date"]
+        )
+    ).first()
+    if other is not None:
+        raise InvalidInputError(
+            f"run id {values['run_id']} already names the run of {other.report_date}; a run id names one month: "
+            "use a new one"
+        )
+    conn.execute(run_metrics.delete().where(run_metrics.c.run_id == values["run_id"]))
+    conn.execute(run_metrics.insert(), [values])
+
+
+def record_run(engine: Engine, row: dict[str, object], sql_dir: Path | None = None) -> None:
+    """Write one run's metrics, replacing an earlier row of the same run id (a retried task)."""
+    try:
+        with engine.begin() as conn:
+            ensure_tables(conn)
+            ensure_functions(conn, sql_dir)
+            write_run_row(conn, row)
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+        if _sqlstate(exc) == RUN_ID_TAKEN_SQLSTATE:
+            raise InvalidInputError(_first_line(exc)) from exc
+        raise WarehouseError(f"recording run {row.get('run_id')} failed and was rolled back: {exc}") from exc
+
+
+def month_of_run(engine: Engine, run_id: str) -> dt.date | None:
+    """The month a run id was recorded for, or None when it names no recorded run."""
+    with engine.begin() as conn:
+        ensure_tables(conn)
+    runs = read_frame(
+        engine,
+        "SELECT r.report_date FROM rko_monitoring.rko_run_metrics AS r WHERE r.run_id = :run_id",
+        {"run_id": run_id},
+        {"report_date": "date"},
+    )
+    return None if runs.empty else pd.Timestamp(runs["report_date"].iloc[0]).date()
 
 
 def read_runs(engine: Engine) -> pd.DataFrame:
@@ -321,20 +602,26 @@ def read_runs(engine: Engine) -> pd.DataFrame:
     return read_frame(engine, "SELECT * FROM rko_monitoring.rko_run_metrics ORDER BY recorded_at, run_id", {}, kinds)  # type: ignore[arg-type]
 
 
-def record_performance(engine: Engine, row: dict[str, object]) -> None:
+def record_performance(engine: Engine, row: dict[str, object], sql_dir: Path | None = None) -> None:
     """Write a month's realised performance, replacing an earlier evaluation of the same month."""
     values = {c.name: row.get(c.name) for c in realised_performance.columns}
     values["report_date"] = pd.Timestamp(values["report_date"]).date()  # type: ignore[arg-type]
-    values["evaluated_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    _replace_row(engine, realised_performance, "report_date", values)
-
-
-def _replace_row(engine: Engine, table: Table, key: str, values: dict[str, object]) -> None:
-    """Delete the row whose ``key`` matches and insert ``values``, in one transaction: a rerun leaves one row."""
-    with engine.begin() as conn:
-        ensure_tables(conn)
-        conn.execute(table.delete().where(table.c[key] == values[key]))
-        conn.execute(table.insert(), [values])
+    values["evaluated_at"] = _now()
+    try:
+        with engine.begin() as conn:
+            ensure_tables(conn)
+            ensure_functions(conn, sql_dir)
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT rko_monitoring.rko_record_performance(CAST(:row AS jsonb))"),
+                    {"row": json.dumps(_json_ready(values))},
+                )
+                return
+            month = realised_performance.c.report_date == values["report_date"]
+            conn.execute(realised_performance.delete().where(month))
+            conn.execute(realised_performance.insert(), [values])
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+        raise WarehouseError(f"recording the performance of {values['report_date']} failed: {exc}") from exc
 
 
 def read_performance(engine: Engine) -> pd.DataFrame:

@@ -84,3 +84,38 @@ def test_a_missing_connection_is_a_readable_503(api, monkeypatch: pytest.MonkeyP
     client = TestClient(api, headers={"Authorization": f"Bearer {_token(api)}"})
     response = client.get("/rko-monitoring/")
     assert response.status_code == 503 and re.search(r"rko_staging\S* isn&#x27;t defined", response.text)
+
+
+def test_a_damaged_champion_file_is_a_503_with_the_reason(  # type: ignore[no-untyped-def]
+    api, seeded_monitoring: dict[str, str]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    pointer = Path(seeded_monitoring["RKO_REGISTRY_DIR"]) / "champion.json"
+    original = pointer.read_bytes()
+    pointer.write_bytes(original[: len(original) // 2])  # truncated, as by a full disk
+    try:
+        client = TestClient(api, headers={"Authorization": f"Bearer {_token(api)}"})
+        response = client.get("/rko-monitoring/")
+        assert response.status_code == 503 and "champion pointer" in response.text and "damaged" in response.text
+        assert client.get("/rko-monitoring/months.json").status_code == 503
+    finally:
+        pointer.write_bytes(original)
+
+
+def test_a_damaged_monitoring_database_is_a_503_with_the_reason(  # type: ignore[no-untyped-def]
+    api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from fastapi.testclient import TestClient
+
+    (tmp_path / "rko_monitoring.db").write_bytes(b"not a database at all, " * 100)
+    url = f"sqlite:///{tmp_path / 'mo_staging.db'}"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RKO_STAGING", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}})
+    )
+    client = TestClient(api, headers={"Authorization": f"Bearer {_token(api)}"})
+    response = client.get("/rko-monitoring/")
+    assert response.status_code == 503 and "file is not a database" in response.text
+    assert "Traceback" not in response.text

@@ -13,6 +13,7 @@ from rko_model.model.package import (
     bin_shares,
     data_fingerprint,
     load_package,
+    read_reference,
     reference_distributions,
     save_package,
 )
@@ -112,3 +113,79 @@ def test_registry_records_every_decision(trained, tmp_path: Path) -> None:  # ty
     assert json.loads((registry.root / "champion.json").read_text())["version"] == "20260301T000000Z"
     with pytest.raises(PackageError, match="no model package 'nope'"):
         registry.promote("nope")
+
+
+def test_every_file_of_a_package_is_checksummed(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Any file, including the manifest and files a later version adds, is covered: changed, removed or added."""
+    model, frame = trained
+    folder = _save(model, frame, tmp_path / "pkg", "v1")
+    listed = json.loads((folder / "checksums.json").read_text())["sha256"]
+    assert set(listed) == {"model.cbm", "manifest.json", "reference.json"}
+    load_package(folder)
+    manifest = folder / "manifest.json"
+    original = manifest.read_bytes()
+    manifest.write_bytes(original.replace(b'"gini_std": 0.02', b'"gini_std": 0.0001'))  # a better std written in
+    with pytest.raises(PackageError, match=r"manifest\.json checksum .* does not match the recorded"):
+        load_package(folder)
+    manifest.write_bytes(original)
+    (folder / "notes.txt").write_text("added later")
+    with pytest.raises(PackageError, match=r"holds files its checksums do not list: \['notes\.txt'\]"):
+        load_package(folder)
+    (folder / "notes.txt").unlink()
+    (folder / "reference.json").write_text("{")
+    with pytest.raises(PackageError, match=r"reference\.json checksum"):  # named as itself, not as the manifest
+        read_reference(folder)
+
+
+def test_a_damaged_champion_pointer_is_one_permanent_package_error(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, frame = trained
+    registry = Registry(tmp_path / "registry")
+    _save(model, frame, registry.path_for("v1"), "v1")
+    assert registry.promote("v1").promoted
+    pointer = registry.root / "champion.json"
+    for damage in (pointer.read_bytes()[:10], b"", b"[1, 2]", b'{"version": 7}', b"\xff\xfe"):
+        pointer.write_bytes(damage)
+        with pytest.raises(PackageError, match=r"the champion pointer .*champion\.json is damaged") as caught:
+            registry.champion_version()
+        assert not caught.value.transient  # the DAG does not retry it
+    assert not list(registry.root.glob("*.partial"))
+
+
+def test_decisions_survive_a_damaged_last_line(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, frame = trained
+    registry = Registry(tmp_path / "registry")
+    _save(model, frame, registry.path_for("v1"), "v1", mean=0.5)
+    _save(model, frame, registry.path_for("v2"), "v2", mean=0.6)
+    assert registry.promote("v1").promoted
+    log_file = registry.root / "decisions.jsonl"
+    log_file.write_bytes(log_file.read_bytes()[:-20])  # the last line cut (a crash while appending)
+    assert registry.promote("v2").promoted  # the next decision is not glued onto the damaged line
+    lines = log_file.read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["challenger"] == "v2"
+    with pytest.raises(PackageError, match=r"line 1 of .*decisions\.jsonl is damaged"):
+        registry.decisions()
+
+
+@pytest.mark.parametrize("tolerance", [float("nan"), float("inf"), -0.01, "abc", None])
+def test_promotion_arguments_are_validated(trained, tmp_path: Path, tolerance: object) -> None:  # type: ignore[no-untyped-def]
+    """A tolerance that is not a finite number >= 0 is refused before anything is decided or written."""
+    from rko_model.errors import InvalidInputError
+
+    model, frame = trained
+    registry = Registry(tmp_path / "registry")
+    _save(model, frame, registry.path_for("v1"), "v1", mean=0.5, std=0.0145)
+    _save(model, frame, registry.path_for("v2"), "v2", mean=0.6, std=0.40)
+    assert registry.promote("v1").promoted
+    before = (registry.root / "decisions.jsonl").read_bytes()
+    with pytest.raises(InvalidInputError, match="std tolerance"):
+        registry.promote("v2", tolerance=tolerance)  # type: ignore[arg-type]
+    assert registry.champion_version() == "v1" and (registry.root / "decisions.jsonl").read_bytes() == before
+
+
+def test_non_finite_retro_figures_are_refused(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, frame = trained
+    registry = Registry(tmp_path / "registry")
+    _save(model, frame, registry.path_for("v1"), "v1", mean=float("nan"))
+    with pytest.raises(PackageError, match=r"retro figures .* are not finite"):
+        registry.promote("v1")
+    assert registry.champion_version() is None

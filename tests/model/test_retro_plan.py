@@ -31,3 +31,13 @@ def test_short_warehouses_give_fewer_training_months_or_a_clear_error() -> None:
     )
     with pytest.raises(IncompleteDataError, match="too short"):
         plan_retro(dt.date(2025, 4, 30), dt.date(2026, 10, 31), n_train=12, n_test=6)
+
+
+def test_a_window_asked_for_must_fit_the_warehouse() -> None:
+    """`rko train --train-months 12` on a warehouse with room for 6 says so instead of training on 6."""
+    with pytest.raises(IncompleteDataError, match=r"it holds 6 training months .* fewer than the 12 asked"):
+        plan_retro(dt.date(2024, 11, 30), dt.date(2026, 10, 31), n_train=12, n_test=2, strict=True)
+    assert (
+        len(plan_retro(dt.date(2024, 11, 30), dt.date(2026, 10, 31), n_train=6, n_test=2, strict=True).train_months)
+        == 6
+    )

@@ -1,0 +1,33 @@
+"""Files written whole or not at all: through a ``.partial`` file renamed into place, removed on any failure.
+
+A full disk, a read-only folder or a killed task never leaves half a file behind, nor a
+``.partial`` file that keeps the disk full.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def partial_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed to ``path`` on success, removed on failure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        yield partial
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically and durably (flushed to disk before the rename)."""
+    with partial_path(path) as partial, partial.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
