@@ -353,6 +353,7 @@ def record(
         validated=validated,
         scored=scored,
         published=published,
+        readiness=readiness,
     )
     with _staging(settings) as staging:
         record_run(staging, row, settings.sql_dir)
@@ -368,6 +369,7 @@ def run_metrics_row(
     validated: Sequence[Ref] = (),
     scored: Sequence[Ref] = (),
     published: Ref | None = None,
+    readiness: Ref | None = None,
 ) -> dict[str, Any]:
     """The run-metrics row of the steps' references."""
     extracted, validated, scored, published = list(extracted), list(validated), list(scored), published or {}
