@@ -1,132 +1,214 @@
-"""Model bench: training time and peak RSS for 100k clients x 12 stacked months, and scoring throughput
-of the packaged model against a bare CatBoostClassifier.predict_proba on the same 1M rows.
+"""Model bench: the packaged recipe against plain CatBoost and both ceilings on 3 seeds, and training
+time / peak RSS at 100k clients with and without the ablation.
 
-Usage: python bench/bench_model.py [--clients 100000] [--score-rows 1000000] [--url URL]
-Generates a 36-month bank in schema rko_bench_model_<clients> when it holds none.
-Target (issue 3): the package scores at no less than 0.8 of bare CatBoost's rows/s.
+Usage:
+  python bench/bench_model.py quality [--clients 60000] [--seeds 7 11 23]   # one child process per seed
+  python bench/bench_model.py timing  [--clients 100000]                    # run_retro with / without ablation
+  python bench/bench_model.py report                                        # docs/results/model_bench.md
+
+Banks are SQLite warehouses under data/bench_model/ (bench/_model_data.py), generated once.
+Targets (issue 11), per seed: every test month, the recipe's Gini >= plain
+CatBoostClassifier(iterations=1000, learning_rate=0.05, depth=6) - 0.003 on the same rows with all
+negatives; multimodal mean Gini >= 0.95 x the point-in-time truth's; monthly Gini std <= 0.02.
+Each seed's figures go to data/bench_model/quality_<clients>_<seed>.json as soon as it ends.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import DEFAULT_PG, child, schema_url
+from _common import child
+from _model_data import FOLDER
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "docs" / "results" / "model_bench.md"
 
 
-def build(url: str, folder: str) -> dict:
-    """Stack the 12 training months and the 6 test months; cache them as parquet for the other steps."""
-    from rko_model.model.dataset import build_dataset, plan_from_warehouse
-    from rko_model.settings import Settings
-    from rko_model.warehouse.engine import make_engine
-
-    settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})
-    engine = make_engine(url)
-    plan = plan_from_warehouse(engine, settings)
-    train = build_dataset(engine, plan.train_months, settings)
-    test = build_dataset(engine, plan.test_months, settings)
-    train.to_parquet(Path(folder) / "train.parquet")
-    test.to_parquet(Path(folder) / "test.parquet")
-    return {"train_rows": len(train), "test_rows": len(test), "months": len(plan.train_months)}
-
-
-def fit(folder: str) -> dict:
-    import time
-
-    import pandas as pd
-
-    from rko_model.model.package import data_fingerprint, reference_distributions, save_package
-    from rko_model.model.spec import rko_spec
-    from rko_model.model.train import TrainParams, train
-
-    frame = pd.read_parquet(Path(folder) / "train.parquet")
-    started = time.perf_counter()
-    model = train(frame, rko_spec(), TrainParams(negative_share=0.5))
-    seconds = time.perf_counter() - started
-    package = Path(folder) / "package"
-    save_package(
-        model,
-        package,
-        version="bench",
-        training_months=[],
-        retro={"gini_mean": 0, "gini_std": 0},
-        fingerprint=data_fingerprint(frame, model.spec),
-        reference=reference_distributions(frame, model.predict(frame), model),
-    )
-    return {"rows": len(frame), "fit_s": round(seconds, 1), "iterations": model.best_iteration + 1}
-
-
-def score(folder: str, rows: int) -> dict:
+def quality(clients: int, seed: int) -> dict:
+    """One seed: retro (recipe, plain, logreg, rules, tabular) with both ceilings, walk-forward, blends."""
+    import logging
     import time
 
     import numpy as np
     import pandas as pd
-    from catboost import Pool
+    from _model_data import frames, months_of
 
-    from rko_model.model.package import load_package
-    from rko_model.model.prepare import model_matrix
+    from rko_model.model import metrics
+    from rko_model.model.report import render_html
+    from rko_model.model.retro import MULTIMODAL, PLAIN, importance_by_source, run_retro
+    from rko_model.model.train import TrainParams
+    from rko_model.model.walkforward import run_walk_forward, summarise
 
-    package = load_package(Path(folder) / "package")
-    test = pd.read_parquet(Path(folder) / "test.parquet")
-    frame = test.iloc[np.arange(rows) % len(test)].reset_index(drop=True)
-    spec = package.spec
-    ready = model_matrix(frame, spec)  # bare CatBoost gets its input already in CatBoost's shape
-    pool_args = {"cat_features": list(spec.categorical), "text_features": list(spec.text)}
-    timings: dict[str, list[float]] = {"package": [], "bare": []}
-    for _ in range(2):  # alternate, keep the best of two for each
-        t = time.perf_counter()
-        p_package = package.score(frame)
-        timings["package"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        p_bare = package.model.predict_proba(Pool(ready, **pool_args))[:, 1]
-        timings["bare"].append(time.perf_counter() - t)
-    assert np.allclose(p_package, p_bare)
-    package_rate, bare_rate = rows / min(timings["package"]), rows / min(timings["bare"])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    started = time.perf_counter()
+    data = frames(clients, seed)
+    plan = data["plan"]
+    train_frame = months_of(data["all"], plan["train_months"])
+    test_frame = months_of(data["all"], plan["test_months"])
+    t = time.perf_counter()
+    result = run_retro(
+        train_frame, test_frame, TrainParams(), data["truth"], ablation=False, oracle=data["oracle"], plain=True
+    )
+    retro_s = time.perf_counter() - t
+    t = time.perf_counter()
+    test_months = [pd.Timestamp(m).date() for m in plan["test_months"]]
+    walk = run_walk_forward(data["all"], result.champion, test_months)
+    walk_s = time.perf_counter() - t
+
+    preds = result.predictions
+    blends = []
+    for month, g in preds.groupby("report_date"):
+        y = g["target"].to_numpy()
+        truth_rank = g["truth"].rank(pct=True).to_numpy()
+        model_rank = g[MULTIMODAL].rank(pct=True).to_numpy()
+        oracle = metrics.gini(y, g["oracle"].to_numpy())
+        best = max(metrics.gini(y, truth_rank + w * model_rank) for w in (0.1, 0.3, 0.5, 1.0))
+        blends.append({"month": str(pd.Timestamp(month).date()), "oracle": oracle, "best_blend": best})
+    monthly = result.monthly
+    pivot = monthly.pivot(index="month", columns="model", values="gini")
+    per_month = pd.DataFrame(
+        {
+            "recipe": pivot[MULTIMODAL],
+            "plain": pivot[PLAIN],
+            "truth": monthly.groupby("month")["ceiling_gini"].first(),
+            "oracle": monthly.groupby("month")["oracle_gini"].first(),
+        }
+    )
+    champion = result.champion
+    run = {
+        "run_id": f"bench-{clients}-{seed}",
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "package_version": None,
+        "plan": {"train_months": plan["train_months"], "test_months": plan["test_months"]},
+        "spec": champion.spec.to_dict(),
+        "params": champion.params.to_dict(),
+        "training": champion.summary(),
+        "train_rows": len(train_frame),
+        "test_rows": len(test_frame),
+        "headline": result.headline(),
+        "monthly": monthly.to_dict("records"),
+        "summary": result.summary.to_dict("records"),
+        "ablation": [],
+        "business": result.business.to_dict("records"),
+        "reliability": result.reliability.to_dict("records"),
+        "importance": result.importance.to_dict("records"),
+        "importance_by_source": importance_by_source(result.importance).to_dict("records"),
+        "walk_forward": walk.to_dict("records"),
+        "walk_forward_summary": summarise(walk).to_dict("records"),
+    }
+    if seed == 7:
+        (ROOT / "docs" / "results" / f"model_report_{clients // 1000}k_seed{seed}.html").write_text(
+            render_html(run, preds), encoding="utf-8"
+        )
+    out = {
+        "clients": clients,
+        "seed": seed,
+        "train_rows": len(train_frame),
+        "per_month": per_month.reset_index().to_dict("records"),
+        "summary": result.summary.to_dict("records"),
+        "headline": result.headline(),
+        "training": champion.summary(),
+        "walk_forward": walk.to_dict("records"),
+        "walk_forward_summary": summarise(walk).to_dict("records"),
+        "importance_by_source": importance_by_source(result.importance).to_dict("records"),
+        "top_features": result.importance.head(10).to_dict("records"),
+        "blends": blends,
+        "retro_s": round(retro_s, 1),
+        "walk_forward_s": round(walk_s, 1),
+        "total_s": round(time.perf_counter() - started, 1),
+        "gini_std_recipe": float(np.std(per_month["recipe"])),
+    }
+    path = FOLDER / f"quality_{clients}_{seed}.json"
+    path.write_text(json.dumps(out, indent=1, default=str))
+    return {"file": str(path)}
+
+
+def timing(clients: int, ablation: bool) -> dict:
+    """run_retro (rules, logreg, tabular, multimodal, optionally the ablation) on the 12 stacked months."""
+    import time
+
+    from _model_data import frames, months_of
+
+    from rko_model.model.retro import run_retro
+    from rko_model.model.train import TrainParams
+
+    data = frames(clients, 42)
+    plan = data["plan"]
+    train_frame = months_of(data["all"], plan["train_months"])
+    test_frame = months_of(data["all"], plan["test_months"])
+    del data
+    t = time.perf_counter()
+    result = run_retro(train_frame, test_frame, TrainParams(), ablation=ablation)
     return {
-        "rows": rows,
-        "package_rows_s": round(package_rate),
-        "bare_rows_s": round(bare_rate),
-        "ratio": round(package_rate / bare_rate, 3),
+        "rows": len(train_frame),
+        "retro_s": round(time.perf_counter() - t, 1),
+        "trees": result.champion.iterations,
+        "best_iteration": result.champion.best_iteration + 1,
+        "multimodal_fit_s": result.champion.seconds,
     }
 
 
+def timing_negatives(clients: int, share: float) -> dict:
+    """One multimodal fit with ``share`` of the negatives, for the memory the downsampling saves."""
+    import time
+
+    from _model_data import frames, months_of
+
+    from rko_model.model.spec import rko_spec
+    from rko_model.model.train import TrainParams, train
+
+    data = frames(clients, 42)
+    train_frame = months_of(data["all"], data["plan"]["train_months"])
+    del data
+    t = time.perf_counter()
+    model = train(train_frame, rko_spec(), TrainParams(negative_share=share))
+    return {"rows": len(train_frame), "fit_s": round(time.perf_counter() - t, 1), "trees": model.iterations}
+
+
 def main() -> None:
-    import tempfile
-
-    from bench_generator import run_generate
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, default=100_000)
-    parser.add_argument("--score-rows", type=int, default=1_000_000)
-    parser.add_argument("--url", default=DEFAULT_PG)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("quality", "timing", "report"))
+    parser.add_argument("--clients", type=int)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
     args = parser.parse_args()
-    from bench_snapshot import has_bank
+    if args.what == "quality":
+        clients = args.clients or 60_000
+        for seed in args.seeds:
+            if (FOLDER / f"quality_{clients}_{seed}.json").exists():
+                print(f"seed {seed}: done before", flush=True)
+                continue
+            out = child(quality, clients, seed)
+            print(
+                f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB -> {out['file']}",
+                flush=True,
+            )
+    elif args.what == "timing":
+        clients = args.clients or 100_000
+        rows = []
+        for ablation in (False, True):
+            out = child(timing, clients, ablation)
+            rows.append({"ablation": ablation, **out})
+            print(json.dumps(rows[-1]), flush=True)
+        for share in (1.0, 0.5):
+            out = child(timing_negatives, clients, share)
+            rows.append({"negative_share": share, **out})
+            print(json.dumps(rows[-1]), flush=True)
+        (FOLDER / f"timing_{clients}.json").write_text(json.dumps(rows, indent=1))
+    else:
+        write_report()
 
-    url = schema_url(args.url, f"rko_bench_model_{args.clients}")
-    if not has_bank(url):
-        print(f"(generating a {args.clients:,d}-client, 36-month bank first)", flush=True)
-        child(run_generate, url, args.clients, 36)
-    with tempfile.TemporaryDirectory() as folder:
-        out = child(build, url, folder)
-        print(
-            f"dataset: {out['months']} months stacked, {out['train_rows']:,d} training rows, "
-            f"{out['test_rows']:,d} test rows; {out['wall_s']:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB",
-            flush=True,
-        )
-        out = child(fit, folder)
-        print(
-            f"training (CatBoost multimodal, negatives halved): {out['rows']:,d} rows, {out['iterations']} "
-            f"iterations, fit {out['fit_s']:.1f} s, wall {out['wall_s']:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB",
-            flush=True,
-        )
-        out = child(score, folder, args.score_rows)
-        print(
-            f"scoring {out['rows']:,d} rows: package {out['package_rows_s']:,d} rows/s, bare CatBoost "
-            f"{out['bare_rows_s']:,d} rows/s, ratio {out['ratio']:.2f}; peak RSS {out['peak_rss_mb']:,.0f} MB"
-        )
+
+def write_report() -> None:
+    """docs/results/model_bench.md from the seeds' JSON files (and the timing file when present)."""
+    from bench_model_report import render
+
+    REPORT.write_text(render(FOLDER), encoding="utf-8")
+    print(f"written {REPORT}")
 
 
 if __name__ == "__main__":

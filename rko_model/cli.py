@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from rko_model import logmask
 from rko_model.dates import add_months
 from rko_model.errors import RkoError
+from rko_model.model import defaults as D
 from rko_model.settings import Settings
 
 log = logging.getLogger("rko")
@@ -91,7 +92,9 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         iterations=args.iterations,
         learning_rate=args.learning_rate,
         depth=args.depth,
+        l2_leaf_reg=args.l2_leaf_reg,
         negative_share=args.negative_share,
+        validation=args.validation,
     )
     run = train_and_report(
         make_engine(settings.warehouse_url),
@@ -100,6 +103,8 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         n_test=args.test_months,
         params=params,
         ablation=not args.no_ablation,
+        walk_forward=not args.no_walk_forward,
+        package_retro_model=args.package_retro_model,
     )
     h = run.headline
     print(
@@ -108,7 +113,14 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         f"over the rules {h['gain_over_rules']:+.3f}; conversion uplift {h['conversion_uplift_mean']:+.1%}, "
         f"cost saving {h['cost_saving_mean']:.1%}"
     )
-    print(f"  package: {run.package_dir}")
+    if h.get("near_cap"):
+        print(f"  warning: the best iteration ({h['best_iteration']:.0f}) is within 5% of the cap: raise --iterations")
+    which = (
+        "the retro-tested model itself (audit)"
+        if run.packaged == "retro"
+        else "the recipe refit on the latest labelled months"
+    )
+    print(f"  package: {run.package_dir} ({which})")
     print(f"  report:  {run.run_dir / 'report.html'}")
     print(f"  promote it with: rko promote --version {run.run_id}")
     return 0
@@ -279,18 +291,31 @@ def build_parser() -> argparse.ArgumentParser:
     lab.set_defaults(func=_cmd_labels)
 
     trn = sub.add_parser("train", help="retro-test the models, package the multimodal model, write the report")
-    trn.add_argument("--train-months", type=int, default=12, help="monthly snapshots stacked for training")
-    trn.add_argument("--test-months", type=int, default=6, help="later months for the out-of-time tests")
-    trn.add_argument("--iterations", type=int, default=500)
-    trn.add_argument("--learning-rate", type=float, default=0.1)
+    trn.add_argument("--train-months", type=int, default=D.TRAIN_MONTHS, help="monthly snapshots stacked for training")
+    trn.add_argument("--test-months", type=int, default=D.TEST_MONTHS, help="later months for the out-of-time tests")
+    trn.add_argument("--iterations", type=int, default=D.ITERATIONS, help="cap on trees (early stopping chooses)")
+    trn.add_argument("--learning-rate", type=float, default=D.LEARNING_RATE)
+    trn.add_argument("--depth", type=int, default=D.DEPTH)
+    trn.add_argument("--l2-leaf-reg", type=float, default=D.L2_LEAF_REG)
     trn.add_argument(
         "--negative-share",
         type=float,
-        default=0.5,
-        help="share of non-openers kept for fitting, reweighted (default 0.5: twice as fast)",
+        default=D.NEGATIVE_SHARE,
+        help="share of non-openers kept for fitting, reweighted (default: all; lower it to save memory)",
     )
-    trn.add_argument("--depth", type=int, default=6)
+    trn.add_argument(
+        "--validation",
+        choices=("time", "random", "kfold"),
+        default=D.VALIDATION,
+        help="how the number of trees is chosen (default: the latest months held out)",
+    )
     trn.add_argument("--no-ablation", action="store_true", help="skip the one-source-at-a-time ablation")
+    trn.add_argument("--no-walk-forward", action="store_true", help="skip the walk-forward retraining comparison")
+    trn.add_argument(
+        "--package-retro-model",
+        action="store_true",
+        help="package the retro-tested model itself (for audit) instead of the recipe refit on the latest months",
+    )
     trn.set_defaults(func=_cmd_train)
 
     rep = sub.add_parser("report", help="redraw a training run's HTML report from its stored results")

@@ -91,10 +91,22 @@ synthetic_truth = Table(
     Column("propensity", Float, nullable=False, comment="true P(open RKO within 3 months | month end)"),
 )
 
+#: The hazard the generator actually drew from: the probability that the client opens RKO in the
+#: month after ``month_end`` (drawn only when the client is eligible then). Kept for every active,
+#: not yet liquidated client, so that the oracle ceiling 1-(1-h1)(1-h2)(1-h3) of a report date
+#: can be computed over the three window months that really happened.
+synthetic_hazard = Table(
+    "synthetic_hazard",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False),
+    Column("hazard", Float, nullable=False, comment="P(open RKO in the month after month_end), as drawn"),
+)
+
 #: Tables a bank must provide (the data contract), in load order.
 CONTRACT_TABLES = (clients, account_monthly, payments, product_events, digital_activity)
 #: Tables the synthetic generator writes.
-SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth)
+SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth, synthetic_hazard)
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ INDEXES: tuple[IndexSpec, ...] = (
         include=("app_sessions", "web_sessions", "banner_views", "banner_clicks"),
     ),
     IndexSpec("ix_truth_client_month", synthetic_truth, ("client_id", "month_end"), unique=True),
+    IndexSpec("ix_hazard_client_month", synthetic_hazard, ("client_id", "month_end"), unique=True),
 )
 
 

@@ -1,0 +1,104 @@
+"""Render docs/results/model_bench.md from bench_model.py's JSON files (pure formatting)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+
+def render(folder: Path) -> str:
+    files = sorted(folder.glob("quality_*.json"))
+    seeds = [json.loads(p.read_text()) for p in files]
+    lines = [
+        "# Model bench (issue 11)",
+        "",
+        "Produced by `python bench/bench_model.py quality` then `... report` on this 2-core machine, shared with",
+        "five other engineers' builds, tests and benches while it ran (times are loaded-machine times).",
+        "Banks: SQLite warehouses of the synthetic bank, 36 months each; retro plan: 12 training months,",
+        "6 test months out of time. The recipe is the packaged recipe with the defaults of",
+        "`rko_model/model/defaults.py` (time holdout, early stopping, refit on every row with the tree count",
+        "scaled, all negatives). Plain = `CatBoostClassifier(iterations=1000, learning_rate=0.05, depth=6)`",
+        "on the same rows with all negatives, trained in the same run. Truth = point-in-time propensity",
+        "1-(1-h)^3; oracle = 1-(1-h1)(1-h2)(1-h3) over the hazards the window's openings were drawn from.",
+        "",
+    ]
+    if not seeds:
+        return "\n".join([*lines, "No seed finished yet."]) + "\n"
+    lines += ["## Targets per seed", ""]
+    lines.append(
+        "| clients | seed | recipe mean | plain mean | worst month recipe - plain | recipe / truth | recipe / oracle "
+        "| monthly std | trees (best / final / cap) | retro s | walk-forward s |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in seeds:
+        m = pd.DataFrame(s["per_month"])
+        diff = (m["recipe"] - m["plain"]).min()
+        t = s["training"]
+        lines.append(
+            f"| {s['clients']:,} | {s['seed']} | {m['recipe'].mean():.4f} | {m['plain'].mean():.4f} | {diff:+.4f} "
+            f"{'ok' if diff >= -0.003 else 'MISSED'} | {m['recipe'].mean() / m['truth'].mean():.3f} "
+            f"{'ok' if m['recipe'].mean() >= 0.95 * m['truth'].mean() else 'MISSED'} | "
+            f"{m['recipe'].mean() / m['oracle'].mean():.3f} | {m['recipe'].std(ddof=0):.4f} "
+            f"{'ok' if m['recipe'].std(ddof=0) <= 0.02 else 'MISSED'} | {t['best_iteration'] + 1} / {t['trees']} / "
+            f"{t['cap']}{' NEAR CAP' if t['near_cap'] else ''} | {s['retro_s']:.0f} | {s['walk_forward_s']:.0f} |"
+        )
+    lines += ["", "## Gini per test month", ""]
+    for s in seeds:
+        m = pd.DataFrame(s["per_month"])
+        m["recipe - plain"] = m["recipe"] - m["plain"]
+        lines += [f"Seed {s['seed']} ({s['train_rows']:,} training rows):", "", _md(m), ""]
+    lines += ["## Oracle ceiling against the best blend of truth and model", ""]
+    lines.append(
+        "Blend = rank(truth) + w x rank(model), best of w in {0.1, 0.3, 0.5, 1.0} per month (tuned on the test month)."
+    )
+    lines.append("")
+    for s in seeds:
+        b = pd.DataFrame(s["blends"])
+        b["blend - oracle"] = b["best_blend"] - b["oracle"]
+        lines += [f"Seed {s['seed']}:", "", _md(b), ""]
+    lines += ["## Walk-forward retraining (multimodal recipe)", ""]
+    lines.append(
+        "Frozen = the retro-tested model; monthly = retrained at every test month on the 12 months labelled by"
+    )
+    lines.append(
+        "then; quarterly = retrained every third test month. Reduced: retrained models reuse the frozen model's"
+    )
+    lines.append("tree count (one fit each, no validation fit) and the frames are stacked once.")
+    lines.append("")
+    for s in seeds:
+        w = pd.DataFrame(s["walk_forward"]).pivot(index="month", columns="strategy", values="gini").reset_index()
+        lines += [f"Seed {s['seed']}:", "", _md(w), "", _md(pd.DataFrame(s["walk_forward_summary"])), ""]
+    allw = pd.concat([pd.DataFrame(s["walk_forward_summary"]).assign(seed=s["seed"]) for s in seeds])
+    lines += [
+        "Over seeds:",
+        "",
+        _md(allw.groupby("strategy", sort=False)[["gini_mean", "gain_over_frozen"]].mean().reset_index()),
+        "",
+    ]
+    lines += ["## What drives the model (seed by seed, CatBoost importance shares)", ""]
+    for s in seeds:
+        lines += [f"Seed {s['seed']}:", "", _md(pd.DataFrame(s["importance_by_source"])), ""]
+        lines += [_md(pd.DataFrame(s["top_features"])), ""]
+    timing = folder / "timing_100000.json"
+    if timing.exists():
+        lines += [
+            "## Training time and peak RSS at 100,000 clients",
+            "",
+            _md(pd.DataFrame(json.loads(timing.read_text()))),
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _md(frame: pd.DataFrame) -> str:
+    def cell(v: object) -> str:
+        if isinstance(v, float):
+            return f"{v:.4f}"
+        return str(v)
+
+    head = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
