@@ -8,8 +8,11 @@ as Parquet, so that reruns and the other benches do not rebuild them.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,28 +22,38 @@ PG_URL = os.environ.get("RKO_BENCH_MODEL_URL")
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """One process at a time builds a bank or its frames (the benches may run side by side)."""
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    with (FOLDER / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def bank(clients: int, seed: int, months: int = 36) -> str:
-    """SQLite URL of the bank, generated when missing (a marker file says it is complete)."""
+    """URL of the bank (PostgreSQL schema or SQLite file), generated when missing (a marker says it is complete)."""
     from rko_model.synth.generator import generate
     from rko_model.synth.spec import BankSpec
     from rko_model.warehouse.bank_writer import write_bank
     from rko_model.warehouse.engine import make_engine
 
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    path = FOLDER / f"bank_{clients}_{seed}_{months}.db"
+    name = f"bank_{clients}_{seed}_{months}"
+    path = FOLDER / f"{name}.db"
     if PG_URL:
         from _common import schema_url
 
-        url = schema_url(PG_URL, f"rko_bank_{clients}_{seed}_{months}")
+        url = schema_url(PG_URL, f"rko_{name}")
     else:
         url = f"sqlite:///{path}"
-    done = path.with_suffix(".pg.done" if PG_URL else ".done")
-    if not done.exists():
-        log.info("generating bank %d clients x %d months, seed %d", clients, months, seed)
-        if not PG_URL:
-            path.unlink(missing_ok=True)
-        write_bank(make_engine(url), generate(BankSpec(n_clients=clients, n_months=months, seed=seed)))
-        done.write_text("ok")
+    done = FOLDER / f"{name}.{'pg.' if PG_URL else ''}done"
+    with _locked(name):
+        if not done.exists():
+            log.info("generating bank %d clients x %d months, seed %d", clients, months, seed)
+            if not PG_URL:
+                path.unlink(missing_ok=True)
+            write_bank(make_engine(url), generate(BankSpec(n_clients=clients, n_months=months, seed=seed)))
+            done.write_text("ok")
     return url
 
 
@@ -50,32 +63,38 @@ def frames(clients: int, seed: int, months: int = 36, n_train: int = 12, n_test:
 
     import pandas as pd
 
+    url = bank(clients, seed, months)
+    cache = FOLDER / f"frames_{clients}_{seed}_{months}_{n_train}_{n_test}"
+    with _locked(cache.name):
+        if not (cache / "plan.json").exists():
+            _build_frames(url, cache, n_train, n_test)
+    return {
+        "url": url,
+        "plan": json.loads((cache / "plan.json").read_text()),
+        "all": pd.read_parquet(cache / "all.parquet"),
+        "truth": pd.read_parquet(cache / "truth.parquet"),
+        "oracle": pd.read_parquet(cache / "oracle.parquet"),
+    }
+
+
+def _build_frames(url: str, cache: Path, n_train: int, n_test: int) -> None:
+    import json
+
     from rko_model.model.dataset import load_oracle, load_truth, plan_from_warehouse
     from rko_model.settings import Settings
     from rko_model.training import refit_months, stacked_months
     from rko_model.warehouse.engine import make_engine
 
-    url = bank(clients, seed, months)
-    cache = FOLDER / f"frames_{clients}_{seed}_{months}_{n_train}_{n_test}"
-    if not (cache / "plan.json").exists():
-        settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})
-        engine = make_engine(url)
-        plan = plan_from_warehouse(engine, settings, n_train=n_train, n_test=n_test)
-        refit = refit_months(plan.test_months, n_train)
-        stacked = stacked_months(engine, settings, plan.train_months, plan.test_months, refit, True, n_train)
-        cache.mkdir(parents=True, exist_ok=True)
-        stacked.all.to_parquet(cache / "all.parquet")
-        load_truth(engine, plan.test_months, settings).to_parquet(cache / "truth.parquet")
-        load_oracle(engine, plan.test_months, settings).to_parquet(cache / "oracle.parquet")
-        (cache / "plan.json").write_text(json.dumps({**plan.to_dict(), "refit_months": [m.isoformat() for m in refit]}))
-    plan = json.loads((cache / "plan.json").read_text())
-    return {
-        "url": url,
-        "plan": plan,
-        "all": pd.read_parquet(cache / "all.parquet"),
-        "truth": pd.read_parquet(cache / "truth.parquet"),
-        "oracle": pd.read_parquet(cache / "oracle.parquet"),
-    }
+    settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})
+    engine = make_engine(url)
+    plan = plan_from_warehouse(engine, settings, n_train=n_train, n_test=n_test)
+    refit = refit_months(plan.test_months, n_train)
+    stacked = stacked_months(engine, settings, plan.train_months, plan.test_months, refit, True, n_train)
+    cache.mkdir(parents=True, exist_ok=True)
+    stacked.all.to_parquet(cache / "all.parquet")
+    load_truth(engine, plan.test_months, settings).to_parquet(cache / "truth.parquet")
+    load_oracle(engine, plan.test_months, settings).to_parquet(cache / "oracle.parquet")
+    (cache / "plan.json").write_text(json.dumps({**plan.to_dict(), "refit_months": [m.isoformat() for m in refit]}))
 
 
 def months_of(frame, months):  # type: ignore[no-untyped-def]
