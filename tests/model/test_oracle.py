@@ -40,7 +40,7 @@ def test_no_model_nor_blend_with_the_truth_beats_the_oracle_beyond_noise(bank: E
     test = test.merge(load_oracle(bank, plan.test_months, bank_settings), on=keys, how="left")
     assert test["propensity"].notna().all() and test["oracle"].notna().all()  # every eligible client has both
 
-    model = train(train_frame, rko_spec(), TrainParams(iterations=300, learning_rate=0.1, depth=4))
+    model = train(train_frame, rko_spec(), TrainParams(iterations=150, learning_rate=0.15, depth=4))
     y = test[col.TARGET].to_numpy()
     ranks = {
         "model": pd.Series(model.predict(test)).rank(pct=True).to_numpy(),
