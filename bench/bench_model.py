@@ -2,8 +2,10 @@
 time / peak RSS at 100k clients with and without the ablation.
 
 Usage:
-  python bench/bench_model.py quality [--clients 60000] [--seeds 7 11 23]   # one child process per seed
+  python bench/bench_model.py quality [--clients 60000] [--seeds 7 11 23] [--parallel]  # retro per seed
+  python bench/bench_model.py walk    [--clients 60000] [--seeds 7 11 23] [--parallel]  # walk-forward per seed
   python bench/bench_model.py timing  [--clients 100000]                    # run_retro with / without ablation
+  python bench/bench_model.py memory  [--clients 20000]                     # peak RSS by negative share
   python bench/bench_model.py report                                        # docs/results/model_bench.md
 
 Banks are SQLite warehouses under data/bench_model/ (bench/_model_data.py), generated once.
@@ -45,14 +47,12 @@ def quality(clients: int, seed: int) -> dict:
     from rko_model.model.report import render_html
     from rko_model.model.retro import MULTIMODAL, PLAIN, importance_by_source, run_retro
     from rko_model.model.train import TrainParams
-    from rko_model.model.walkforward import run_walk_forward, summarise
 
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(message)s",
         filename=FOLDER / f"quality_{clients}_{seed}.log",
     )
-    walk_params = TrainParams(fixed_iterations=WALK_TREES, learning_rate=WALK_LR)
     started = time.perf_counter()
     data = frames(clients, seed)
     plan = data["plan"]
@@ -70,10 +70,6 @@ def quality(clients: int, seed: int) -> dict:
         tabular=False,
     )
     retro_s = time.perf_counter() - t
-    t = time.perf_counter()
-    test_months = [pd.Timestamp(m).date() for m in plan["test_months"]]
-    walk = run_walk_forward(data["all"], result.champion, test_months, params=walk_params)
-    walk_s = time.perf_counter() - t
 
     preds = result.predictions
     blends = []
@@ -113,8 +109,8 @@ def quality(clients: int, seed: int) -> dict:
         "reliability": result.reliability.to_dict("records"),
         "importance": result.importance.to_dict("records"),
         "importance_by_source": importance_by_source(result.importance).to_dict("records"),
-        "walk_forward": walk.to_dict("records"),
-        "walk_forward_summary": summarise(walk).to_dict("records"),
+        "walk_forward": [],
+        "walk_forward_summary": [],
     }
     if seed == 7:
         (ROOT / "docs" / "results" / f"model_report_{clients // 1000}k_seed{seed}.html").write_text(
@@ -128,17 +124,50 @@ def quality(clients: int, seed: int) -> dict:
         "summary": result.summary.to_dict("records"),
         "headline": result.headline(),
         "training": champion.summary(),
-        "walk_forward": walk.to_dict("records"),
-        "walk_forward_summary": summarise(walk).to_dict("records"),
         "importance_by_source": importance_by_source(result.importance).to_dict("records"),
         "top_features": result.importance.head(10).to_dict("records"),
         "blends": blends,
         "retro_s": round(retro_s, 1),
-        "walk_forward_s": round(walk_s, 1),
         "total_s": round(time.perf_counter() - started, 1),
         "gini_std_recipe": float(np.std(per_month["recipe"])),
     }
     path = FOLDER / f"quality_{clients}_{seed}.json"
+    path.write_text(json.dumps(out, indent=1, default=str))
+    return {"file": str(path)}
+
+
+def walk(clients: int, seed: int) -> dict:
+    """Walk-forward of one seed with the cheaper recipe (every strategy, the frozen model included)."""
+    import logging
+    import time
+
+    import pandas as pd
+    from _model_data import frames
+
+    from rko_model.model.spec import rko_spec
+    from rko_model.model.train import TrainParams
+    from rko_model.model.walkforward import run_walk_forward, summarise
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        filename=FOLDER / f"walk_{clients}_{seed}.log",
+    )
+    data = frames(clients, seed)
+    test_months = [pd.Timestamp(m).date() for m in data["plan"]["test_months"]]
+    params = TrainParams(fixed_iterations=WALK_TREES, learning_rate=WALK_LR)
+    t = time.perf_counter()
+    table = run_walk_forward(data["all"], None, test_months, params=params, spec=rko_spec())
+    out = {
+        "clients": clients,
+        "seed": seed,
+        "trees": WALK_TREES,
+        "learning_rate": WALK_LR,
+        "walk_forward": table.to_dict("records"),
+        "walk_forward_summary": summarise(table).to_dict("records"),
+        "walk_forward_s": round(time.perf_counter() - t, 1),
+    }
+    path = FOLDER / f"walk_{clients}_{seed}.json"
     path.write_text(json.dumps(out, indent=1, default=str))
     return {"file": str(path)}
 
@@ -185,28 +214,51 @@ def timing_negatives(clients: int, share: float) -> dict:
     return {"rows": len(train_frame), "fit_s": round(time.perf_counter() - t, 1), "trees": model.iterations}
 
 
+def memory(clients: int, seed: int, share: float, trees: int) -> dict:
+    """Peak RSS of one multimodal fit on the 12 training months keeping ``share`` of the negatives.
+
+    Few fixed trees on purpose: the memory is the pools' (rows x features, the text dictionaries),
+    not the trees', so the saving of the downsampling shows at a fraction of a full fit's cost.
+    """
+    import time
+
+    from _model_data import frames, months_of
+
+    from rko_model.model.spec import rko_spec
+    from rko_model.model.train import TrainParams, train
+
+    data = frames(clients, seed)
+    train_frame = months_of(data["all"], data["plan"]["train_months"])
+    del data
+    t = time.perf_counter()
+    train(train_frame, rko_spec(), TrainParams(negative_share=share, fixed_iterations=trees))
+    kept = int((train_frame["target"] == 1).sum() + share * (train_frame["target"] == 0).sum())
+    return {"rows": len(train_frame), "rows_fitted": kept, "fit_s": round(time.perf_counter() - t, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("quality", "timing", "report"))
+    parser.add_argument("what", choices=("quality", "walk", "timing", "memory", "report"))
     parser.add_argument("--clients", type=int)
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
     parser.add_argument("--parallel", action="store_true", help="one child process per seed, side by side")
     args = parser.parse_args()
-    if args.what == "quality":
+    if args.what in ("quality", "walk"):
         clients = args.clients or 60_000
+        func = quality if args.what == "quality" else walk
         if args.parallel:
             from concurrent.futures import ThreadPoolExecutor
 
-            todo = [s for s in args.seeds if not (FOLDER / f"quality_{clients}_{s}.json").exists()]
+            todo = [s for s in args.seeds if not (FOLDER / f"{args.what}_{clients}_{s}.json").exists()]
             with ThreadPoolExecutor(len(todo) or 1) as pool:
-                for seed, out in zip(todo, pool.map(lambda s: child(quality, clients, s), todo), strict=True):
+                for seed, out in zip(todo, pool.map(lambda s: child(func, clients, s), todo), strict=True):
                     print(f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB", flush=True)
             return
         for seed in args.seeds:
-            if (FOLDER / f"quality_{clients}_{seed}.json").exists():
+            if (FOLDER / f"{args.what}_{clients}_{seed}.json").exists():
                 print(f"seed {seed}: done before", flush=True)
                 continue
-            out = child(quality, clients, seed)
+            out = child(func, clients, seed)
             print(
                 f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB -> {out['file']}",
                 flush=True,
@@ -223,6 +275,14 @@ def main() -> None:
             rows.append({"negative_share": share, **out})
             print(json.dumps(rows[-1]), flush=True)
         (FOLDER / f"timing_{clients}.json").write_text(json.dumps(rows, indent=1))
+    elif args.what == "memory":
+        clients = args.clients or 20_000
+        rows = []
+        for share in (1.0, 0.5, 0.25):
+            out = child(memory, clients, args.seeds[0], share, 50)
+            rows.append({"clients": clients, "negative_share": share, **out})
+            print(json.dumps(rows[-1]), flush=True)
+        (FOLDER / f"memory_{clients}.json").write_text(json.dumps(rows, indent=1))
     else:
         write_report()
 

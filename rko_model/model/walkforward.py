@@ -70,27 +70,31 @@ def plan_walk_forward(
 
 def run_walk_forward(
     frame: pd.DataFrame,
-    frozen: TrainedModel,
+    frozen: TrainedModel | None,
     test_months: Sequence[dt.date],
     n_train: int = 12,
     params: TrainParams | None = None,
+    spec: FeatureSpec | None = None,
 ) -> pd.DataFrame:
     """Gini per strategy and test month; ``frame`` holds every month the plan needs, labelled.
 
     By default every retrained model repeats the frozen model's recipe with its tree count.
     ``params`` with ``fixed_iterations`` set trains every model of the comparison, the frozen
-    one included, with that cheaper recipe instead (fewer trees, for a loaded machine).
+    one included, with that cheaper recipe instead (fewer trees, for a loaded machine); then
+    ``frozen`` may be None and ``spec`` says the features.
     Returns rows (strategy, month, trained_at, gini). A month the frame lacks raises.
     """
-    spec: FeatureSpec = frozen.spec
     cheaper = params is not None and params.fixed_iterations is not None
+    if frozen is None and not (cheaper and spec is not None):
+        raise InvalidInputError("walk-forward needs the frozen model, or a fixed-trees recipe and a spec")
+    spec = spec or frozen.spec  # type: ignore[union-attr]
     if not cheaper:
-        params = replace(params or frozen.params, fixed_iterations=frozen.iterations)
+        params = replace(params or frozen.params, fixed_iterations=frozen.iterations)  # type: ignore[union-attr]
     dates = pd.to_datetime(frame[spec.date_column]).dt.date
     available = set(dates.unique())
     plan = plan_walk_forward(test_months, n_train)
     first = min(test_months)
-    models: dict[tuple[dt.date, ...], TrainedModel] = {} if cheaper else {frozen_key(frozen): frozen}
+    models: dict[tuple[dt.date, ...], TrainedModel] = {} if cheaper else {frozen_key(frozen): frozen}  # type: ignore[arg-type]
     rows = []
     fits = len({r.train_months for r in plan} - set(models))
     done = 0
