@@ -13,7 +13,7 @@ echo "== 1/4 synthetic bank: $CLIENTS clients x $MONTHS months (seed $SEED)"
 $BIN/rko generate --clients "$CLIENTS" --months "$MONTHS" --seed "$SEED"
 
 echo "== 2/4 training: retro tests, report, package; promotion"
-$BIN/rko train --no-ablation   # `rko train` alone adds the one-source-at-a-time ablation
+$BIN/rko train --no-ablation --no-walk-forward   # `rko train` alone adds the ablation and the walk-forward retro
 $BIN/rko promote --allow-refusal
 
 echo "== 3/4 Airflow: rko_monthly_scoring for the latest complete month"

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model.cbm"
 MANIFEST_FILE = "manifest.json"
 REFERENCE_FILE = "reference.json"
-FORMAT_VERSION = 1
+#: 2: the manifest records which model is packaged, its retro months and its refit months.
+FORMAT_VERSION = 2
 _LIBRARIES = ("catboost", "pandas", "numpy", "scikit-learn", "sqlalchemy", "pyarrow")
 
 
