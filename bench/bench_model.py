@@ -3,6 +3,7 @@ time / peak RSS at 100k clients with and without the ablation.
 
 Usage:
   python bench/bench_model.py quality [--clients 60000] [--seeds 7 11 23] [--parallel]  # retro per seed
+  python bench/bench_model.py plain   [--clients 60000] [--seeds 7 11 23] [--parallel]  # the yardstick per seed
   python bench/bench_model.py walk    [--clients 60000] [--seeds 7 11 23] [--parallel]  # walk-forward per seed
   python bench/bench_model.py timing  [--clients 100000]                    # run_retro with / without ablation
   python bench/bench_model.py memory  [--clients 20000]                     # peak RSS by negative share
@@ -45,7 +46,7 @@ def quality(clients: int, seed: int) -> dict:
 
     from rko_model.model import metrics
     from rko_model.model.report import render_html
-    from rko_model.model.retro import MULTIMODAL, PLAIN, importance_by_source, run_retro
+    from rko_model.model.retro import MULTIMODAL, importance_by_source, run_retro
     from rko_model.model.train import TrainParams
 
     logging.basicConfig(
@@ -66,7 +67,7 @@ def quality(clients: int, seed: int) -> dict:
         data["truth"],
         ablation=False,
         oracle=data["oracle"],
-        plain=True,
+        plain=False,
         tabular=False,
     )
     retro_s = time.perf_counter() - t
@@ -85,7 +86,6 @@ def quality(clients: int, seed: int) -> dict:
     per_month = pd.DataFrame(
         {
             "recipe": pivot[MULTIMODAL],
-            "plain": pivot[PLAIN],
             "truth": monthly.groupby("month")["ceiling_gini"].first(),
             "oracle": monthly.groupby("month")["oracle_gini"].first(),
         }
@@ -133,6 +133,39 @@ def quality(clients: int, seed: int) -> dict:
     }
     path = FOLDER / f"quality_{clients}_{seed}.json"
     path.write_text(json.dumps(out, indent=1, default=str))
+    return {"file": str(path)}
+
+
+def plain(clients: int, seed: int) -> dict:
+    """The yardstick of one seed in its own process: plain CatBoost (1000 trees, 0.05, depth 6), every row."""
+    import logging
+    import time
+
+    import pandas as pd
+    from _model_data import frames, months_of
+
+    from rko_model.model import metrics
+    from rko_model.model.retro import plain_catboost
+    from rko_model.model.spec import rko_spec
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        filename=FOLDER / f"plain_{clients}_{seed}.log",
+    )
+    data = frames(clients, seed)
+    train_frame = months_of(data["all"], data["plan"]["train_months"])
+    test_frame = months_of(data["all"], data["plan"]["test_months"])
+    t = time.perf_counter()
+    model = plain_catboost(train_frame, rko_spec())
+    test_frame["score"] = model.predict(test_frame)
+    per_month = [
+        {"month": str(pd.Timestamp(m).date()), "plain": metrics.gini(g["target"].to_numpy(), g["score"].to_numpy())}
+        for m, g in test_frame.groupby("report_date")
+    ]
+    out = {"clients": clients, "seed": seed, "per_month": per_month, "plain_s": round(time.perf_counter() - t, 1)}
+    path = FOLDER / f"plain_{clients}_{seed}.json"
+    path.write_text(json.dumps(out, indent=1))
     return {"file": str(path)}
 
 
@@ -238,14 +271,14 @@ def memory(clients: int, seed: int, share: float, trees: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("quality", "walk", "timing", "memory", "report"))
+    parser.add_argument("what", choices=("quality", "plain", "walk", "timing", "memory", "report"))
     parser.add_argument("--clients", type=int)
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
     parser.add_argument("--parallel", action="store_true", help="one child process per seed, side by side")
     args = parser.parse_args()
-    if args.what in ("quality", "walk"):
+    if args.what in ("quality", "plain", "walk"):
         clients = args.clients or 60_000
-        func = quality if args.what == "quality" else walk
+        func = {"quality": quality, "plain": plain, "walk": walk}[args.what]
         if args.parallel:
             from concurrent.futures import ThreadPoolExecutor
 

@@ -11,6 +11,15 @@ import pandas as pd
 def render(folder: Path) -> str:
     files = sorted(folder.glob("quality_*.json"))
     seeds = [json.loads(p.read_text()) for p in files]
+    for s in seeds:  # the plain-CatBoost yardstick ran in its own process: join its months
+        plain = folder / f"plain_{s['clients']}_{s['seed']}.json"
+        m = pd.DataFrame(s["per_month"])
+        if plain.exists():
+            m = m.merge(pd.DataFrame(json.loads(plain.read_text())["per_month"]), on="month", how="left")
+            s["plain_s"] = json.loads(plain.read_text())["plain_s"]
+        else:
+            m["plain"] = float("nan")
+        s["per_month"] = m.to_dict("records")
     walks = [json.loads(p.read_text()) for p in sorted(folder.glob("walk_*.json"))]
     lines = [
         "# Model bench (issue 11)",
@@ -67,9 +76,7 @@ def render(folder: Path) -> str:
         "test month on the 12 months labelled by then; quarterly = retrained every third test month. Reduced to"
     )
     lines.append("stay affordable: every model of this comparison (the frozen one included) is the multimodal recipe")
-    lines.append(
-        "with a fixed 200 trees at learning rate 0.15 (no validation fit: one fit each), frames stacked once."
-    )
+    lines.append("with a fixed 200 trees at learning rate 0.15 (no validation fit: one fit each), frames stacked once.")
     lines.append("")
     for w in walks:
         table = pd.DataFrame(w["walk_forward"]).pivot(index="month", columns="strategy", values="gini").reset_index()

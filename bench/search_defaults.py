@@ -91,7 +91,8 @@ def main() -> None:
     summarise(args.out)
 
 
-def summarise(path: Path) -> None:
+def summarise(path: Path) -> str:
+    """Print and return the table: per setting, mean test Gini over seeds and its gain over the base."""
     import pandas as pd
 
     rows = [json.loads(line) for line in path.read_text().splitlines()]
@@ -109,8 +110,9 @@ def summarise(path: Path) -> None:
     frame["vs_base"] = frame["gini_mean"] - frame["seed"].map(base)
     table["vs_base"] = frame.groupby("setting", sort=False)["vs_base"].mean()
     table["vs_base_min"] = frame.groupby("setting", sort=False)["vs_base"].min()
-    print(f"base: {BASE}")
-    print(table.round(4).to_string())
+    text = f"base: {BASE}\n" + table.round(4).to_string()
+    print(text)
+    return text
 
 
 if __name__ == "__main__":
