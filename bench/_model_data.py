@@ -103,3 +103,17 @@ def months_of(frame, months):  # type: ignore[no-untyped-def]
 
     dates = pd.to_datetime(frame["report_date"]).dt.strftime("%Y-%m-%d")
     return frame[dates.isin(months).to_numpy()].reset_index(drop=True)
+
+
+def sampled(data: dict, share: float) -> dict:
+    """``data`` (from :func:`frames`) for a stable ``share`` of the bank's clients: a smaller bank, same process.
+
+    The bench uses it when the machine is too loaded for the full banks; the share is reported.
+    """
+    if share >= 1.0:
+        return data
+
+    def keep(frame):  # type: ignore[no-untyped-def]
+        return frame[(frame["client_id"] * 2654435761 % 1000) < share * 1000].reset_index(drop=True)
+
+    return {**data, "all": keep(data["all"]), "truth": keep(data["truth"]), "oracle": keep(data["oracle"])}

@@ -35,14 +35,14 @@ REPORT = ROOT / "docs" / "results" / "model_bench.md"
 WALK_TREES, WALK_LR = 200, 0.15
 
 
-def quality(clients: int, seed: int) -> dict:
+def quality(clients: int, seed: int, sample: float = 1.0) -> dict:
     """One seed: retro (recipe, plain, logreg, rules, tabular) with both ceilings, walk-forward, blends."""
     import logging
     import time
 
     import numpy as np
     import pandas as pd
-    from _model_data import frames, months_of
+    from _model_data import frames, months_of, sampled
 
     from rko_model.model import metrics
     from rko_model.model.report import render_html
@@ -52,10 +52,10 @@ def quality(clients: int, seed: int) -> dict:
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(message)s",
-        filename=FOLDER / f"quality_{clients}_{seed}.log",
+        filename=FOLDER / f"quality_{int(clients * sample)}_{seed}.log",
     )
     started = time.perf_counter()
-    data = frames(clients, seed)
+    data = sampled(frames(clients, seed), sample)
     plan = data["plan"]
     train_frame = months_of(data["all"], plan["train_months"])
     test_frame = months_of(data["all"], plan["test_months"])
@@ -113,11 +113,13 @@ def quality(clients: int, seed: int) -> dict:
         "walk_forward_summary": [],
     }
     if seed == 7:
-        (ROOT / "docs" / "results" / f"model_report_{clients // 1000}k_seed{seed}.html").write_text(
+        (ROOT / "docs" / "results" / f"model_report_{int(clients * sample) // 1000}k_seed{seed}.html").write_text(
             render_html(run, preds), encoding="utf-8"
         )
     out = {
-        "clients": clients,
+        "clients": int(clients * sample),
+        "bank_clients": clients,
+        "sample": sample,
         "seed": seed,
         "train_rows": len(train_frame),
         "per_month": per_month.reset_index().to_dict("records"),
@@ -131,18 +133,18 @@ def quality(clients: int, seed: int) -> dict:
         "total_s": round(time.perf_counter() - started, 1),
         "gini_std_recipe": float(np.std(per_month["recipe"])),
     }
-    path = FOLDER / f"quality_{clients}_{seed}.json"
+    path = FOLDER / f"quality_{int(clients * sample)}_{seed}.json"
     path.write_text(json.dumps(out, indent=1, default=str))
     return {"file": str(path)}
 
 
-def plain(clients: int, seed: int) -> dict:
+def plain(clients: int, seed: int, sample: float = 1.0) -> dict:
     """The yardstick of one seed in its own process: plain CatBoost (1000 trees, 0.05, depth 6), every row."""
     import logging
     import time
 
     import pandas as pd
-    from _model_data import frames, months_of
+    from _model_data import frames, months_of, sampled
 
     from rko_model.model import metrics
     from rko_model.model.retro import plain_catboost
@@ -151,9 +153,9 @@ def plain(clients: int, seed: int) -> dict:
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(message)s",
-        filename=FOLDER / f"plain_{clients}_{seed}.log",
+        filename=FOLDER / f"plain_{int(clients * sample)}_{seed}.log",
     )
-    data = frames(clients, seed)
+    data = sampled(frames(clients, seed), sample)
     train_frame = months_of(data["all"], data["plan"]["train_months"])
     test_frame = months_of(data["all"], data["plan"]["test_months"])
     t = time.perf_counter()
@@ -163,19 +165,24 @@ def plain(clients: int, seed: int) -> dict:
         {"month": str(pd.Timestamp(m).date()), "plain": metrics.gini(g["target"].to_numpy(), g["score"].to_numpy())}
         for m, g in test_frame.groupby("report_date")
     ]
-    out = {"clients": clients, "seed": seed, "per_month": per_month, "plain_s": round(time.perf_counter() - t, 1)}
-    path = FOLDER / f"plain_{clients}_{seed}.json"
+    out = {
+        "clients": int(clients * sample),
+        "seed": seed,
+        "per_month": per_month,
+        "plain_s": round(time.perf_counter() - t, 1),
+    }
+    path = FOLDER / f"plain_{int(clients * sample)}_{seed}.json"
     path.write_text(json.dumps(out, indent=1))
     return {"file": str(path)}
 
 
-def walk(clients: int, seed: int) -> dict:
+def walk(clients: int, seed: int, sample: float = 1.0) -> dict:
     """Walk-forward of one seed with the cheaper recipe (every strategy, the frozen model included)."""
     import logging
     import time
 
     import pandas as pd
-    from _model_data import frames
+    from _model_data import frames, sampled
 
     from rko_model.model.spec import rko_spec
     from rko_model.model.train import TrainParams
@@ -184,15 +191,17 @@ def walk(clients: int, seed: int) -> dict:
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(message)s",
-        filename=FOLDER / f"walk_{clients}_{seed}.log",
+        filename=FOLDER / f"walk_{int(clients * sample)}_{seed}.log",
     )
-    data = frames(clients, seed)
+    data = sampled(frames(clients, seed), sample)
     test_months = [pd.Timestamp(m).date() for m in data["plan"]["test_months"]]
     params = TrainParams(fixed_iterations=WALK_TREES, learning_rate=WALK_LR)
     t = time.perf_counter()
     table = run_walk_forward(data["all"], None, test_months, params=params, spec=rko_spec())
     out = {
-        "clients": clients,
+        "clients": int(clients * sample),
+        "bank_clients": clients,
+        "sample": sample,
         "seed": seed,
         "trees": WALK_TREES,
         "learning_rate": WALK_LR,
@@ -200,7 +209,7 @@ def walk(clients: int, seed: int) -> dict:
         "walk_forward_summary": summarise(table).to_dict("records"),
         "walk_forward_s": round(time.perf_counter() - t, 1),
     }
-    path = FOLDER / f"walk_{clients}_{seed}.json"
+    path = FOLDER / f"walk_{int(clients * sample)}_{seed}.json"
     path.write_text(json.dumps(out, indent=1, default=str))
     return {"file": str(path)}
 
@@ -274,6 +283,7 @@ def main() -> None:
     parser.add_argument("what", choices=("quality", "plain", "walk", "timing", "memory", "report"))
     parser.add_argument("--clients", type=int)
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
+    parser.add_argument("--sample", type=float, default=1.0, help="share of each bank's clients (a loaded machine)")
     parser.add_argument("--parallel", action="store_true", help="one child process per seed, side by side")
     args = parser.parse_args()
     if args.what in ("quality", "plain", "walk"):
@@ -282,16 +292,17 @@ def main() -> None:
         if args.parallel:
             from concurrent.futures import ThreadPoolExecutor
 
-            todo = [s for s in args.seeds if not (FOLDER / f"{args.what}_{clients}_{s}.json").exists()]
+            size = int(clients * args.sample)
+            todo = [s for s in args.seeds if not (FOLDER / f"{args.what}_{size}_{s}.json").exists()]
             with ThreadPoolExecutor(len(todo) or 1) as pool:
-                for seed, out in zip(todo, pool.map(lambda s: child(func, clients, s), todo), strict=True):
+                for seed, out in zip(todo, pool.map(lambda s: child(func, clients, s, args.sample), todo), strict=True):
                     print(f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB", flush=True)
             return
         for seed in args.seeds:
-            if (FOLDER / f"{args.what}_{clients}_{seed}.json").exists():
+            if (FOLDER / f"{args.what}_{int(clients * args.sample)}_{seed}.json").exists():
                 print(f"seed {seed}: done before", flush=True)
                 continue
-            out = child(func, clients, seed)
+            out = child(func, clients, seed, args.sample)
             print(
                 f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB -> {out['file']}",
                 flush=True,
