@@ -7,6 +7,7 @@ Usage:
   python bench/bench_model.py walk    [--clients 60000] [--seeds 7 11 23] [--parallel]  # walk-forward per seed
   python bench/bench_model.py timing  [--clients 100000]                    # run_retro with / without ablation
   python bench/bench_model.py memory  [--clients 20000]                     # peak RSS by negative share
+  python bench/bench_model.py scoring [--clients 100000] [--score-rows 1000000] [--url URL]  # package vs bare
   python bench/bench_model.py report                                        # docs/results/model_bench.md
 
 Banks are SQLite warehouses under data/bench_model/ (bench/_model_data.py), generated once.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import child
+from _common import DEFAULT_PG, child
 from _model_data import FOLDER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -278,9 +279,123 @@ def memory(clients: int, seed: int, share: float, trees: int) -> dict:
     return {"rows": len(train_frame), "rows_fitted": kept, "fit_s": round(time.perf_counter() - t, 1)}
 
 
+# --- scoring throughput (issue 3): the package against bare CatBoost on 1M rows, from a PostgreSQL bank ---
+
+
+def build(url: str, folder: str) -> dict:
+    """Stack the 12 training months and the 6 test months; cache them as parquet for the other steps."""
+    from rko_model.model.dataset import build_dataset, plan_from_warehouse
+    from rko_model.settings import Settings
+    from rko_model.warehouse.engine import make_engine
+
+    settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})
+    engine = make_engine(url)
+    plan = plan_from_warehouse(engine, settings)
+    train = build_dataset(engine, plan.train_months, settings)
+    test = build_dataset(engine, plan.test_months, settings)
+    train.to_parquet(Path(folder) / "train.parquet")
+    test.to_parquet(Path(folder) / "test.parquet")
+    return {"train_rows": len(train), "test_rows": len(test), "months": len(plan.train_months)}
+
+
+def fit(folder: str) -> dict:
+    import time
+
+    import pandas as pd
+
+    from rko_model.model.package import data_fingerprint, provenance, reference_distributions, save_package
+    from rko_model.model.spec import rko_spec
+    from rko_model.model.train import TrainParams, train
+
+    frame = pd.read_parquet(Path(folder) / "train.parquet")
+    started = time.perf_counter()
+    model = train(frame, rko_spec(), TrainParams())
+    seconds = time.perf_counter() - started
+    package = Path(folder) / "package"
+    save_package(
+        model,
+        package,
+        version="bench",
+        training_months=["2000-01-31"],
+        retro={"gini_mean": 0, "gini_std": 0},
+        fingerprint=data_fingerprint(frame, model.spec),
+        reference=reference_distributions(frame, model.predict(frame), model),
+        provenance=provenance("retro", ["2000-01-31"], ["2000-06-30"], ["2000-01-31"]),
+    )
+    return {"rows": len(frame), "fit_s": round(seconds, 1), "iterations": model.iterations}
+
+
+def score(folder: str, rows: int) -> dict:
+    import time
+
+    import numpy as np
+    import pandas as pd
+    from catboost import Pool
+
+    from rko_model.model.package import load_package
+    from rko_model.model.prepare import model_matrix
+
+    package = load_package(Path(folder) / "package")
+    test = pd.read_parquet(Path(folder) / "test.parquet")
+    frame = test.iloc[np.arange(rows) % len(test)].reset_index(drop=True)
+    spec = package.spec
+    ready = model_matrix(frame, spec)  # bare CatBoost gets its input already in CatBoost's shape
+    pool_args = {"cat_features": list(spec.categorical), "text_features": list(spec.text)}
+    timings: dict[str, list[float]] = {"package": [], "bare": []}
+    for _ in range(2):  # alternate, keep the best of two for each
+        t = time.perf_counter()
+        p_package = package.score(frame)
+        timings["package"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        p_bare = package.model.predict_proba(Pool(ready, **pool_args))[:, 1]
+        timings["bare"].append(time.perf_counter() - t)
+    assert np.allclose(p_package, p_bare)
+    package_rate, bare_rate = rows / min(timings["package"]), rows / min(timings["bare"])
+    return {
+        "rows": rows,
+        "package_rows_s": round(package_rate),
+        "bare_rows_s": round(bare_rate),
+        "ratio": round(package_rate / bare_rate, 3),
+    }
+
+
+def scoring(clients: int, score_rows: int, url: str) -> None:
+    """Stack 12 months of a PostgreSQL bank, fit the recipe, score ``score_rows`` rows: package vs bare."""
+    import tempfile
+
+    from _common import schema_url
+    from bench_generator import run_generate
+    from bench_snapshot import has_bank
+
+    url = schema_url(url, f"rko_bench_model_{clients}")
+    if not has_bank(url):
+        print(f"(generating a {clients:,d}-client, 36-month bank first)", flush=True)
+        child(run_generate, url, clients, 36)
+    with tempfile.TemporaryDirectory() as folder:
+        out = child(build, url, folder)
+        print(
+            f"dataset: {out['months']} months stacked, {out['train_rows']:,d} training rows, "
+            f"{out['test_rows']:,d} test rows; {out['wall_s']:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB",
+            flush=True,
+        )
+        out = child(fit, folder)
+        print(
+            f"training (CatBoost multimodal recipe, all negatives): {out['rows']:,d} rows, {out['iterations']} "
+            f"trees, fit {out['fit_s']:.1f} s, wall {out['wall_s']:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB",
+            flush=True,
+        )
+        out = child(score, folder, score_rows)
+        print(
+            f"scoring {out['rows']:,d} rows: package {out['package_rows_s']:,d} rows/s, bare CatBoost "
+            f"{out['bare_rows_s']:,d} rows/s, ratio {out['ratio']:.2f}; peak RSS {out['peak_rss_mb']:,.0f} MB"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("quality", "plain", "walk", "timing", "memory", "report"))
+    parser.add_argument("what", choices=("quality", "plain", "walk", "timing", "memory", "scoring", "report"))
+    parser.add_argument("--score-rows", type=int, default=1_000_000)
+    parser.add_argument("--url", default=DEFAULT_PG, help="PostgreSQL for the scoring bench")
     parser.add_argument("--clients", type=int)
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
     parser.add_argument("--sample", type=float, default=1.0, help="share of each bank's clients (a loaded machine)")
@@ -319,6 +434,8 @@ def main() -> None:
             rows.append({"negative_share": share, **out})
             print(json.dumps(rows[-1]), flush=True)
         (FOLDER / f"timing_{clients}.json").write_text(json.dumps(rows, indent=1))
+    elif args.what == "scoring":
+        scoring(args.clients or 100_000, args.score_rows, args.url)
     elif args.what == "memory":
         clients = args.clients or 20_000
         rows = []
