@@ -177,7 +177,9 @@ def plain(clients: int, seed: int, sample: float = 1.0) -> dict:
     return {"file": str(path)}
 
 
-def walk(clients: int, seed: int, sample: float = 1.0) -> dict:
+def walk(
+    clients: int, seed: int, sample: float = 1.0, trees: int = 200, lr: float = 0.15, tabular: bool = False
+) -> dict:
     """Walk-forward of one seed with the cheaper recipe (every strategy, the frozen model included)."""
     import logging
     import time
@@ -196,16 +198,18 @@ def walk(clients: int, seed: int, sample: float = 1.0) -> dict:
     )
     data = sampled(frames(clients, seed), sample)
     test_months = [pd.Timestamp(m).date() for m in data["plan"]["test_months"]]
-    params = TrainParams(fixed_iterations=WALK_TREES, learning_rate=WALK_LR)
+    params = TrainParams(fixed_iterations=trees, learning_rate=lr)
+    spec = rko_spec().without_text() if tabular else rko_spec()
     t = time.perf_counter()
-    table = run_walk_forward(data["all"], None, test_months, params=params, spec=rko_spec())
+    table = run_walk_forward(data["all"], None, test_months, params=params, spec=spec)
     out = {
         "clients": int(clients * sample),
         "bank_clients": clients,
         "sample": sample,
         "seed": seed,
-        "trees": WALK_TREES,
-        "learning_rate": WALK_LR,
+        "trees": trees,
+        "learning_rate": lr,
+        "features": "tabular (no text)" if tabular else "multimodal",
         "walk_forward": table.to_dict("records"),
         "walk_forward_summary": summarise(table).to_dict("records"),
         "walk_forward_s": round(time.perf_counter() - t, 1),
@@ -399,25 +403,31 @@ def main() -> None:
     parser.add_argument("--clients", type=int)
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
     parser.add_argument("--sample", type=float, default=1.0, help="share of each bank's clients (a loaded machine)")
+    parser.add_argument("--walk-trees", type=int, default=WALK_TREES)
+    parser.add_argument("--walk-lr", type=float, default=WALK_LR)
+    parser.add_argument("--walk-tabular", action="store_true", help="walk-forward without the text (cheaper)")
     parser.add_argument("--parallel", action="store_true", help="one child process per seed, side by side")
     args = parser.parse_args()
     if args.what in ("quality", "plain", "walk"):
         clients = args.clients or 60_000
         func = {"quality": quality, "plain": plain, "walk": walk}[args.what]
+        extra = [args.walk_trees, args.walk_lr, args.walk_tabular] if args.what == "walk" else []
         if args.parallel:
             from concurrent.futures import ThreadPoolExecutor
 
             size = int(clients * args.sample)
             todo = [s for s in args.seeds if not (FOLDER / f"{args.what}_{size}_{s}.json").exists()]
             with ThreadPoolExecutor(len(todo) or 1) as pool:
-                for seed, out in zip(todo, pool.map(lambda s: child(func, clients, s, args.sample), todo), strict=True):
+                for seed, out in zip(
+                    todo, pool.map(lambda s: child(func, clients, s, args.sample, *extra), todo), strict=True
+                ):
                     print(f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB", flush=True)
             return
         for seed in args.seeds:
             if (FOLDER / f"{args.what}_{int(clients * args.sample)}_{seed}.json").exists():
                 print(f"seed {seed}: done before", flush=True)
                 continue
-            out = child(func, clients, seed, args.sample)
+            out = child(func, clients, seed, args.sample, *extra)
             print(
                 f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB -> {out['file']}",
                 flush=True,
@@ -452,7 +462,8 @@ def write_report() -> None:
     """docs/results/model_bench.md from the seeds' JSON files (and the timing file when present)."""
     from bench_model_report import render
 
-    REPORT.write_text(render(FOLDER), encoding="utf-8")
+    note_file = FOLDER / "note.md"  # what this run could not do, written by hand beside the figures
+    REPORT.write_text(render(FOLDER, note_file.read_text() if note_file.exists() else ""), encoding="utf-8")
     print(f"written {REPORT}")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 
-def render(folder: Path) -> str:
+def render(folder: Path, note: str = "") -> str:
     files = sorted(folder.glob("quality_*.json"))
     seeds = [json.loads(p.read_text()) for p in files]
     for s in seeds:  # the plain-CatBoost yardstick ran in its own process: join its months
@@ -33,9 +33,10 @@ def render(folder: Path) -> str:
         "on the same rows with all negatives, trained in the same run. Truth = point-in-time propensity",
         "1-(1-h)^3; oracle = 1-(1-h1)(1-h2)(1-h3) over the hazards the window's openings were drawn from.",
         "",
+        *([note, ""] if note else []),
     ]
     if not seeds:
-        return "\n".join([*lines, "No seed finished yet."]) + "\n"
+        return "\n".join([*lines, "No seed finished in this run (see the note at the top)."]) + "\n"
     lines += ["## Targets per seed", ""]
     lines.append(
         "| clients | seed | recipe mean | plain mean | worst month recipe - plain | recipe / truth | recipe / oracle "
@@ -80,8 +81,16 @@ def render(folder: Path) -> str:
     lines.append("")
     for w in walks:
         table = pd.DataFrame(w["walk_forward"]).pivot(index="month", columns="strategy", values="gini").reset_index()
-        lines += [f"{w['clients']:,} clients, seed {w['seed']} ({w['walk_forward_s']:.0f} s):", "", _md(table), ""]
+        recipe = f"{w.get('features', 'multimodal')}, {w['trees']} trees at learning rate {w['learning_rate']}"
+        lines += [
+            f"{w['clients']:,} clients, seed {w['seed']} ({recipe}; {w['walk_forward_s']:.0f} s):",
+            "",
+            _md(table),
+            "",
+        ]
         lines += [_md(pd.DataFrame(w["walk_forward_summary"])), ""]
+    if not walks:
+        lines += ["Not measured in this run (see the note at the top); run `python bench/bench_model.py walk`.", ""]
     if walks:
         allw = pd.concat([pd.DataFrame(w["walk_forward_summary"]).assign(seed=w["seed"]) for w in walks])
         mean = allw.groupby("strategy", sort=False)[["gini_mean", "gini_std", "gain_over_frozen"]].mean()
