@@ -29,7 +29,7 @@ VALIDATION_SHARE: Final = 0.15
 FOLDS: Final = 5
 #: Refit on every training row with the tree count scaled to the larger data.
 REFIT: Final = True
-#: CatBoost text processing: "default" (CatBoost's own) or "bigrams" (word uni- and bigrams).
+#: CatBoost text processing: "default" (CatBoost's own).
 TEXT_PROCESSING: Final = "default"
 #: Run the one-source-at-a-time ablation in a training run.
 ABLATION: Final = True
