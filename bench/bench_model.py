@@ -15,6 +15,11 @@ Targets (issue 11), per seed: every test month, the recipe's Gini >= plain
 CatBoostClassifier(iterations=1000, learning_rate=0.05, depth=6) - 0.003 on the same rows with all
 negatives; multimodal mean Gini >= 0.95 x the point-in-time truth's; monthly Gini std <= 0.02.
 Each seed's figures go to data/bench_model/quality_<clients>_<seed>.json as soon as it ends.
+
+Stacking from the feature marts (issue 16): ``stack --stack-clients 100000 1000000`` stacks the 12
+latest labelled months of the 24-month banks of bench_generator.py (schema rko_bench_<clients>,
+marts built first) from the marts and from the raw tables, in the same run. Targets: under 10 s
+at 100k and under 120 s at 1M.
 """
 
 from __future__ import annotations
@@ -302,6 +307,26 @@ def build(url: str, folder: str) -> dict:
     return {"train_rows": len(train), "test_rows": len(test), "months": len(plan.train_months)}
 
 
+def stack(url: str, source: str, months: int = 12) -> dict:
+    """Stack the ``months`` latest labelled months (snapshots with labels) from ``source`` (marts or raw)."""
+    import time
+
+    from rko_model import columns as col
+    from rko_model.dates import add_months
+    from rko_model.model.dataset import build_dataset
+    from rko_model.settings import Settings
+    from rko_model.snapshot import data_end
+    from rko_model.warehouse.engine import make_engine
+
+    settings = Settings.from_env({"RKO_WAREHOUSE_URL": url, "RKO_FEATURE_SOURCE": source})
+    engine = make_engine(url)
+    last = add_months(data_end(engine, settings), -col.LABEL_HORIZON_MONTHS)
+    chosen = [add_months(last, -k) for k in range(months - 1, -1, -1)]
+    started = time.perf_counter()
+    frame = build_dataset(engine, chosen, settings)
+    return {"rows": len(frame), "months": months, "stack_s": round(time.perf_counter() - started, 1)}
+
+
 def fit(folder: str) -> dict:
     import time
 
@@ -397,7 +422,8 @@ def scoring(clients: int, score_rows: int, url: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("quality", "plain", "walk", "timing", "memory", "scoring", "report"))
+    parser.add_argument("what", choices=("quality", "plain", "walk", "timing", "memory", "scoring", "stack", "report"))
+    parser.add_argument("--stack-clients", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--score-rows", type=int, default=1_000_000)
     parser.add_argument("--url", default=DEFAULT_PG, help="PostgreSQL for the scoring bench")
     parser.add_argument("--clients", type=int)
@@ -444,6 +470,8 @@ def main() -> None:
             rows.append({"negative_share": share, **out})
             print(json.dumps(rows[-1]), flush=True)
         (FOLDER / f"timing_{clients}.json").write_text(json.dumps(rows, indent=1))
+    elif args.what == "stack":
+        stack_marts(args.url, args.stack_clients)
     elif args.what == "scoring":
         scoring(args.clients or 100_000, args.score_rows, args.url)
     elif args.what == "memory":
@@ -456,6 +484,27 @@ def main() -> None:
         (FOLDER / f"memory_{clients}.json").write_text(json.dumps(rows, indent=1))
     else:
         write_report()
+
+
+def stack_marts(url: str, clients_list: list[int]) -> None:
+    """Stacking 12 labelled months from the feature marts and from the raw tables (issue 16), same run."""
+    from _common import schema_url
+    from bench_generator import run_generate
+    from bench_snapshot import backfill_marts, has_bank
+
+    for clients in clients_list:
+        bank = schema_url(url, f"rko_bench_{clients}")
+        if not has_bank(bank):
+            child(run_generate, bank, clients, 24)
+        child(backfill_marts, bank)
+        timings = {source: child(stack, bank, source) for source in ("marts", "raw")}
+        marts, raw = timings["marts"], timings["raw"]
+        print(
+            f"stacking {marts['months']} labelled months of the {clients:,d}-client bank ({marts['rows']:,d} rows): "
+            f"{marts['stack_s']:.1f} s from the marts (peak RSS {marts['peak_rss_mb']:,.0f} MB), "
+            f"{raw['stack_s']:.1f} s from the raw tables: {raw['stack_s'] / marts['stack_s']:.1f}x",
+            flush=True,
+        )
 
 
 def write_report() -> None:
