@@ -1,25 +1,294 @@
-"""Model bench: training time and peak RSS for 100k clients x 12 stacked months, and scoring throughput
-of the packaged model against a bare CatBoostClassifier.predict_proba on the same 1M rows.
+"""Model bench: the packaged recipe against plain CatBoost and both ceilings on 3 seeds, and training
+time / peak RSS at 100k clients with and without the ablation.
 
-Usage: python bench/bench_model.py [--clients 100000] [--score-rows 1000000] [--url URL]
-Generates a 36-month bank in schema rko_bench_model_<clients> when it holds none.
-Target (issue 3): the package scores at no less than 0.8 of bare CatBoost's rows/s.
+Usage:
+  python bench/bench_model.py quality [--clients 60000] [--seeds 7 11 23] [--parallel]  # retro per seed
+  python bench/bench_model.py plain   [--clients 60000] [--seeds 7 11 23] [--parallel]  # the yardstick per seed
+  python bench/bench_model.py walk    [--clients 60000] [--seeds 7 11 23] [--parallel]  # walk-forward per seed
+  python bench/bench_model.py timing  [--clients 100000]                    # run_retro with / without ablation
+  python bench/bench_model.py memory  [--clients 20000]                     # peak RSS by negative share
+  python bench/bench_model.py scoring [--clients 100000] [--score-rows 1000000] [--url URL]  # package vs bare
+  python bench/bench_model.py report                                        # docs/results/model_bench.md
 
-Stacking from the feature marts (issue 16): ``--stack-clients 100000 1000000`` stacks the 12
+Banks are SQLite warehouses under data/bench_model/ (bench/_model_data.py), generated once.
+Targets (issue 11), per seed: every test month, the recipe's Gini >= plain
+CatBoostClassifier(iterations=1000, learning_rate=0.05, depth=6) - 0.003 on the same rows with all
+negatives; multimodal mean Gini >= 0.95 x the point-in-time truth's; monthly Gini std <= 0.02.
+Each seed's figures go to data/bench_model/quality_<clients>_<seed>.json as soon as it ends.
+
+Stacking from the feature marts (issue 16): ``stack --stack-clients 100000 1000000`` stacks the 12
 latest labelled months of the 24-month banks of bench_generator.py (schema rko_bench_<clients>,
 marts built first) from the marts and from the raw tables, in the same run. Targets: under 10 s
-at 100k and under 120 s at 1M. ``--stack-only`` skips the training and scoring parts.
+at 100k and under 120 s at 1M.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import DEFAULT_PG, child, schema_url
+from _common import DEFAULT_PG, child
+from _model_data import FOLDER
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "docs" / "results" / "model_bench.md"
+#: The walk-forward comparison's cheaper recipe (every strategy, the frozen model included):
+#: 200 trees at learning rate 0.15, no validation fit, so that 7 fits per seed stay affordable.
+WALK_TREES, WALK_LR = 200, 0.15
+
+
+def quality(clients: int, seed: int, sample: float = 1.0) -> dict:
+    """One seed: retro (recipe, plain, logreg, rules, tabular) with both ceilings, walk-forward, blends."""
+    import logging
+    import time
+
+    import numpy as np
+    import pandas as pd
+    from _model_data import frames, months_of, sampled
+
+    from rko_model.model import metrics
+    from rko_model.model.report import render_html
+    from rko_model.model.retro import MULTIMODAL, importance_by_source, run_retro
+    from rko_model.model.train import TrainParams
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        filename=FOLDER / f"quality_{int(clients * sample)}_{seed}.log",
+    )
+    started = time.perf_counter()
+    data = sampled(frames(clients, seed), sample)
+    plan = data["plan"]
+    train_frame = months_of(data["all"], plan["train_months"])
+    test_frame = months_of(data["all"], plan["test_months"])
+    t = time.perf_counter()
+    result = run_retro(
+        train_frame,
+        test_frame,
+        TrainParams(),
+        data["truth"],
+        ablation=False,
+        oracle=data["oracle"],
+        plain=False,
+        tabular=False,
+    )
+    retro_s = time.perf_counter() - t
+
+    preds = result.predictions
+    blends = []
+    for month, g in preds.groupby("report_date"):
+        y = g["target"].to_numpy()
+        truth_rank = g["truth"].rank(pct=True).to_numpy()
+        model_rank = g[MULTIMODAL].rank(pct=True).to_numpy()
+        oracle = metrics.gini(y, g["oracle"].to_numpy())
+        best = max(metrics.gini(y, truth_rank + w * model_rank) for w in (0.1, 0.3, 0.5, 1.0))
+        blends.append({"month": str(pd.Timestamp(month).date()), "oracle": oracle, "best_blend": best})
+    monthly = result.monthly
+    pivot = monthly.pivot(index="month", columns="model", values="gini")
+    per_month = pd.DataFrame(
+        {
+            "recipe": pivot[MULTIMODAL],
+            "truth": monthly.groupby("month")["ceiling_gini"].first(),
+            "oracle": monthly.groupby("month")["oracle_gini"].first(),
+        }
+    )
+    champion = result.champion
+    run = {
+        "run_id": f"bench-{clients}-{seed}",
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "package_version": None,
+        "plan": {"train_months": plan["train_months"], "test_months": plan["test_months"]},
+        "spec": champion.spec.to_dict(),
+        "params": champion.params.to_dict(),
+        "training": champion.summary(),
+        "train_rows": len(train_frame),
+        "test_rows": len(test_frame),
+        "headline": result.headline(),
+        "monthly": monthly.to_dict("records"),
+        "summary": result.summary.to_dict("records"),
+        "ablation": [],
+        "business": result.business.to_dict("records"),
+        "reliability": result.reliability.to_dict("records"),
+        "importance": result.importance.to_dict("records"),
+        "importance_by_source": importance_by_source(result.importance).to_dict("records"),
+        "walk_forward": [],
+        "walk_forward_summary": [],
+    }
+    if seed == 7:
+        (ROOT / "docs" / "results" / f"model_report_{int(clients * sample) // 1000}k_seed{seed}.html").write_text(
+            render_html(run, preds), encoding="utf-8"
+        )
+    out = {
+        "clients": int(clients * sample),
+        "bank_clients": clients,
+        "sample": sample,
+        "seed": seed,
+        "train_rows": len(train_frame),
+        "per_month": per_month.reset_index().to_dict("records"),
+        "summary": result.summary.to_dict("records"),
+        "headline": result.headline(),
+        "training": champion.summary(),
+        "importance_by_source": importance_by_source(result.importance).to_dict("records"),
+        "top_features": result.importance.head(10).to_dict("records"),
+        "blends": blends,
+        "retro_s": round(retro_s, 1),
+        "total_s": round(time.perf_counter() - started, 1),
+        "gini_std_recipe": float(np.std(per_month["recipe"])),
+    }
+    path = FOLDER / f"quality_{int(clients * sample)}_{seed}.json"
+    path.write_text(json.dumps(out, indent=1, default=str))
+    return {"file": str(path)}
+
+
+def plain(clients: int, seed: int, sample: float = 1.0) -> dict:
+    """The yardstick of one seed in its own process: plain CatBoost (1000 trees, 0.05, depth 6), every row."""
+    import logging
+    import time
+
+    import pandas as pd
+    from _model_data import frames, months_of, sampled
+
+    from rko_model.model import metrics
+    from rko_model.model.retro import plain_catboost
+    from rko_model.model.spec import rko_spec
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        filename=FOLDER / f"plain_{int(clients * sample)}_{seed}.log",
+    )
+    data = sampled(frames(clients, seed), sample)
+    train_frame = months_of(data["all"], data["plan"]["train_months"])
+    test_frame = months_of(data["all"], data["plan"]["test_months"])
+    t = time.perf_counter()
+    model = plain_catboost(train_frame, rko_spec())
+    test_frame["score"] = model.predict(test_frame)
+    per_month = [
+        {"month": str(pd.Timestamp(m).date()), "plain": metrics.gini(g["target"].to_numpy(), g["score"].to_numpy())}
+        for m, g in test_frame.groupby("report_date")
+    ]
+    out = {
+        "clients": int(clients * sample),
+        "seed": seed,
+        "per_month": per_month,
+        "plain_s": round(time.perf_counter() - t, 1),
+    }
+    path = FOLDER / f"plain_{int(clients * sample)}_{seed}.json"
+    path.write_text(json.dumps(out, indent=1))
+    return {"file": str(path)}
+
+
+def walk(
+    clients: int, seed: int, sample: float = 1.0, trees: int = 200, lr: float = 0.15, tabular: bool = False
+) -> dict:
+    """Walk-forward of one seed with the cheaper recipe (every strategy, the frozen model included)."""
+    import logging
+    import time
+
+    import pandas as pd
+    from _model_data import frames, sampled
+
+    from rko_model.model.spec import rko_spec
+    from rko_model.model.train import TrainParams
+    from rko_model.model.walkforward import run_walk_forward, summarise
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        filename=FOLDER / f"walk_{int(clients * sample)}_{seed}.log",
+    )
+    data = sampled(frames(clients, seed), sample)
+    test_months = [pd.Timestamp(m).date() for m in data["plan"]["test_months"]]
+    params = TrainParams(fixed_iterations=trees, learning_rate=lr)
+    spec = rko_spec().without_text() if tabular else rko_spec()
+    t = time.perf_counter()
+    table = run_walk_forward(data["all"], None, test_months, params=params, spec=spec)
+    out = {
+        "clients": int(clients * sample),
+        "bank_clients": clients,
+        "sample": sample,
+        "seed": seed,
+        "trees": trees,
+        "learning_rate": lr,
+        "features": "tabular (no text)" if tabular else "multimodal",
+        "walk_forward": table.to_dict("records"),
+        "walk_forward_summary": summarise(table).to_dict("records"),
+        "walk_forward_s": round(time.perf_counter() - t, 1),
+    }
+    path = FOLDER / f"walk_{int(clients * sample)}_{seed}.json"
+    path.write_text(json.dumps(out, indent=1, default=str))
+    return {"file": str(path)}
+
+
+def timing(clients: int, ablation: bool) -> dict:
+    """run_retro (rules, logreg, tabular, multimodal, optionally the ablation) on the 12 stacked months."""
+    import time
+
+    from _model_data import frames, months_of
+
+    from rko_model.model.retro import run_retro
+    from rko_model.model.train import TrainParams
+
+    data = frames(clients, 42)
+    plan = data["plan"]
+    train_frame = months_of(data["all"], plan["train_months"])
+    test_frame = months_of(data["all"], plan["test_months"])
+    del data
+    t = time.perf_counter()
+    result = run_retro(train_frame, test_frame, TrainParams(), ablation=ablation)
+    return {
+        "rows": len(train_frame),
+        "retro_s": round(time.perf_counter() - t, 1),
+        "trees": result.champion.iterations,
+        "best_iteration": result.champion.best_iteration + 1,
+        "multimodal_fit_s": result.champion.seconds,
+    }
+
+
+def timing_negatives(clients: int, share: float) -> dict:
+    """One multimodal fit with ``share`` of the negatives, for the memory the downsampling saves."""
+    import time
+
+    from _model_data import frames, months_of
+
+    from rko_model.model.spec import rko_spec
+    from rko_model.model.train import TrainParams, train
+
+    data = frames(clients, 42)
+    train_frame = months_of(data["all"], data["plan"]["train_months"])
+    del data
+    t = time.perf_counter()
+    model = train(train_frame, rko_spec(), TrainParams(negative_share=share))
+    return {"rows": len(train_frame), "fit_s": round(time.perf_counter() - t, 1), "trees": model.iterations}
+
+
+def memory(clients: int, seed: int, share: float, trees: int) -> dict:
+    """Peak RSS of one multimodal fit on the 12 training months keeping ``share`` of the negatives.
+
+    Few fixed trees on purpose: the memory is the pools' (rows x features, the text dictionaries),
+    not the trees', so the saving of the downsampling shows at a fraction of a full fit's cost.
+    """
+    import time
+
+    from _model_data import frames, months_of
+
+    from rko_model.model.spec import rko_spec
+    from rko_model.model.train import TrainParams, train
+
+    data = frames(clients, seed)
+    train_frame = months_of(data["all"], data["plan"]["train_months"])
+    del data
+    t = time.perf_counter()
+    train(train_frame, rko_spec(), TrainParams(negative_share=share, fixed_iterations=trees))
+    kept = int((train_frame["target"] == 1).sum() + share * (train_frame["target"] == 0).sum())
+    return {"rows": len(train_frame), "rows_fitted": kept, "fit_s": round(time.perf_counter() - t, 1)}
+
+
+# --- scoring throughput (issue 3): the package against bare CatBoost on 1M rows, from a PostgreSQL bank ---
 
 
 def build(url: str, folder: str) -> dict:
@@ -63,25 +332,26 @@ def fit(folder: str) -> dict:
 
     import pandas as pd
 
-    from rko_model.model.package import data_fingerprint, reference_distributions, save_package
+    from rko_model.model.package import data_fingerprint, provenance, reference_distributions, save_package
     from rko_model.model.spec import rko_spec
     from rko_model.model.train import TrainParams, train
 
     frame = pd.read_parquet(Path(folder) / "train.parquet")
     started = time.perf_counter()
-    model = train(frame, rko_spec(), TrainParams(negative_share=0.5))
+    model = train(frame, rko_spec(), TrainParams())
     seconds = time.perf_counter() - started
     package = Path(folder) / "package"
     save_package(
         model,
         package,
         version="bench",
-        training_months=[],
+        training_months=["2000-01-31"],
         retro={"gini_mean": 0, "gini_std": 0},
         fingerprint=data_fingerprint(frame, model.spec),
         reference=reference_distributions(frame, model.predict(frame), model),
+        provenance=provenance("retro", ["2000-01-31"], ["2000-06-30"], ["2000-01-31"]),
     )
-    return {"rows": len(frame), "fit_s": round(seconds, 1), "iterations": model.best_iteration + 1}
+    return {"rows": len(frame), "fit_s": round(seconds, 1), "iterations": model.iterations}
 
 
 def score(folder: str, rows: int) -> dict:
@@ -118,22 +388,112 @@ def score(folder: str, rows: int) -> dict:
     }
 
 
-def main() -> None:
+def scoring(clients: int, score_rows: int, url: str) -> None:
+    """Stack 12 months of a PostgreSQL bank, fit the recipe, score ``score_rows`` rows: package vs bare."""
     import tempfile
 
+    from _common import schema_url
     from bench_generator import run_generate
+    from bench_snapshot import has_bank
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, default=100_000)
-    parser.add_argument("--score-rows", type=int, default=1_000_000)
-    parser.add_argument("--url", default=DEFAULT_PG)
+    url = schema_url(url, f"rko_bench_model_{clients}")
+    if not has_bank(url):
+        print(f"(generating a {clients:,d}-client, 36-month bank first)", flush=True)
+        child(run_generate, url, clients, 36)
+    with tempfile.TemporaryDirectory() as folder:
+        out = child(build, url, folder)
+        print(
+            f"dataset: {out['months']} months stacked, {out['train_rows']:,d} training rows, "
+            f"{out['test_rows']:,d} test rows; {out['wall_s']:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB",
+            flush=True,
+        )
+        out = child(fit, folder)
+        print(
+            f"training (CatBoost multimodal recipe, all negatives): {out['rows']:,d} rows, {out['iterations']} "
+            f"trees, fit {out['fit_s']:.1f} s, wall {out['wall_s']:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB",
+            flush=True,
+        )
+        out = child(score, folder, score_rows)
+        print(
+            f"scoring {out['rows']:,d} rows: package {out['package_rows_s']:,d} rows/s, bare CatBoost "
+            f"{out['bare_rows_s']:,d} rows/s, ratio {out['ratio']:.2f}; peak RSS {out['peak_rss_mb']:,.0f} MB"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("quality", "plain", "walk", "timing", "memory", "scoring", "stack", "report"))
     parser.add_argument("--stack-clients", type=int, nargs="*", default=[100_000, 1_000_000])
-    parser.add_argument("--stack-only", action="store_true", help="only the stacking from marts and raw tables")
+    parser.add_argument("--score-rows", type=int, default=1_000_000)
+    parser.add_argument("--url", default=DEFAULT_PG, help="PostgreSQL for the scoring bench")
+    parser.add_argument("--clients", type=int)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 23])
+    parser.add_argument("--sample", type=float, default=1.0, help="share of each bank's clients (a loaded machine)")
+    parser.add_argument("--walk-trees", type=int, default=WALK_TREES)
+    parser.add_argument("--walk-lr", type=float, default=WALK_LR)
+    parser.add_argument("--walk-tabular", action="store_true", help="walk-forward without the text (cheaper)")
+    parser.add_argument("--parallel", action="store_true", help="one child process per seed, side by side")
     args = parser.parse_args()
+    if args.what in ("quality", "plain", "walk"):
+        clients = args.clients or 60_000
+        func = {"quality": quality, "plain": plain, "walk": walk}[args.what]
+        extra = [args.walk_trees, args.walk_lr, args.walk_tabular] if args.what == "walk" else []
+        if args.parallel:
+            from concurrent.futures import ThreadPoolExecutor
+
+            size = int(clients * args.sample)
+            todo = [s for s in args.seeds if not (FOLDER / f"{args.what}_{size}_{s}.json").exists()]
+            with ThreadPoolExecutor(len(todo) or 1) as pool:
+                for seed, out in zip(
+                    todo, pool.map(lambda s: child(func, clients, s, args.sample, *extra), todo), strict=True
+                ):
+                    print(f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB", flush=True)
+            return
+        for seed in args.seeds:
+            if (FOLDER / f"{args.what}_{int(clients * args.sample)}_{seed}.json").exists():
+                print(f"seed {seed}: done before", flush=True)
+                continue
+            out = child(func, clients, seed, args.sample, *extra)
+            print(
+                f"seed {seed}: {out['wall_s']:.0f} s, peak RSS {out['peak_rss_mb']:,.0f} MB -> {out['file']}",
+                flush=True,
+            )
+    elif args.what == "timing":
+        clients = args.clients or 100_000
+        rows = []
+        for ablation in (False, True):
+            out = child(timing, clients, ablation)
+            rows.append({"ablation": ablation, **out})
+            print(json.dumps(rows[-1]), flush=True)
+        for share in (1.0, 0.5):
+            out = child(timing_negatives, clients, share)
+            rows.append({"negative_share": share, **out})
+            print(json.dumps(rows[-1]), flush=True)
+        (FOLDER / f"timing_{clients}.json").write_text(json.dumps(rows, indent=1))
+    elif args.what == "stack":
+        stack_marts(args.url, args.stack_clients)
+    elif args.what == "scoring":
+        scoring(args.clients or 100_000, args.score_rows, args.url)
+    elif args.what == "memory":
+        clients = args.clients or 20_000
+        rows = []
+        for share in (1.0, 0.5, 0.25):
+            out = child(memory, clients, args.seeds[0], share, 50)
+            rows.append({"clients": clients, "negative_share": share, **out})
+            print(json.dumps(rows[-1]), flush=True)
+        (FOLDER / f"memory_{clients}.json").write_text(json.dumps(rows, indent=1))
+    else:
+        write_report()
+
+
+def stack_marts(url: str, clients_list: list[int]) -> None:
+    """Stacking 12 labelled months from the feature marts and from the raw tables (issue 16), same run."""
+    from _common import schema_url
+    from bench_generator import run_generate
     from bench_snapshot import backfill_marts, has_bank
 
-    for clients in args.stack_clients:
-        bank = schema_url(args.url, f"rko_bench_{clients}")
+    for clients in clients_list:
+        bank = schema_url(url, f"rko_bench_{clients}")
         if not has_bank(bank):
             child(run_generate, bank, clients, 24)
         child(backfill_marts, bank)
@@ -145,31 +505,15 @@ def main() -> None:
             f"{raw['stack_s']:.1f} s from the raw tables: {raw['stack_s'] / marts['stack_s']:.1f}x",
             flush=True,
         )
-    if args.stack_only:
-        return
 
-    url = schema_url(args.url, f"rko_bench_model_{args.clients}")
-    if not has_bank(url):
-        print(f"(generating a {args.clients:,d}-client, 36-month bank first)", flush=True)
-        child(run_generate, url, args.clients, 36)
-    with tempfile.TemporaryDirectory() as folder:
-        out = child(build, url, folder)
-        print(
-            f"dataset: {out['months']} months stacked, {out['train_rows']:,d} training rows, "
-            f"{out['test_rows']:,d} test rows; {out['wall_s']:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB",
-            flush=True,
-        )
-        out = child(fit, folder)
-        print(
-            f"training (CatBoost multimodal, negatives halved): {out['rows']:,d} rows, {out['iterations']} "
-            f"iterations, fit {out['fit_s']:.1f} s, wall {out['wall_s']:.1f} s, peak RSS {out['peak_rss_mb']:,.0f} MB",
-            flush=True,
-        )
-        out = child(score, folder, args.score_rows)
-        print(
-            f"scoring {out['rows']:,d} rows: package {out['package_rows_s']:,d} rows/s, bare CatBoost "
-            f"{out['bare_rows_s']:,d} rows/s, ratio {out['ratio']:.2f}; peak RSS {out['peak_rss_mb']:,.0f} MB"
-        )
+
+def write_report() -> None:
+    """docs/results/model_bench.md from the seeds' JSON files (and the timing file when present)."""
+    from bench_model_report import render
+
+    note_file = FOLDER / "note.md"  # what this run could not do, written by hand beside the figures
+    REPORT.write_text(render(FOLDER, note_file.read_text() if note_file.exists() else ""), encoding="utf-8")
+    print(f"written {REPORT}")
 
 
 if __name__ == "__main__":

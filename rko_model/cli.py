@@ -17,12 +17,13 @@ from sqlalchemy.engine import Engine
 from rko_model import logmask
 from rko_model.dates import add_months
 from rko_model.faults import describe
+from rko_model.model import defaults as D
 from rko_model.settings import Settings
 
 log = logging.getLogger("rko")
 
 #: Training months when --train-months is not given.
-DEFAULT_TRAIN_MONTHS = 12
+DEFAULT_TRAIN_MONTHS = D.TRAIN_MONTHS
 
 
 def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
@@ -126,7 +127,9 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         iterations=args.iterations,
         learning_rate=args.learning_rate,
         depth=args.depth,
+        l2_leaf_reg=args.l2_leaf_reg,
         negative_share=args.negative_share,
+        validation=args.validation,
     )
     run = train_and_report(
         make_engine(settings.warehouse_url),
@@ -135,6 +138,8 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         n_test=args.test_months,
         params=params,
         ablation=not args.no_ablation,
+        walk_forward=not args.no_walk_forward,
+        package_retro_model=args.package_retro_model,
     )
     h = run.headline
     print(
@@ -143,7 +148,14 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         f"over the rules {h['gain_over_rules']:+.3f}; conversion uplift {h['conversion_uplift_mean']:+.1%}, "
         f"cost saving {h['cost_saving_mean']:.1%}"
     )
-    print(f"  package: {run.package_dir}")
+    if h.get("near_cap"):
+        print(f"  warning: the best iteration ({h['best_iteration']:.0f}) is within 5% of the cap: raise --iterations")
+    which = (
+        "the retro-tested model itself (audit)"
+        if run.packaged == "retro"
+        else "the recipe refit on the latest labelled months"
+    )
+    print(f"  package: {run.package_dir} ({which})")
     print(f"  report:  {run.run_dir / 'report.html'}")
     print(f"  promote it with: rko promote --version {run.run_id}")
     return 0
@@ -414,20 +426,37 @@ def build_parser() -> argparse.ArgumentParser:
     trn.add_argument(
         "--train-months",
         type=_positive_int,
-        help=f"monthly snapshots stacked for training (default {DEFAULT_TRAIN_MONTHS}, fewer when the warehouse "
+        help=f"monthly snapshots stacked for training (default {D.TRAIN_MONTHS}, fewer when the warehouse "
         "is shorter; a number given here must fit the warehouse)",
     )
-    trn.add_argument("--test-months", type=_positive_int, default=6, help="later months for the out-of-time tests")
-    trn.add_argument("--iterations", type=_positive_int, default=500)
-    trn.add_argument("--learning-rate", type=_share, default=0.1)
+    trn.add_argument(
+        "--test-months", type=_positive_int, default=D.TEST_MONTHS, help="later months for the out-of-time tests"
+    )
+    trn.add_argument(
+        "--iterations", type=_positive_int, default=D.ITERATIONS, help="cap on trees (early stopping chooses)"
+    )
+    trn.add_argument("--learning-rate", type=_share, default=D.LEARNING_RATE)
+    trn.add_argument("--depth", type=_positive_int, default=D.DEPTH)
+    trn.add_argument("--l2-leaf-reg", type=float, default=D.L2_LEAF_REG)
     trn.add_argument(
         "--negative-share",
         type=_share,
-        default=0.5,
-        help="share of non-openers kept for fitting, reweighted (default 0.5: twice as fast)",
+        default=D.NEGATIVE_SHARE,
+        help="share of non-openers kept for fitting, reweighted (default: all; lower it to save memory)",
     )
-    trn.add_argument("--depth", type=_positive_int, default=6)
+    trn.add_argument(
+        "--validation",
+        choices=("time", "random", "kfold"),
+        default=D.VALIDATION,
+        help="how the number of trees is chosen (default: the latest months held out)",
+    )
     trn.add_argument("--no-ablation", action="store_true", help="skip the one-source-at-a-time ablation")
+    trn.add_argument("--no-walk-forward", action="store_true", help="skip the walk-forward retraining comparison")
+    trn.add_argument(
+        "--package-retro-model",
+        action="store_true",
+        help="package the retro-tested model itself (for audit) instead of the recipe refit on the latest months",
+    )
     trn.set_defaults(func=_cmd_train)
 
     rep = sub.add_parser("report", help="redraw a training run's HTML report from its stored results")

@@ -12,20 +12,31 @@ import logging
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from rko_model import columns as col
+from rko_model.dates import add_months
 from rko_model.errors import PackageError
-from rko_model.model.dataset import build_dataset, load_truth, plan_from_warehouse
-from rko_model.model.package import data_fingerprint, library_versions, reference_distributions, save_package
+from rko_model.model import defaults as D
+from rko_model.model.dataset import build_dataset, load_oracle, load_truth, plan_from_warehouse
+from rko_model.model.package import (
+    data_fingerprint,
+    library_versions,
+    provenance,
+    reference_distributions,
+    save_package,
+)
 from rko_model.model.registry import Registry
 from rko_model.model.report import render_html
-from rko_model.model.retro import RetroResult, run_retro
-from rko_model.model.train import TrainParams
+from rko_model.model.retro import RetroResult, importance_by_source, run_retro
+from rko_model.model.train import TrainedModel, TrainParams, train
+from rko_model.model.walkforward import labelled_by, run_walk_forward
+from rko_model.model.walkforward import summarise as summarise_walk_forward
 from rko_model.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +52,7 @@ class TrainingRun:
     run_dir: Path
     package_dir: Path
     headline: dict[str, float]
+    packaged: str = "refit"
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -58,68 +70,154 @@ def retro_summary(result: RetroResult, test_months: list[str]) -> dict[str, Any]
     }
 
 
+def refit_months(test_months: tuple[dt.date, ...], n_train: int) -> tuple[dt.date, ...]:
+    """The latest ``n_train`` months whose 3-month windows have closed: the package's training months."""
+    return labelled_by(add_months(max(test_months), col.LABEL_HORIZON_MONTHS), n_train)
+
+
+def refit_package_model(frame: pd.DataFrame, tested: TrainedModel) -> TrainedModel:
+    """The tested recipe, refit on ``frame`` with the tree count the out-of-time validation chose."""
+    return train(frame, tested.spec, replace(tested.params, fixed_iterations=tested.iterations))
+
+
 def train_and_report(
     engine: Engine,
     settings: Settings,
     *,
-    n_train: int = 12,
-    n_test: int = 6,
+    n_train: int = D.TRAIN_MONTHS,
+    n_test: int = D.TEST_MONTHS,
     params: TrainParams | None = None,
-    ablation: bool = True,
+    ablation: bool = D.ABLATION,
+    walk_forward: bool = D.WALK_FORWARD,
+    package_retro_model: bool = False,
 ) -> TrainingRun:
-    """Build the data, run the retro tests, package the tested model and write the run's report."""
+    """Validate the recipe out of time, refit it on the latest labelled months, package it, write the report.
+
+    ``package_retro_model`` packages the retro-tested model itself instead (for audit).
+    """
     started = time.perf_counter()
     params = params or TrainParams()
     plan = plan_from_warehouse(engine, settings, n_train=n_train, n_test=n_test)
+    refit = refit_months(plan.test_months, n_train)
     log.info(
-        "training run: train %s..%s, test %s..%s",
+        "training run: train %s..%s, test %s..%s, package refit on %s..%s",
         plan.train_months[0],
         plan.train_months[-1],
         plan.test_months[0],
         plan.test_months[-1],
+        refit[0],
+        refit[-1],
     )
-    train_frame = build_dataset(engine, plan.train_months, settings)
-    test_frame = build_dataset(engine, plan.test_months, settings)
+    frames = stacked_months(engine, settings, plan.train_months, plan.test_months, refit, walk_forward, n_train)
+    train_frame = frames.of(plan.train_months)
+    test_frame = frames.of(plan.test_months)
     truth = load_truth(engine, plan.test_months, settings)
-    result = run_retro(train_frame, test_frame, params, truth, ablation=ablation)
+    oracle = load_oracle(engine, plan.test_months, settings)
+    result = run_retro(train_frame, test_frame, params, truth, ablation=ablation, oracle=oracle)
+    tested = result.champion
+    walk = pd.DataFrame()
+    if walk_forward:
+        first_needed = labelled_by(plan.test_months[0], n_train)
+        if tuple(first_needed) == tuple(plan.train_months):
+            walk = run_walk_forward(frames.all, tested, plan.test_months, n_train)
+        else:
+            log.warning("walk-forward skipped: the warehouse holds fewer than %d training months", n_train)
 
     run_id = new_run_id()
-    champion = result.champion
     test_months = [m.isoformat() for m in plan.test_months]
     retro = retro_summary(result, test_months)
-    fingerprint = data_fingerprint(train_frame, champion.spec)
+    if package_retro_model:
+        packaged, package_frame, model = "retro", train_frame, tested
+    else:
+        packaged, package_frame = "refit", frames.of(refit)
+        log.info("package: refit the recipe on %d rows of %s..%s", len(package_frame), refit[0], refit[-1])
+        model = refit_package_model(package_frame, tested)
+    fingerprint = data_fingerprint(package_frame, model.spec)
     registry = Registry(settings.registry_dir)
+    package_months = [m.isoformat() for m in (refit if packaged == "refit" else plan.train_months)]
     package_dir = save_package(
-        champion,
+        model,
         registry.path_for(run_id),
         version=run_id,
-        training_months=[m.isoformat() for m in plan.train_months],
+        training_months=package_months,
         retro=retro,
         fingerprint=fingerprint,
-        reference=reference_distributions(train_frame, champion.predict(train_frame), champion),
+        reference=reference_distributions(package_frame, model.predict(package_frame), model),
+        provenance=provenance(
+            packaged,
+            [m.isoformat() for m in plan.train_months],
+            test_months,
+            [m.isoformat() for m in refit],
+        ),
     )
     run = {
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "package_version": run_id,
         "plan": plan.to_dict(),
-        "spec": champion.spec.to_dict(),
+        "package": {
+            "packaged": packaged,
+            "training_months": package_months,
+            "refit_months": [m.isoformat() for m in refit],
+            "rows": len(package_frame),
+            "trees": model.iterations,
+        },
+        "spec": tested.spec.to_dict(),
         "params": params.to_dict(),
+        "training": tested.summary(),
         "train_rows": len(train_frame),
         "test_rows": len(test_frame),
-        "train_positive_rate": float(train_frame[champion.spec.target].mean()),
+        "train_positive_rate": float(train_frame[tested.spec.target].mean()),
         "headline": result.headline(),
         "monthly": result.monthly.to_dict("records"),
         "summary": result.summary.to_dict("records"),
         "ablation": result.ablation.to_dict("records"),
         "business": result.business.to_dict("records"),
         "reliability": result.reliability.to_dict("records"),
+        "importance": result.importance.to_dict("records"),
+        "importance_by_source": importance_by_source(result.importance).to_dict("records"),
+        "walk_forward": walk.to_dict("records"),
+        "walk_forward_summary": summarise_walk_forward(walk).to_dict("records") if len(walk) else [],
         "libraries": library_versions(),
         "data_fingerprint": fingerprint,
         "seconds": round(time.perf_counter() - started, 1),
     }
     run_dir = write_run(settings.runs_dir / run_id, run, result.predictions)
-    return TrainingRun(run_id=run_id, run_dir=run_dir, package_dir=package_dir, headline=result.headline())
+    return TrainingRun(
+        run_id=run_id, run_dir=run_dir, package_dir=package_dir, headline=result.headline(), packaged=packaged
+    )
+
+
+@dataclass(frozen=True)
+class StackedMonths:
+    """Labelled snapshots of every month a run needs, stacked once and sliced by month."""
+
+    all: pd.DataFrame
+    spec_date: str
+
+    def of(self, months: tuple[dt.date, ...]) -> pd.DataFrame:
+        dates = pd.to_datetime(self.all[self.spec_date]).dt.date
+        return self.all[dates.isin(months).to_numpy()].reset_index(drop=True)
+
+
+def stacked_months(
+    engine: Engine,
+    settings: Settings,
+    train_months: tuple[dt.date, ...],
+    test_months: tuple[dt.date, ...],
+    refit: tuple[dt.date, ...],
+    walk_forward: bool,
+    n_train: int,
+) -> StackedMonths:
+    """Build each month once: retro training and test months, the refit months, the walk-forward months."""
+    months = set(train_months) | set(test_months) | set(refit)
+    if walk_forward:
+        for month in test_months:
+            months |= set(labelled_by(month, n_train))
+    first = min(train_months)
+    months = {m for m in months if m >= first}
+    frame = build_dataset(engine, sorted(months), settings)
+    return StackedMonths(all=frame, spec_date=col.REPORT_DATE)
 
 
 def write_run(folder: Path, run: dict[str, Any], predictions: pd.DataFrame) -> Path:

@@ -14,7 +14,7 @@ $BIN/rko generate --clients "$CLIENTS" --months "$MONTHS" --seed "$SEED"
 $BIN/rko marts build   # the monthly feature marts: training and scoring read them from here on
 
 echo "== 2/4 training: retro tests, report, package; promotion"
-$BIN/rko train --no-ablation   # `rko train` alone adds the one-source-at-a-time ablation
+$BIN/rko train --no-ablation --no-walk-forward   # `rko train` alone adds the ablation and the walk-forward retro
 $BIN/rko promote --allow-refusal
 
 echo "== 3/4 Airflow: rko_monthly_scoring for the latest complete month"

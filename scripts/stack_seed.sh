@@ -34,6 +34,6 @@ if [[ -f "$REGISTRY/champion.json" ]]; then
     echo "the registry $REGISTRY already has a champion: not training"
 else
     echo "training the first model ($TRAIN_MONTHS training and $TEST_MONTHS test months, $ITERATIONS iterations)"
-    rko train --no-ablation --train-months "$TRAIN_MONTHS" --test-months "$TEST_MONTHS" --iterations "$ITERATIONS"
+    rko train --no-ablation --no-walk-forward --train-months "$TRAIN_MONTHS" --test-months "$TEST_MONTHS" --iterations "$ITERATIONS"
     rko promote --allow-refusal
 fi

@@ -110,9 +110,17 @@ def promote_champion(
         retro={"gini_mean": gini, "gini_std": 0.01},
         fingerprint=data_fingerprint(frame, trained.spec),
         reference=reference_distributions(frame, trained.predict(frame), trained),
+        provenance=provenance_for([m.isoformat() for m in months]),
     )
     assert registry.promote(version).promoted
     return version
+
+
+def provenance_for(training_months: list[str]) -> dict:
+    """A package's retro and refit months for a test package fit on ``training_months`` (a refit)."""
+    from rko_model.model.package import provenance
+
+    return provenance("refit", ["2000-01-31"], ["2000-06-30"], training_months)
 
 
 def reset_postgres_staging(url: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from rko_model.dates import add_months
-from rko_model.model.package import data_fingerprint, reference_distributions, save_package
+from rko_model.model.package import data_fingerprint, provenance, reference_distributions, save_package
 from rko_model.model.registry import Registry
 from rko_model.model.train import TrainParams, train
 from rko_model.warehouse.staging import make_staging_engine, record_performance, record_run
@@ -124,6 +124,7 @@ def seed_champion(registry_dir: Path) -> str:
         retro={"gini_mean": 0.55, "gini_std": 0.02, "test_months": ["2025-03-31"]},
         fingerprint=data_fingerprint(frame, model.spec),
         reference=reference_distributions(frame, model.predict(frame), model),
+        provenance=provenance("refit", ["2024-06-30"], ["2024-12-31"], ["2025-01-31", "2025-02-28"]),
     )
     assert Registry(registry_dir).promote(version).promoted
     return version

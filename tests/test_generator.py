@@ -134,3 +134,24 @@ def test_signal_is_spread_over_sources(bank: dict[str, pd.DataFrame]) -> None:
     young = set(clients.loc[clients["registration_date"] > pd.Timestamp(dt.date(2024, 1, 1)), "client_id"])
     assert labelled[labelled["client_id"].isin(young)]["target"].mean() > 1.2 * rate
     assert np.isfinite(rate)
+
+
+def test_the_hazard_table_holds_the_hazard_each_opening_was_drawn_from(bank: dict[str, pd.DataFrame]) -> None:
+    """Openings in month t+1 among the clients eligible at t (the truth rows) add up to their stored hazards."""
+    truth, hazard = bank["synthetic_truth"], bank["synthetic_hazard"]
+    assert not hazard.duplicated(["client_id", "month_end"]).any()
+    eligible = truth.merge(hazard, on=["client_id", "month_end"], how="left", validate="one_to_one")
+    assert eligible["hazard"].notna().all()  # every eligible client has the hazard it draws from
+    # The point-in-time truth is 1-(1-h)^3 of that same hazard.
+    assert np.allclose(eligible["propensity"], 1 - (1 - eligible["hazard"]) ** 3)
+    rko = bank["product_events"].query("product == 'RKO'")
+    opened_in = rko.assign(month_end=rko["open_date"] - pd.offsets.MonthEnd(1))  # the month end before opening
+    expected, observed = 0.0, 0
+    for end, month in eligible.groupby("month_end"):
+        nxt = opened_in[opened_in["month_end"] == end]["client_id"]
+        if pd.Timestamp(end) == eligible["month_end"].max():
+            continue  # the last month's hazard draws nothing inside the data
+        expected += month["hazard"].sum()
+        observed += int(month["client_id"].isin(nxt).sum())
+    assert observed > 300
+    assert abs(observed - expected) < 4 * np.sqrt(expected)  # the draws follow the stored hazards

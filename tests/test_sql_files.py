@@ -31,6 +31,8 @@ def test_there_are_sql_files() -> None:
 def test_no_feature_or_label_sql_reads_the_truth_table() -> None:
     readers = [p.relative_to(SQL_DIR).as_posix() for p in FILES if "synthetic_truth" in _body(p).lower()]
     assert readers == ["evaluation/truth.sql"]  # the ceiling Gini, computed by evaluation code only
+    readers = [p.relative_to(SQL_DIR).as_posix() for p in FILES if "synthetic_hazard" in _body(p).lower()]
+    assert readers == ["evaluation/hazard.sql"]  # the oracle ceiling, computed by evaluation code only
 
 
 def test_comments_hold_no_bind_markers() -> None:
@@ -72,7 +74,7 @@ def test_no_literal_dates_or_formatting_in_sql() -> None:
 
 
 def test_snapshot_works_without_the_truth_table(tmp_path: Path, settings: Settings) -> None:
-    """Dropping synthetic_truth changes nothing: the feature SQL cannot be reading it."""
+    """Dropping synthetic_truth and synthetic_hazard changes nothing: the feature SQL cannot be reading it."""
     from rko_model.synth.generator import generate
     from rko_model.synth.spec import BankSpec
     from rko_model.warehouse.bank_writer import write_bank
@@ -84,6 +86,7 @@ def test_snapshot_works_without_the_truth_table(tmp_path: Path, settings: Settin
         local = replace(settings, warehouse_url=url)
         before = extract_snapshot(engine, "2026-09-30", local)
         run(engine, "DROP TABLE synthetic_truth")
+        run(engine, "DROP TABLE synthetic_hazard")
         pd.testing.assert_frame_equal(before, extract_snapshot(engine, "2026-09-30", local))
     finally:
         drop()

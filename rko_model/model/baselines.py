@@ -45,15 +45,21 @@ def rules_score(frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(points, dtype=float) + tie_break
 
 
-def _log1p_nonneg(x: np.ndarray) -> np.ndarray:
-    return np.log1p(np.clip(x, 0.0, None))
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: compresses heavy tails on both sides and keeps the sign.
+
+    Clipping at zero first would turn an all-negative column (a net outflow, a balance in
+    overdraft) into a constant and fold a signed one onto its positive half.
+    """
+    x = np.asarray(x, dtype=float)
+    return np.sign(x) * np.log1p(np.abs(x))
 
 
 def logistic_regression(spec: FeatureSpec, c: float = 0.5) -> Pipeline:
-    """Impute, log-scale and standardise numerics; impute and one-hot categoricals; no text."""
+    """Impute, signed-log-scale and standardise numerics; impute and one-hot categoricals; no text."""
     numeric = make_pipeline(
         SimpleImputer(strategy="median", add_indicator=True),
-        FunctionTransformer(_log1p_nonneg, feature_names_out="one-to-one"),
+        FunctionTransformer(signed_log1p, feature_names_out="one-to-one"),
         StandardScaler(),
     )
     categorical = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20, sparse_output=True)

@@ -121,7 +121,7 @@ def build_dataset(engine: Engine, months: Sequence[dt.date], settings: Settings)
     workers = STACK_READERS if dialect_of(engine) == "postgresql" else 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataset") as pool:
         frames = list(pool.map(one, months))
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True).astype({col.REPORT_DATE: "datetime64[s]"})
 
 
 def load_truth(engine: Engine, months: Sequence[dt.date], settings: Settings) -> pd.DataFrame | None:
@@ -132,3 +132,45 @@ def load_truth(engine: Engine, months: Sequence[dt.date], settings: Settings) ->
     sql = load_sql(settings.sql_dir, "evaluation/truth", dialect_of(engine))
     kinds = {col.CLIENT_ID: "int", col.REPORT_DATE: "date", "propensity": "float"}
     return read_frame(engine, sql, {"months": list(months)}, kinds)  # type: ignore[arg-type]
+
+
+def load_oracle(engine: Engine, months: Sequence[dt.date], settings: Settings) -> pd.DataFrame | None:
+    """The oracle propensity of each client at ``months``: ``1-(1-h1)(1-h2)(1-h3)``.
+
+    ``h1..h3`` are the hazards the synthetic bank actually drew the openings of the three
+    window months from (stored at the month ends R, R+1, R+2: each one drives the next month).
+    It knows what happened after the report date, so it bounds any model that sees data up to
+    it, up to sampling noise. A client without a hazard at a month (liquidated) cannot open then.
+    None for a warehouse without the hazard table (a real bank, or a bank generated before it).
+    """
+    if not sa.inspect(engine).has_table("synthetic_hazard"):
+        log.info("no synthetic_hazard table: the oracle ceiling is not reported")
+        return None
+    needed = sorted({add_months(m, k) for m in months for k in range(col.LABEL_HORIZON_MONTHS)})
+    sql = load_sql(settings.sql_dir, "evaluation/hazard", dialect_of(engine))
+    kinds = {col.CLIENT_ID: "int", "month_end": "date", "hazard": "float"}
+    hazards = read_frame(engine, sql, {"months": needed}, kinds)  # type: ignore[arg-type]
+    return oracle_from_hazards(hazards, months)
+
+
+def oracle_from_hazards(hazards: pd.DataFrame, months: Sequence[dt.date]) -> pd.DataFrame:
+    """``1 - prod(1 - h)`` over the window months of each report date in ``months`` (pure)."""
+    survival = 1.0 - hazards["hazard"].to_numpy(dtype=float)
+    by_month = pd.Series(
+        survival, index=pd.MultiIndex.from_arrays([hazards[col.CLIENT_ID], pd.to_datetime(hazards["month_end"])])
+    )
+    frames = []
+    for month in months:
+        window = [pd.Timestamp(add_months(month, k)) for k in range(col.LABEL_HORIZON_MONTHS)]
+        part = by_month[by_month.index.get_level_values(1).isin(window)]
+        product = part.groupby(level=0).prod()
+        frames.append(
+            pd.DataFrame(
+                {
+                    col.CLIENT_ID: product.index.to_numpy(),
+                    col.REPORT_DATE: pd.Timestamp(month),
+                    "oracle": 1.0 - product.to_numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True).astype({col.REPORT_DATE: "datetime64[s]"})

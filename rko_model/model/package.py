@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model.cbm"
 MANIFEST_FILE = "manifest.json"
 REFERENCE_FILE = "reference.json"
-FORMAT_VERSION = 1
+#: 2: the manifest records which model is packaged, its retro months and its refit months.
+FORMAT_VERSION = 2
 _LIBRARIES = ("catboost", "pandas", "numpy", "scikit-learn", "sqlalchemy", "pyarrow")
 
 
@@ -142,6 +143,7 @@ def save_package(
     retro: dict[str, Any],
     fingerprint: str,
     reference: dict[str, Any],
+    provenance: dict[str, Any],
 ) -> Path:
     """Write the package into ``folder`` (which must not exist) atomically: all files or none."""
     if folder.exists():
@@ -160,6 +162,8 @@ def save_package(
             "best_iteration": trained.best_iteration,
             "params": trained.params.to_dict(),
             "retro": retro,
+            **check_provenance(provenance, training_months, folder),
+            "training": trained.summary(),
             "libraries": library_versions(),
             "data_fingerprint": fingerprint,
             "model_sha256": sha256_of(staging / MODEL_FILE),
@@ -212,6 +216,7 @@ def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> Mode
             f"model package {folder}: feature spec differs from the expected one: "
             f"{_spec_difference(expected_spec, spec)}"
         )
+    check_provenance(manifest, manifest.get("training_months"), folder)
     model = CatBoostClassifier()
     model.load_model(str(folder / MODEL_FILE))
     if list(model.feature_names_) != list(spec.features):
@@ -222,6 +227,53 @@ def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> Mode
             "was edited or belongs to another model: restore the package from its source or retrain"
         )
     return ModelPackage(path=folder, model=model, spec=spec, manifest=manifest, reference=reference)
+
+
+#: What a package holds: the recipe refit on the latest labelled months, or the retro-tested model (audit).
+PACKAGED = ("refit", "retro")
+
+
+def provenance(packaged: str, retro_train: list[str], retro_test: list[str], refit_months: list[str]) -> dict[str, Any]:
+    """The manifest's record of which months the recipe was tested on and which the package was fit on."""
+    return {
+        "packaged": packaged,
+        "retro_months": {"train": list(retro_train), "test": list(retro_test)},
+        "refit_months": list(refit_months),
+    }
+
+
+def check_provenance(manifest: dict[str, Any], training_months: Any, folder: Path) -> dict[str, Any]:
+    """Refuse a package whose retro and refit months are missing or do not fit together.
+
+    The retro months (train, then test out of time) say how the recipe was validated; the
+    refit months say what the packaged model was fit on; ``training_months`` must be the
+    refit months for a refit package, the retro training months for the retro-tested one.
+    """
+
+    def refuse(why: str) -> PackageError:
+        return PackageError(
+            f"model package {folder}: {why}; a package must record its retro months and its refit months: "
+            "retrain it with `rko train`"
+        )
+
+    try:
+        packaged = manifest["packaged"]
+        retro_train = [dt.date.fromisoformat(m) for m in manifest["retro_months"]["train"]]
+        retro_test = [dt.date.fromisoformat(m) for m in manifest["retro_months"]["test"]]
+        refit = [dt.date.fromisoformat(m) for m in manifest["refit_months"]]
+        trained_on = [dt.date.fromisoformat(m) for m in training_months or []]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise refuse(f"no readable retro or refit months ({exc!r})") from exc
+    if packaged not in PACKAGED:
+        raise refuse(f"'packaged' is {packaged!r}, expected one of {PACKAGED}")
+    if not retro_train or not retro_test or not refit:
+        raise refuse("empty retro or refit months")
+    if max(retro_train) >= min(retro_test):
+        raise refuse("retro test months do not come after the retro training months")
+    expected = refit if packaged == "refit" else retro_train
+    if trained_on != expected:
+        raise refuse(f"training months {training_months} are not the {packaged} months it claims")
+    return {k: manifest[k] for k in ("packaged", "retro_months", "refit_months")}
 
 
 def _spec_difference(expected: FeatureSpec, actual: FeatureSpec) -> str:

@@ -25,6 +25,7 @@ MODEL_LABELS = {
     "logreg": "Logistic regression",
     "catboost_tabular": "CatBoost tabular",
     "catboost_multimodal": "CatBoost multimodal",
+    "catboost_plain": "Plain CatBoost (1000 trees)",
 }
 
 
@@ -125,12 +126,19 @@ def render_html(run: dict[str, Any], predictions: pd.DataFrame) -> str:
     headline = run["headline"]
     models = list(dict.fromkeys(monthly["model"]))
     gini_table = monthly.pivot(index="month", columns="model", values="gini")[models]
-    gini_table["ceiling"] = monthly.groupby("month")["ceiling_gini"].first()
+    gini_table["ceiling (point-in-time truth)"] = monthly.groupby("month")["ceiling_gini"].first()
+    if "oracle_gini" in monthly:
+        gini_table["oracle (hazards drawn)"] = monthly.groupby("month")["oracle_gini"].first()
     calib = monthly[monthly["model"] == "catboost_multimodal"][["month", "brier", "mean_probability", "observed_rate"]]
     kpis = [
         ("mean retro Gini", f"{headline['gini_mean']:.3f}"),
         ("monthly Gini std", f"{headline['gini_std']:.3f}"),
         ("worst month / ceiling", f"{headline['share_of_ceiling_min']:.2f}"),
+        *(
+            [("mean / oracle ceiling", f"{headline['share_of_oracle_mean']:.2f}")]
+            if np.isfinite(headline.get("share_of_oracle_mean", np.nan))
+            else []
+        ),
         ("over logistic regression", f"{headline['gain_over_logreg']:+.3f}"),
         ("over the rules", f"{headline['gain_over_rules']:+.3f}"),
         ("conversion uplift @10%", f"{headline['conversion_uplift_mean']:+.1%}"),
@@ -151,10 +159,17 @@ def render_html(run: dict[str, Any], predictions: pd.DataFrame) -> str:
         f"<img alt='gains' src='data:image/png;base64,{gains_plot(predictions, target, models)}'>",
         f"<img alt='gini by month' src='data:image/png;base64,{gini_plot(monthly)}'>",
         "</div>",
+        *_package_section(run),
         "<h2>Models on the retro months</h2>",
         _table(summary),
         "<h3>Gini by month</h3>",
+        "<p>Two ceilings: the <b>point-in-time truth</b> 1−(1−h)³ from the report month's hazard h (what a "
+        "model could know at the report date, but miscalibrated for months 2 and 3), and the <b>oracle</b> "
+        "1−(1−h1)(1−h2)(1−h3) over the hazards the window's openings were really drawn from (an upper bound "
+        "for any model, up to sampling noise).</p>",
         _table(gini_table.reset_index()),
+        *_walk_forward_section(run),
+        *_importance_section(run),
         "<h2>Ablation: one data source at a time</h2>",
         *(
             [
@@ -178,8 +193,80 @@ def render_html(run: dict[str, Any], predictions: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
+def _package_section(run: dict[str, Any]) -> list[str]:
+    package, training = run.get("package"), run.get("training")
+    parts = ["<h2>The packaged model</h2>"]
+    if package:
+        months = package["training_months"]
+        if package["packaged"] == "refit":
+            what = (
+                f"The package holds the <b>recipe refit on the latest {len(months)} labelled months</b> "
+                f"({months[0]} … {months[-1]}, {package['rows']:,} rows, {package['trees']} trees), after the recipe "
+                "was validated out of time on the retro months below. Its own figures are those of the recipe."
+            )
+        else:
+            what = (
+                f"The package holds <b>the retro-tested model itself</b> (for audit), trained on {months[0]} … "
+                f"{months[-1]}: the figures below are its own."
+            )
+        parts.append(f"<p>{what}</p>")
+    if training:
+        parts.append(
+            f"<p>Trees chosen on a <b>{html.escape(str(training['validation']))}</b> validation: best iteration "
+            f"{training['best_iteration'] + 1} of a cap of {training['cap']}; final model refit on "
+            f"{'all ' if training['refit_on_all_rows'] else ''}{training['fit_rows']:,} rows "
+            f"with {training['trees']} trees.</p>"
+        )
+        if training.get("near_cap"):
+            parts.append(
+                "<p style='color:#b00'><b>Warning:</b> the best iteration is within 5% of the cap: early stopping "
+                "did not fire; raise the cap (<code>--iterations</code>) or the learning rate.</p>"
+            )
+    return parts if len(parts) > 1 else []
+
+
+def _walk_forward_section(run: dict[str, Any]) -> list[str]:
+    walk = pd.DataFrame(run.get("walk_forward") or [])
+    if walk.empty:
+        return ["<h2>Walk-forward retraining</h2><p>Not run.</p>"]
+    table = walk.pivot(index="month", columns="strategy", values="gini").reset_index()
+    return [
+        "<h2>Walk-forward retraining: frozen, monthly, quarterly</h2>",
+        "<p>For each test month M, the retrained models use the 12 months whose label windows had closed "
+        "at M. Reduced to stay affordable: retrained models reuse the frozen model's tree count (one fit "
+        "each, no validation fit), frames are stacked once.</p>",
+        _table(table),
+        _table(pd.DataFrame(run.get("walk_forward_summary") or [])),
+    ]
+
+
+def _importance_section(run: dict[str, Any]) -> list[str]:
+    importance = pd.DataFrame(run.get("importance") or [])
+    if importance.empty:
+        return []
+    by_source = pd.DataFrame(run.get("importance_by_source") or [])
+    return [
+        "<h2>What drives the model</h2>",
+        "<p>CatBoost's own importance (PredictionValuesChange) of the tested multimodal model, as shares.</p>",
+        "<h3>By data source</h3>",
+        _table(by_source),
+        "<h3>Top 15 features</h3>",
+        _table(importance.head(15)),
+    ]
+
+
 def _run_facts(run: dict[str, Any]) -> str:
-    keys = ("run_id", "created_at", "package_version", "params", "libraries", "data_fingerprint", "seconds")
+    keys = (
+        "run_id",
+        "created_at",
+        "package_version",
+        "package",
+        "params",
+        "training",
+        "libraries",
+        "data_fingerprint",
+        "seconds",
+    )
     import json
 
     return json.dumps({k: run.get(k) for k in keys}, indent=2, ensure_ascii=False)

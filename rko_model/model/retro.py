@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 RULES, LOGREG, TABULAR, MULTIMODAL = "rules", "logreg", "catboost_tabular", "catboost_multimodal"
 MODELS = (RULES, LOGREG, TABULAR, MULTIMODAL)
+#: A plain CatBoostClassifier (1000 trees, learning rate 0.05, depth 6, every row, no early
+#: stopping): the yardstick the packaged recipe must match (bench and optional in a run).
+PLAIN = "catboost_plain"
+PLAIN_KWARGS = {"iterations": 1000, "learning_rate": 0.05, "depth": 6}
 #: Order in which the ablation adds sources (the last step is the multimodal model).
 ABLATION_STEPS = tuple(col.SOURCES)
 
@@ -32,13 +36,15 @@ ABLATION_STEPS = tuple(col.SOURCES)
 class RetroResult:
     """Everything the report shows, as frames."""
 
-    monthly: pd.DataFrame  # model, month, gini, lift_top10, precision_top5/10, brier, ceiling_gini, ...
+    monthly: pd.DataFrame  # model, month, gini, lift_top10, precision_top5/10, brier, ceiling_gini, oracle_gini, ...
     summary: pd.DataFrame  # per model: gini mean, std, min; lift and precision means; share of ceiling
     ablation: pd.DataFrame  # step, sources, gini mean/std/min, gain over the previous step
     business: pd.DataFrame  # per month: uplift and cost saving of the multimodal model over the rules
     reliability: pd.DataFrame  # month, bin, predicted, observed, n (multimodal model)
     predictions: pd.DataFrame  # id, month, target, one score column per model
     champion: TrainedModel = field(repr=False)  # the multimodal model that was tested
+    importance: pd.DataFrame = field(default_factory=pd.DataFrame)  # feature, source, importance (share)
+    walk_forward: pd.DataFrame = field(default_factory=pd.DataFrame)  # strategy, month, trained_at, gini
 
     def headline(self) -> dict[str, float]:
         s = self.summary.set_index("model")
@@ -48,6 +54,13 @@ class RetroResult:
             "gini_std": float(s.loc[MULTIMODAL, "gini_std"]),
             "gini_min": float(s.loc[MULTIMODAL, "gini_min"]),
             "share_of_ceiling_min": float(s.loc[MULTIMODAL, "share_of_ceiling_min"]),
+            "share_of_ceiling_mean": float(s.loc[MULTIMODAL, "gini_mean"] / s.loc[MULTIMODAL, "ceiling_gini_mean"]),
+            "ceiling_gini_mean": float(s.loc[MULTIMODAL, "ceiling_gini_mean"]),
+            "oracle_gini_mean": float(s.loc[MULTIMODAL, "oracle_gini_mean"]),
+            "share_of_oracle_mean": float(s.loc[MULTIMODAL, "gini_mean"] / s.loc[MULTIMODAL, "oracle_gini_mean"]),
+            "best_iteration": float(self.champion.best_iteration + 1),
+            "trees": float(self.champion.iterations),
+            "near_cap": float(self.champion.near_cap),
             "gain_over_logreg": float(s.loc[MULTIMODAL, "gini_mean"] - s.loc[LOGREG, "gini_mean"]),
             "gain_over_rules": float(s.loc[MULTIMODAL, "gini_mean"] - s.loc[RULES, "gini_mean"]),
             "conversion_uplift_mean": float(b["conversion_uplift"].mean()),
@@ -62,8 +75,15 @@ def run_retro(
     truth: pd.DataFrame | None = None,
     spec: FeatureSpec | None = None,
     ablation: bool = True,
+    oracle: pd.DataFrame | None = None,
+    plain: bool = False,
+    tabular: bool = True,
 ) -> RetroResult:
-    """Train every model on ``train_frame`` and evaluate each month of ``test_frame``."""
+    """Train every model on ``train_frame`` and evaluate each month of ``test_frame``.
+
+    ``truth`` (point-in-time propensity) and ``oracle`` (the hazards actually drawn over the
+    window) give the two ceilings; ``plain`` adds the plain-CatBoost yardstick.
+    """
     spec = spec or rko_spec()
     params = params or TrainParams()
     preds = test_frame[[spec.id_column, spec.date_column, spec.target]].copy()
@@ -71,12 +91,17 @@ def run_retro(
     log.info("retro: logistic regression")
     logreg = fit_logistic_regression(train_frame, spec)
     preds[LOGREG] = predict_logistic_regression(logreg, test_frame, spec)
-    log.info("retro: CatBoost tabular")
-    tabular = train(train_frame, spec.without_text(), params)
-    preds[TABULAR] = tabular.predict(test_frame)
+    models = [m for m in MODELS if tabular or m != TABULAR]
+    if tabular:
+        log.info("retro: CatBoost tabular")
+        preds[TABULAR] = train(train_frame, spec.without_text(), params).predict(test_frame)
     log.info("retro: CatBoost multimodal")
     multimodal = train(train_frame, spec, params)
     preds[MULTIMODAL] = multimodal.predict(test_frame)
+    if plain:
+        log.info("retro: plain CatBoost %s", PLAIN_KWARGS)
+        preds[PLAIN] = plain_catboost(train_frame, spec, params.random_seed, params.thread_count).predict(test_frame)
+        models.append(PLAIN)
 
     ablation_scores: dict[str, np.ndarray] = {}
     if ablation:
@@ -92,7 +117,10 @@ def run_retro(
         preds = preds.merge(
             truth.rename(columns={"propensity": "truth"}), on=[spec.id_column, spec.date_column], how="left"
         )
-    monthly = _monthly(preds, spec, MODELS)
+    if oracle is not None:
+        preds = preds.merge(oracle, on=[spec.id_column, spec.date_column], how="left")
+        preds["oracle"] = preds["oracle"].fillna(0.0)  # no hazard: liquidated, could not open
+    monthly = _monthly(preds, spec, models)
     return RetroResult(
         monthly=monthly,
         summary=_summary(monthly),
@@ -101,6 +129,52 @@ def run_retro(
         reliability=_reliability(preds, spec),
         predictions=preds,
         champion=multimodal,
+        importance=feature_importance(multimodal),
+    )
+
+
+def plain_catboost(frame: pd.DataFrame, spec: FeatureSpec, seed: int = 42, threads: int = -1) -> TrainedModel:
+    """The yardstick: a plain CatBoostClassifier on every row, fixed trees, CatBoost's defaults otherwise."""
+    params = TrainParams(
+        learning_rate=PLAIN_KWARGS["learning_rate"],
+        depth=PLAIN_KWARGS["depth"],
+        l2_leaf_reg=3.0,  # CatBoost's own default
+        fixed_iterations=PLAIN_KWARGS["iterations"],
+        random_seed=seed,
+        thread_count=threads,
+        text_processing="default",
+    )
+    return train(frame, spec, params)
+
+
+def source_of(feature: str, spec: FeatureSpec) -> str:
+    """The data source of a feature (``columns.SOURCES``), else its role in the spec."""
+    for source, groups in col.SOURCES.items():
+        if any(feature in names for names in groups.values()):
+            return source
+    for role in ("numeric", "categorical", "text"):
+        if feature in getattr(spec, role):
+            return role
+    return "other"
+
+
+def feature_importance(trained: TrainedModel) -> pd.DataFrame:
+    """CatBoost's own importance (PredictionValuesChange) per feature, as shares summing to 1."""
+    model = trained.model
+    values = np.asarray(model.get_feature_importance(), dtype=float)
+    total = values.sum() or 1.0
+    frame = pd.DataFrame({"feature": list(model.feature_names_), "importance": values / total})
+    frame["source"] = [source_of(f, trained.spec) for f in frame["feature"]]
+    return frame.sort_values("importance", ascending=False, ignore_index=True)
+
+
+def importance_by_source(importance: pd.DataFrame) -> pd.DataFrame:
+    """Importance summed per data source, largest first."""
+    return (
+        importance.groupby("source", sort=False)["importance"]
+        .agg(importance="sum", features="size")
+        .sort_values("importance", ascending=False)
+        .reset_index()
     )
 
 
@@ -113,14 +187,22 @@ def _monthly(preds: pd.DataFrame, spec: FeatureSpec, models: Sequence[str]) -> p
     for month, group in _by_month(preds, spec):
         y = group[spec.target].to_numpy()
         ceiling = metrics.gini(y, group["truth"].to_numpy()) if "truth" in group else float("nan")
+        oracle = metrics.gini(y, group["oracle"].to_numpy()) if "oracle" in group else float("nan")
         for model in models:
             probability = group[model].to_numpy() if model != RULES else None
             row = metrics.month_metrics(y, group[model].to_numpy(), probability)
             rows.append(
-                {"model": model, "month": pd.Timestamp(month).date().isoformat(), **row, "ceiling_gini": ceiling}
+                {
+                    "model": model,
+                    "month": pd.Timestamp(month).date().isoformat(),
+                    **row,
+                    "ceiling_gini": ceiling,
+                    "oracle_gini": oracle,
+                }
             )
     frame = pd.DataFrame(rows)
     frame["share_of_ceiling"] = frame["gini"] / frame["ceiling_gini"]
+    frame["share_of_oracle"] = frame["gini"] / frame["oracle_gini"]
     return frame
 
 
@@ -136,6 +218,7 @@ def _summary(monthly: pd.DataFrame) -> pd.DataFrame:
             "precision_top10_mean": grouped["precision_top10"].mean(),
             "share_of_ceiling_min": grouped["share_of_ceiling"].min(),
             "ceiling_gini_mean": grouped["ceiling_gini"].mean(),
+            "oracle_gini_mean": grouped["oracle_gini"].mean(),
         }
     )
     return out.reset_index()

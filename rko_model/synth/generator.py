@@ -10,6 +10,8 @@ own-funds transfers, marketplace sales, payroll, card acquiring, a slowly moving
 drive the observable tables; the same traits, plus profile effects with interactions,
 drive the monthly hazard of opening RKO. The truth table keeps, for every active client
 without RKO at a month end, ``1 - (1 - h)^3``: the probability of opening within 3 months.
+The hazard table keeps, for every active client at a month end, the hazard ``h`` the next
+month's opening is actually drawn from (for the oracle ceiling over the real window months).
 """
 
 from __future__ import annotations
@@ -327,6 +329,13 @@ def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
             "synthetic_truth",
             pd.DataFrame(
                 {"client_id": pop.client_id[eligible_prev], "month_end": pd.Timestamp(end), "propensity": truth}
+            ).astype({"month_end": "datetime64[s]"}),
+        )
+        alive = active & (pop.liquidation > stop)
+        yield (
+            "synthetic_hazard",
+            pd.DataFrame(
+                {"client_id": pop.client_id[alive], "month_end": pd.Timestamp(end), "hazard": hazard[alive]}
             ).astype({"month_end": "datetime64[s]"}),
         )
         log.info("synthetic bank: month %s done (%d/%d)", end.isoformat(), t + 1, len(ends))

@@ -105,6 +105,18 @@ synthetic_truth = Table(
     Column("propensity", Float, nullable=False, comment="true P(open RKO within 3 months | month end)"),
 )
 
+#: The hazard the generator actually drew from: the probability that the client opens RKO in the
+#: month after ``month_end`` (drawn only when the client is eligible then). Kept for every active,
+#: not yet liquidated client, so that the oracle ceiling 1-(1-h1)(1-h2)(1-h3) of a report date
+#: can be computed over the three window months that really happened.
+synthetic_hazard = Table(
+    "synthetic_hazard",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False),
+    Column("hazard", Float, nullable=False, comment="P(open RKO in the month after month_end), as drawn"),
+)
+
 # Feature marts: per client and month, what every windowed feature of the snapshot is summed or
 # combined from (docs/data_contract.md, "Feature marts"). The project writes them, month by month
 # (rko_model/marts.py, sql/marts/); a month is replaced whole, in one transaction. Money is kept in
@@ -173,7 +185,7 @@ MART_TABLES = (mart_client_month, mart_counterparty_month, mart_payment_text_mon
 #: Tables a bank must provide (the data contract), in load order.
 CONTRACT_TABLES = (clients, client_attributes, account_monthly, payments, product_events, digital_activity)
 #: Tables the synthetic generator writes.
-SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth)
+SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth, synthetic_hazard)
 
 
 @dataclass(frozen=True)
@@ -225,6 +237,7 @@ INDEXES: tuple[IndexSpec, ...] = (
         include=("valid_to", "segment", "okved_code", "region_code", "headcount", "declared_revenue"),
     ),
     IndexSpec("ix_truth_client_month", synthetic_truth, ("client_id", "month_end"), unique=True),
+    IndexSpec("ix_hazard_client_month", synthetic_hazard, ("client_id", "month_end"), unique=True),
 )
 
 #: Indexes of the feature marts, built with the tables. Client first, covering what a snapshot

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rko_model.model.package import (
     bin_shares,
     data_fingerprint,
     load_package,
+    provenance,
     read_reference,
     reference_distributions,
     save_package,
@@ -37,6 +39,7 @@ def _save(model: TrainedModel, frame, folder: Path, version: str, mean: float = 
         retro={"gini_mean": mean, "gini_std": std},
         fingerprint=data_fingerprint(frame, model.spec),
         reference=reference_distributions(frame, model.predict(frame), model),
+        provenance=provenance("refit", ["2024-06-30", "2024-07-31"], ["2024-10-31"], ["2025-01-31"]),
     )
 
 
@@ -189,3 +192,54 @@ def test_non_finite_retro_figures_are_refused(trained, tmp_path: Path) -> None: 
     with pytest.raises(PackageError, match=r"retro figures .* are not finite"):
         registry.promote("v1")
     assert registry.champion_version() is None
+
+
+def test_the_package_carries_its_refit_and_retro_months_and_loading_checks_both(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, frame = trained
+    folder = _save(model, frame, tmp_path / "v1", "v1")
+    manifest = load_package(folder).manifest
+    assert manifest["packaged"] == "refit" and manifest["refit_months"] == manifest["training_months"]
+    assert manifest["retro_months"] == {"train": ["2024-06-30", "2024-07-31"], "test": ["2024-10-31"]}
+    assert manifest["training"]["refit_on_all_rows"] and manifest["training"]["validation"] == "time"
+
+    def tampered(name: str, change) -> Path:  # type: ignore[no-untyped-def]
+        copy = tmp_path / name
+        shutil.copytree(folder, copy)
+        data = json.loads((copy / "manifest.json").read_text())
+        change(data)
+        (copy / "manifest.json").write_text(json.dumps(data))
+        return copy
+
+    cases = {
+        "no-refit": lambda m: m.pop("refit_months"),
+        "no-retro": lambda m: m.pop("retro_months"),
+        "empty-retro-test": lambda m: m["retro_months"].update(test=[]),
+        "retro-not-out-of-time": lambda m: m["retro_months"].update(test=["2024-01-31"]),
+        "trained-on-other-months": lambda m: m.update(refit_months=["2025-02-28"]),
+        "unknown-kind": lambda m: m.update(packaged="latest"),
+    }
+    for name, change in cases.items():
+        with pytest.raises(PackageError, match="retro months and its refit months"):
+            load_package(tampered(name, change))
+    audit = save_package(
+        model,
+        tmp_path / "audit",
+        version="audit",
+        training_months=["2024-06-30", "2024-07-31"],
+        retro={"gini_mean": 0.5, "gini_std": 0.02},
+        fingerprint=data_fingerprint(frame, model.spec),
+        reference=reference_distributions(frame, model.predict(frame), model),
+        provenance=provenance("retro", ["2024-06-30", "2024-07-31"], ["2024-10-31"], ["2025-01-31"]),
+    )
+    assert load_package(audit).manifest["packaged"] == "retro"  # the retro-tested model: its own months
+    with pytest.raises(PackageError, match="training months"):
+        save_package(
+            model,
+            tmp_path / "wrong",
+            version="wrong",
+            training_months=["2025-01-31"],
+            retro={"gini_mean": 0.5, "gini_std": 0.02},
+            fingerprint="x",
+            reference={},
+            provenance=provenance("retro", ["2024-06-30"], ["2024-10-31"], ["2025-01-31"]),
+        )

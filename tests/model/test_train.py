@@ -9,7 +9,7 @@ import pytest
 from rko_model.errors import InvalidInputError
 from rko_model.model import metrics
 from rko_model.model.spec import FeatureSpec
-from rko_model.model.train import TrainParams, split_for_early_stopping, train
+from rko_model.model.train import TrainParams, random_holdout, stratified_folds, time_holdout, train
 
 FAST = TrainParams(iterations=150, learning_rate=0.15, depth=4, early_stopping_rounds=30)
 
@@ -47,20 +47,101 @@ def _other_product(n: int = 6000, seed: int = 3) -> tuple[pd.DataFrame, FeatureS
 def test_trains_on_any_frame_matching_a_spec() -> None:
     frame, spec = _other_product()
     model = train(frame, spec, FAST)
-    assert model.eval_dates == ("2025-03-31",) and model.fit_dates == ("2025-01-31", "2025-02-28")
+    assert model.validation == "time" and model.eval_dates == ("2025-03-31",)
+    assert model.fit_dates == ("2025-01-31", "2025-02-28", "2025-03-31")  # refit on every row
     p = model.predict(frame)
     assert ((p > 0) & (p < 1)).all()
     assert metrics.gini(frame["opened_deposit"], p) > 0.4
     assert 0.5 < p.mean() / frame["opened_deposit"].mean() < 2  # probabilities, not arbitrary scores
 
 
-def test_single_date_frames_hold_out_a_stable_share_of_ids() -> None:
+def test_a_single_date_frame_trains_with_a_stratified_random_holdout() -> None:
     frame, spec = _other_product()
     frame["as_of"] = pd.Timestamp("2025-01-31")
-    _, held = split_for_early_stopping(frame, spec)
-    assert 0.1 < len(held) / len(frame) < 0.2
-    _, again_held = split_for_early_stopping(frame.sample(frac=1.0, random_state=1), spec)
-    assert set(held["customer"]) == set(again_held["customer"])
+    model = train(frame, spec, FAST)
+    assert model.validation == "random"
+    assert 0.1 < model.eval_rows / len(frame) < 0.2
+    fit, held = random_holdout(frame, spec, 0.15, seed=5)
+    assert not (fit & held).any() and (fit | held).all()
+    rate = frame["opened_deposit"].mean()
+    assert abs(frame["opened_deposit"][held].mean() - rate) < 0.005  # stratified: same base rate
+
+
+def test_k_folds_choose_the_trees_from_every_fold() -> None:
+    frame, spec = _other_product(3000)
+    model = train(frame, spec, TrainParams(**{**FAST.to_dict(), "validation": "kfold", "folds": 3}))
+    assert model.validation == "kfold" and len(model.fold_best) == 3
+    assert model.best_iteration == round(float(np.mean(model.fold_best)))
+    folds = stratified_folds(frame["opened_deposit"].to_numpy(), 3, seed=1)
+    assert sorted(np.bincount(folds)) == sorted(np.bincount(folds))  # every row in one fold
+    assert np.ptp(np.bincount(folds)) <= 2
+
+
+def test_early_stopping_fires_below_a_high_cap() -> None:
+    """A small noisy frame overfits fast: the best iteration lands far below the cap, no warning."""
+    frame, spec = _other_product(3000)
+    model = train(frame, spec, TrainParams(iterations=3000, learning_rate=0.3, depth=6, early_stopping_rounds=40))
+    assert model.best_iteration + 1 < 0.5 * 3000 and not model.near_cap
+
+
+def test_a_best_iteration_at_the_cap_is_reported(caplog: pytest.LogCaptureFixture) -> None:
+    frame, spec = _other_product(3000)
+    # Tiny steps on the log loss: every one of the 30 trees still helps, so the fit ends at the cap.
+    params = TrainParams(iterations=30, learning_rate=0.01, depth=4, extra={"eval_metric": "Logloss"})
+    with caplog.at_level("WARNING", logger="rko_model.model.train"):
+        model = train(frame, spec, params)
+    assert model.near_cap and model.summary()["near_cap"]
+    assert "within 5% of the cap" in caplog.text
+
+
+def test_the_final_model_is_refit_on_every_row_with_the_count_scaled() -> None:
+    frame, spec = _other_product()
+    model = train(frame, spec, FAST)
+    assert model.refit and model.fit_rows == len(frame)
+    fit_share = (len(frame) - model.eval_rows) / len(frame)
+    assert model.iterations == int(np.ceil((model.best_iteration + 1) / fit_share))
+    assert model.model.tree_count_ == model.iterations
+    stopped = train(frame, spec, TrainParams(**{**FAST.to_dict(), "refit": False}))
+    assert stopped.fit_rows == len(frame) - stopped.eval_rows and not stopped.refit
+
+
+def _drifting(n_dates: int = 8, per_date: int = 2500, seed: int = 4) -> tuple[pd.DataFrame, FeatureSpec]:
+    """A stable signal under a base rate that drifts from 2% to 40%, with a thin last date."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i, date in enumerate(pd.date_range("2024-01-31", periods=n_dates, freq="ME")):
+        n = per_date if i < n_dates - 1 else per_date // 10  # an unrepresentative last block
+        x = rng.normal(size=(n, 3))
+        base = np.log(0.02 / 0.98) + i * (np.log(0.4 / 0.6) - np.log(0.02 / 0.98)) / (n_dates - 1)
+        logit = base + 1.2 * x[:, 0] - 0.8 * x[:, 1] + 0.6 * x[:, 0] * x[:, 2]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "a": x[:, 0],
+                    "b": x[:, 1],
+                    "c": x[:, 2],
+                    "date": date,
+                    "y": (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int),
+                }
+            )
+        )
+    frame = pd.concat(frames, ignore_index=True)
+    frame["id"] = np.arange(len(frame))
+    return frame, FeatureSpec("id", "date", "y", numeric=("a", "b", "c"), name="drifting")
+
+
+def test_a_drifting_base_rate_and_a_thin_last_block_do_not_cut_training_short() -> None:
+    frame, spec = _drifting()
+    fit, held = time_holdout(frame, spec, 0.15)
+    assert held.mean() >= 0.15  # the block grew past the thin last date
+    assert pd.to_datetime(frame["date"][held]).min() > pd.to_datetime(frame["date"][fit]).max()
+    params = TrainParams(iterations=2000, learning_rate=0.05, depth=4, early_stopping_rounds=60)
+    model = train(frame, spec, params)
+    assert model.best_iteration + 1 >= 100  # not stopped after a few dozen trees
+    fresh, _ = _drifting(seed=9)
+    plain = train(frame, spec, TrainParams(**{**params.to_dict(), "fixed_iterations": 600}))
+    y = fresh["y"].to_numpy()
+    assert metrics.gini(y, model.predict(fresh)) >= metrics.gini(y, plain.predict(fresh)) - 0.02
 
 
 def test_bad_targets_are_refused() -> None:
@@ -87,4 +168,6 @@ def test_negative_downsampling_keeps_positives_and_calibration() -> None:
     p = model.predict(frame)
     assert 0.8 < p.mean() / frame["opened_deposit"].mean() < 1.25  # still probabilities of the full population
     with pytest.raises(InvalidInputError, match="negative_share"):
-        train(frame, spec, TrainParams(negative_share=0.0))
+        TrainParams(negative_share=0.0)
+    with pytest.raises(InvalidInputError, match="validation"):
+        TrainParams(validation="latest")
