@@ -38,6 +38,8 @@ class Settings:
         gini_floor: realised Gini of a scored month below which monitoring raises an alert.
         psi_warn: score PSI from which monitoring logs a warning.
         psi_alert: score PSI above which monitoring raises an alert.
+        pilot_config_path: JSON file of the pilot configuration (``RKO_PILOT_CONFIG``); None: the
+            permanent 5% control group (:mod:`rko_model.pilot.config`).
     """
 
     warehouse_url: str
@@ -50,6 +52,13 @@ class Settings:
     gini_floor: float = DEFAULT_GINI_FLOOR
     psi_warn: float = DEFAULT_PSI_WARN
     psi_alert: float = DEFAULT_PSI_ALERT
+    pilot_config_path: Path | None = None
+
+    def pilot_config(self):  # type: ignore[no-untyped-def]
+        """The pilot configuration (arm shares, volumes, costs), read from its file when one is set."""
+        from rko_model.pilot.config import load_pilot_config
+
+        return load_pilot_config(self.pilot_config_path)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +80,7 @@ class Settings:
             gini_floor=_float(env, "RKO_GINI_FLOOR", DEFAULT_GINI_FLOOR),
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
+            pilot_config_path=Path(env["RKO_PILOT_CONFIG"]) if env.get("RKO_PILOT_CONFIG") else None,
         )
         settings.check()
         return settings
@@ -87,6 +97,8 @@ class Settings:
                     f"{name}: {url!r} is not a database URL "
                     "(e.g. sqlite:///data/warehouse.db or postgresql+psycopg2://user@host/db)"
                 )
+        if self.pilot_config_path is not None and not self.pilot_config_path.is_file():
+            raise ConfigError(f"RKO_PILOT_CONFIG: pilot configuration {self.pilot_config_path} does not exist")
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
         if not 0.0 <= self.psi_warn < self.psi_alert:

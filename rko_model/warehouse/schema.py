@@ -91,10 +91,34 @@ synthetic_truth = Table(
     Column("propensity", Float, nullable=False, comment="true P(open RKO within 3 months | month end)"),
 )
 
+#: What the marketing optimizer really sent (written back after each campaign); optional: without it
+#: the pilot measurement has nothing to measure and the contact features are zero.
+marketing_contacts = Table(
+    "marketing_contacts",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("contact_date", Date, nullable=False, comment="day the offer was made"),
+    Column("channel", String(16), nullable=False, comment="banner or manager (client manager)"),
+    Column("campaign_id", String(64), nullable=False, comment="the optimizer's campaign"),
+    Column("arm", String(8), comment="model, rules or control: the arm of the list the contact came from"),
+)
+
+#: The synthetic bank's true effect of each contact: 3-month propensity without and with it.
+synthetic_contact_truth = Table(
+    "synthetic_contact_truth",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False, comment="report date of the list the contact came from"),
+    Column("propensity_without", Float, nullable=False),
+    Column("propensity_with", Float, nullable=False),
+)
+
 #: Tables a bank must provide (the data contract), in load order.
 CONTRACT_TABLES = (clients, account_monthly, payments, product_events, digital_activity)
+#: Contract tables a bank may provide; the features and measurements that read them degrade without.
+OPTIONAL_CONTRACT_TABLES = (marketing_contacts,)
 #: Tables the synthetic generator writes.
-SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth)
+SYNTHETIC_TABLES = (*CONTRACT_TABLES, *OPTIONAL_CONTRACT_TABLES, synthetic_truth, synthetic_contact_truth)
 
 
 @dataclass(frozen=True)
@@ -138,6 +162,8 @@ INDEXES: tuple[IndexSpec, ...] = (
         include=("app_sessions", "web_sessions", "banner_views", "banner_clicks"),
     ),
     IndexSpec("ix_truth_client_month", synthetic_truth, ("client_id", "month_end"), unique=True),
+    IndexSpec("ix_marketing_contacts_client_date", marketing_contacts, ("client_id", "contact_date")),
+    IndexSpec("ix_marketing_contacts_date", marketing_contacts, ("contact_date",)),
 )
 
 

@@ -44,6 +44,7 @@ from rko_model import columns as col
 from rko_model.errors import MonthBusyError, WarehouseError
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine, sqlite_begin, sqlite_connect
+from rko_model.warehouse.list_columns import PILOT_COLUMN_NAMES, add_missing_columns, pilot_columns
 from rko_model.warehouse.query import dbapi_errors, execute, execute_scalar, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
 
@@ -68,6 +69,7 @@ rko_propensity = Table(
     Column("model_version", String(64), nullable=False),
     Column("run_id", String(250), nullable=False),
     Column("loaded_at", DateTime, nullable=False),
+    *pilot_columns(),  # version 2, appended: see rko_model/warehouse/list_columns.py
     Index("ix_rko_propensity_report_date", "report_date").ddl_if(dialect="sqlite"),
     schema=STAGING_SCHEMA,
     postgresql_partition_by="LIST (report_date)",
@@ -75,11 +77,11 @@ rko_propensity = Table(
 
 #: The bare table a month is COPied into before it becomes that month's partition (PostgreSQL);
 #: its other columns are constant for the month and filled by column defaults.
-_LOAD_COLUMNS = ("client_id", "score", "rank", "decile")
+_LOAD_COLUMNS = ("client_id", "score", "rank", "decile", *PILOT_COLUMN_NAMES)
 _load_table = Table(
     "rko_propensity_load",
     MetaData(),
-    *(Column(c.name, c.type, nullable=False) for c in rko_propensity.columns if c.name in _LOAD_COLUMNS),
+    *(Column(c.name, c.type, nullable=c.nullable) for c in rko_propensity.columns if c.name in _LOAD_COLUMNS),
     schema=STAGING_SCHEMA,
 )
 #: Serialises publishing on PostgreSQL: the load table and the swap functions are shared.
@@ -173,6 +175,7 @@ def ensure_tables(conn: Connection) -> None:
             if schema not in existing:
                 conn.execute(CreateSchema(schema))
     metadata.create_all(conn, checkfirst=True)
+    add_missing_columns(conn, rko_propensity)
 
 
 def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date, sql_dir: Path) -> int:
@@ -185,6 +188,7 @@ def publish_month(engine: Engine, ranked: pd.DataFrame, report_date: dt.date, sq
             f"the list of {report_date} holds {int(duplicated.sum())} duplicated clients; nothing published"
         )
     rows = ranked.assign(loaded_at=pd.Timestamp(dt.datetime.now(dt.UTC).replace(tzinfo=None)).floor("s"))
+    rows = rows.assign(**{c: None for c in PILOT_COLUMN_NAMES if c not in rows.columns})
     try:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
