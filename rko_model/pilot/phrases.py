@@ -104,7 +104,7 @@ def reason_code(feature: str) -> str:
 
 
 def phrase(code: str, language: str = "ru") -> str:
-    source, ru, en = PHRASES[code]
+    _source, ru, en = PHRASES[code]
     return ru if language == "ru" else en
 
 

@@ -170,7 +170,7 @@ class ContactBook:
             return without, chunks
         current = np.maximum(older, self._weights(t, range(t, t + 1)))
         with_all = _sigmoid(logit + self._shift(logit, current))
-        index, weight = self.by_month[t]
+        index, _weight = self.by_month[t]
         index = np.unique(index)
         chunks.append(
             (
@@ -205,8 +205,8 @@ class ContactBook:
         if len(candidates) == 0:
             return
         order = np.lexsort((candidates, -turnover[candidates], -points[candidates]))
-        chosen = candidates[order[: int(round(fx.legacy_share * len(candidates)))]]
-        manager = np.arange(len(chosen)) < int(round(fx.legacy_manager_share * len(chosen)))
+        chosen = candidates[order[: round(fx.legacy_share * len(candidates))]]
+        manager = np.arange(len(chosen)) < round(fx.legacy_manager_share * len(chosen))
         kept = rng.random(len(chosen)) >= fx.legacy_holdout
         chosen, manager = chosen[kept], manager[kept]
         channel = np.where(manager, MANAGER, BANNER)
