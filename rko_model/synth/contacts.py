@@ -13,7 +13,9 @@ top of the eligible SMB clients, and a random holdout of that selection is not c
 A simulation injects the optimizer's contacts (:class:`ContactPlan`); the generator is rerun
 with the same seed, so everything before a contact is identical. For every contact the
 generator writes the true 3-month propensity with and without it (``synthetic_contact_truth``):
-the true expected increment that the pilot's measurement is tested against.
+the true expected increment that the pilot's measurement is tested against. "Without" is with
+no contact at all, "with" is with every contact acting on the client in that window: the
+estimand of a pilot that compares contacted rows with a never-contacted control group.
 """
 
 from __future__ import annotations
@@ -40,13 +42,13 @@ CONTACT_DATE = "contact_date"
 class ContactEffects:
     """Sizes of the contact effect, in monthly log-odds, and the old process's volumes."""
 
-    persuadable_lift: float = 0.9
+    persuadable_lift: float = 1.2
     lift_sd: float = 0.5
     #: Monthly log-odds around which the lift fades: clients above it open anyway.
-    sure_thing_logit: float = -3.5
+    sure_thing_logit: float = -3.0
     put_off_share: float = 0.05
     put_off_lift: float = -0.8
-    banner_weight: float = 0.45
+    banner_weight: float = 0.5
     legacy_share: float = 0.1
     legacy_holdout: float = 0.1
     legacy_manager_share: float = 0.2
@@ -179,7 +181,7 @@ class ContactBook:
                     {
                         col.CLIENT_ID: index + self.offset,
                         "month_end": pd.Timestamp(end),
-                        "propensity_without": _window(without[index]),
+                        "propensity_without": _window(h[index]),
                         "propensity_with": _window(with_all[index]),
                     }
                 ).astype({"month_end": "datetime64[s]"}),

@@ -1,5 +1,5 @@
 -- The synthetic bank's true 3-month propensity without and with the contact, of the contacts
--- made from the list of :report_date (synthetic banks only).
+-- made from the list of the report date (synthetic banks only).
 SELECT
     t.client_id,
     t.propensity_without,

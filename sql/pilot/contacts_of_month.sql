@@ -1,4 +1,4 @@
--- Contacts the optimizer made from the list of :report_date: those dated in the month after it.
+-- Contacts the optimizer made from the list of the report date: those dated in the month after it.
 SELECT
     c.client_id,
     c.channel,
