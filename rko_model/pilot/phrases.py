@@ -108,9 +108,9 @@ def phrase(code: str, language: str = "ru") -> str:
     return ru if language == "ru" else en
 
 
-def text_reason(text: str) -> str:
+def text_reason(text: object) -> str:
     """The most telling payment topic found in a client's purpose text, as a reason code."""
-    lowered = text.lower()
+    lowered = text.lower() if isinstance(text, str) else ""
     for code, stems in TEXT_TOPICS:
         if any(stem in lowered for stem in stems):
             return code

@@ -61,7 +61,7 @@ def explain(model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec, t
     top_values = np.take_along_axis(grouped, order, axis=1)
     names = np.asarray(codes, dtype=object)[order]
     names[top_values <= MIN_CONTRIBUTION] = None
-    texts = frame[spec.text[0]].astype(str).to_numpy() if spec.text else None
+    texts = frame[spec.text[0]].fillna("").astype(str).to_numpy() if spec.text else None
     if texts is not None:
         is_text = names == TEXT_REASON
         for row, column in zip(*np.nonzero(is_text), strict=True):
