@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Column, MetaData, Table
+from sqlalchemy import BigInteger, Column, MetaData, Table, inspect
 from sqlalchemy.engine import Connection, Engine
 
 from rko_model import columns as col
@@ -41,13 +41,17 @@ SOURCE_QUERIES = (
     "snapshot/payment_text",
     "snapshot/digital",
     "snapshot/products",
+    "snapshot/contacts",
 )
+#: Source queries over an optional contract table: without the table the source is empty (features zero).
+OPTIONAL_SOURCES = {"snapshot/contacts": "marketing_contacts"}
 
 _KINDS: dict[str, ColumnKind] = {
     col.CLIENT_ID: "int",
     **{c: "str" for c in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES)},
     "registration_date": "date",
     "last_product_open_date": "date",
+    "last_contact_date": "date",
     **{c: "float" for c in col.NUMERIC_FEATURES},
 }
 
@@ -158,7 +162,7 @@ def check_per_client_plans(conn: Connection, params: dict, settings: Settings) -
     The PostgreSQL files read each client's window through an index on ``(client_id, date)``
     (docs/data_contract.md); a warehouse without it would make the extract run for hours.
     """
-    for name in SOURCE_QUERIES:
+    for name in present_sources(conn):
         plan = explain(conn, load_sql(settings.sql_dir, name, "postgresql"), params)
         slow = per_client_full_scans(plan, "snapshot_eligible", "el.client_id")
         if slow:
@@ -169,10 +173,18 @@ def check_per_client_plans(conn: Connection, params: dict, settings: Settings) -
             )
 
 
+def present_sources(conn: Connection) -> tuple[str, ...]:
+    """The source queries whose tables the warehouse has (an optional table may be absent)."""
+    inspector = inspect(conn)
+    return tuple(n for n in SOURCE_QUERIES if n not in OPTIONAL_SOURCES or inspector.has_table(OPTIONAL_SOURCES[n]))
+
+
 def read_snapshot(conn: Connection, params: dict, settings: Settings, report_date: dt.date) -> pd.DataFrame:
     """The snapshot, read on a connection that holds ``snapshot_eligible`` (see :func:`eligible_clients`)."""
-    frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *SOURCE_QUERIES))
-    return assemble_snapshot(frames["snapshot/eligible_profile"], [frames[n] for n in SOURCE_QUERIES], report_date)
+    frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *present_sources(conn)))
+    empty = pd.DataFrame({col.CLIENT_ID: pd.Series(dtype="int64")})
+    parts = [frames.get(n, empty) for n in SOURCE_QUERIES]
+    return assemble_snapshot(frames["snapshot/eligible_profile"], parts, report_date)
 
 
 def read_queries(
@@ -211,8 +223,11 @@ def assemble_snapshot(eligible: pd.DataFrame, parts: list[pd.DataFrame], report_
     frame[col.REPORT_DATE] = frame[col.REPORT_DATE].astype("datetime64[s]")
     frame["company_age_months"] = _months_between(frame["registration_date"], stamp)
     frame["months_since_last_product"] = _months_between(frame["last_product_open_date"], stamp)
-    for name in col.ZERO_WHEN_ABSENT:
-        frame[name] = frame[name].fillna(0.0)
+    frame["months_since_contact"] = _months_between(
+        frame.get("last_contact_date", pd.Series(pd.NaT, index=frame.index)), stamp
+    )
+    for name in col.ZERO_WHEN_ABSENT:  # an optional source's table may be absent: its counts are zero
+        frame[name] = frame[name].fillna(0.0) if name in frame.columns else 0.0
     for name in col.NUMERIC_FEATURES:
         frame[name] = frame[name].astype("float64")
     for name in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES):
