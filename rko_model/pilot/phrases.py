@@ -90,7 +90,7 @@ def _by_stem(feature: str) -> str:
         (("banner_views",), "banner_views"),
         (("app_sessions",), "app_use"),
         (("web_sessions",), "web_use"),
-        (("contact",), "contact_history"),
+        (("contacts_", "manager_contacts_", "months_since_contact"), "contact_history"),
     )
     for stems, code in rules:
         if any(feature.startswith(stem) for stem in stems):

@@ -1,9 +1,12 @@
 """``rko pilot simulate``: the marketing optimizer played against the synthetic bank for K months.
 
 The bank spans its history, the K pilot months and the 3 months that close the last window.
-Month by month the warehouse is rewritten with the data up to that month, generated with
-the same seed and every contact made so far, so everything before a contact is identical
-and the bank's later months answer the contacts. Each pilot month:
+Month by month the bank is generated again with the same seed and every contact made so far,
+so everything before a contact is identical and the bank's later months answer the contacts.
+Accounts, payments and digital activity follow the clients' traits, not their RKO or the
+contacts, so they are written once, whole (every snapshot reads only rows dated up to its
+report date); the tables a contact changes (product events, the truths, the contacts) are
+rewritten each month with nothing dated after the month being scored. Each pilot month:
 
 1. score and publish the list with arms (:func:`rko_model.monthly.run_month`);
 2. contact the top of the model arm by model rank and the top of the rules arm by rules rank,
@@ -26,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Index, MetaData
+from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
 from rko_model.dates import add_months
@@ -39,13 +44,18 @@ from rko_model.settings import Settings
 from rko_model.synth.contacts import CONTACT_DATE, ContactEffects, ContactPlan
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import DEFAULT_LAST_MONTH, BankSpec, Effects
+from rko_model.warehouse import schema
 from rko_model.warehouse.bank_writer import write_bank
+from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.staging import make_staging_engine
 
 log = logging.getLogger(__name__)
 
 CONTACT_COLUMNS = (col.CLIENT_ID, CONTACT_DATE, "channel", "campaign_id", "arm")
+#: The tables a contact can change: RKO openings (and the other products' openings drawn after them in
+#: the month's random stream), the truths and the contacts themselves.
+CONTACT_DEPENDENT = ("product_events", "synthetic_truth", "synthetic_contact_truth", "marketing_contacts")
 
 
 @dataclass(frozen=True)
@@ -145,12 +155,40 @@ def choose_contacts(listed: pd.DataFrame, config: PilotConfig, report_date: dt.d
     return chosen
 
 
-def _write(settings: Settings, sim: Simulation, contacts: pd.DataFrame, cut: dt.date) -> None:
+def replace_tables(engine: Engine, chunks: Iterable[tuple[str, pd.DataFrame]], names: tuple[str, ...]) -> int:
+    """Replace the synthetic bank's tables ``names`` with ``chunks`` in one transaction (the rest stay)."""
+    tables = [schema.metadata.tables[n] for n in names]
+    rows = 0
+    with engine.begin() as conn:
+        schema.metadata.drop_all(conn, tables=tables)
+        schema.metadata.create_all(conn, tables=tables)
+        for name, frame in chunks:
+            if name in names:
+                rows += bulk_insert(conn, schema.metadata.tables[name], frame)
+        for spec in schema.INDEXES:
+            if spec.table.name in names:
+                detached = spec.table.to_metadata(MetaData())
+                index = Index(spec.name, *(detached.c[c] for c in spec.columns), unique=spec.unique)
+                index.create(conn, checkfirst=True)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
+    return rows
+
+
+def _write(settings: Settings, sim: Simulation, contacts: pd.DataFrame, cut: dt.date, *, whole: bool) -> None:
+    """The bank with ``contacts`` injected: every table (``whole``) or the contact-dependent ones up to ``cut``."""
     started = time.perf_counter()
     chunks = generate(sim.bank, sim.bank_effects, sim.plan(contacts))
-    write_bank(make_engine(settings.warehouse_url), visible(chunks, cut))
+    engine = make_engine(settings.warehouse_url)
+    if whole:
+        write_bank(engine, chunks)
+    else:
+        replace_tables(engine, visible(chunks, cut), CONTACT_DEPENDENT)
     log.info(
-        "pilot simulation: bank written up to %s (%d contacts so far, %.1f s)",
+        "pilot simulation: bank %s up to %s (%d contacts so far, %.1f s)",
+        "written" if whole else "answered",
         cut,
         len(contacts),
         time.perf_counter() - started,
@@ -186,8 +224,9 @@ def simulate(
         log.warning("pilot %s has no rules arm (rules_share 0): only the model arm is contacted", config.name)
     contacts = pd.DataFrame(columns=list(CONTACT_COLUMNS))
     staging = make_staging_engine(settings.staging_url)
+    _write(settings, sim, contacts, sim.last_month, whole=True)
     for k, report_date in enumerate(sim.report_dates):
-        _write(settings, sim, contacts, report_date)
+        _write(settings, sim, contacts, report_date, whole=False)
         if k == 0:
             version = _ensure_champion(settings, train or TrainParams(iterations=200), n_train, n_test)
             log.info("pilot simulation: champion %s scores the pilot", version)
@@ -204,5 +243,5 @@ def simulate(
             len(chosen),
             chosen["arm"].value_counts().to_dict(),
         )
-    _write(settings, sim, contacts, sim.last_month)
+    _write(settings, sim, contacts, sim.last_month, whole=False)
     return contacts
