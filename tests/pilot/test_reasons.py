@@ -101,3 +101,11 @@ def test_reasons_are_deterministic_and_do_not_depend_on_row_order(fitted: tuple[
     assert np.all(np.nan_to_num(values[:, 0]) >= np.nan_to_num(values[:, 1]))
     codes = first[["reason_1", "reason_2", "reason_3"]]
     assert all(len({c for c in r if c}) == sum(1 for c in r if c) for r in codes.itertuples(index=False))
+
+
+def test_the_docs_show_every_phrase_in_both_languages() -> None:
+    from rko_model.settings import PROJECT_ROOT
+
+    doc = (PROJECT_ROOT / "docs" / "reasons.md").read_text(encoding="utf-8")
+    for code, (source, ru, en) in PHRASES.items():
+        assert f"| `{code}` | {source} | {ru} | {en} |" in doc, code
