@@ -20,6 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GINI_FLOOR = 0.3
 #: Score PSI levels: from WARN a warning, above ALERT a failure.
 DEFAULT_PSI_WARN, DEFAULT_PSI_ALERT = 0.1, 0.25
+#: Where snapshots read their features: the monthly marts where they cover the window ("auto"),
+#: the marts or nothing ("marts"), or the raw tables always ("raw", a warehouse without marts).
+FEATURE_SOURCES = ("auto", "marts", "raw")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Settings:
         psi_alert: score PSI above which monitoring raises an alert.
         pilot_config_path: JSON file of the pilot configuration (``RKO_PILOT_CONFIG``); None: the
             permanent 5% control group (:mod:`rko_model.pilot.config`).
+        feature_source: ``auto`` (default: the feature marts where every month of the snapshot's
+            window is built, else the raw tables), ``marts`` (marts required) or ``raw``.
     """
 
     warehouse_url: str
@@ -53,6 +58,7 @@ class Settings:
     psi_warn: float = DEFAULT_PSI_WARN
     psi_alert: float = DEFAULT_PSI_ALERT
     pilot_config_path: Path | None = None
+    feature_source: str = "auto"
 
     def pilot_config(self):  # type: ignore[no-untyped-def]
         """The pilot configuration (arm shares, volumes, costs), read from its file when one is set."""
@@ -81,6 +87,7 @@ class Settings:
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
             pilot_config_path=Path(env["RKO_PILOT_CONFIG"]) if env.get("RKO_PILOT_CONFIG") else None,
+            feature_source=(env.get("RKO_FEATURE_SOURCE") or "auto").strip().lower(),
         )
         settings.check()
         return settings
@@ -101,6 +108,8 @@ class Settings:
             raise ConfigError(f"RKO_PILOT_CONFIG: pilot configuration {self.pilot_config_path} does not exist")
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
+        if self.feature_source not in FEATURE_SOURCES:
+            raise ConfigError(f"RKO_FEATURE_SOURCE: {self.feature_source!r} is not one of {', '.join(FEATURE_SOURCES)}")
         if not 0.0 <= self.psi_warn < self.psi_alert:
             raise ConfigError(
                 f"RKO_PSI_WARN and RKO_PSI_ALERT: need 0 <= warn < alert, got {self.psi_warn} and {self.psi_alert}"
