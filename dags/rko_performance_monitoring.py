@@ -9,7 +9,11 @@ window (M-3, M] closed with M:
    really happened: realised Gini, top-decile lift, conversion in the top 10%; the month's row
    in `rko_monitoring.rko_realised_performance` is replaced (reruns leave one row). A month
    that was never scored is skipped; a window the warehouse does not cover yet fails and retries.
-2. **check** fails the run with the reason when the realised Gini is below `RKO_GINI_FLOOR`
+2. **pilot** measures the same month's pilot, when its list carries arms and the optimizer's
+   contacts are in `marketing_contacts`: per arm eligible, contacted, openings, conversion, and
+   the incremental conversion of the contacted model and rules arms over the control rows of
+   the same ranks, with 95% intervals, into `rko_monitoring.rko_pilot_results` (skipped otherwise).
+3. **check** fails the run with the reason when the realised Gini is below `RKO_GINI_FLOOR`
    (default 0.3) or the score PSI of the run that published the list is above `RKO_PSI_ALERT`
    (default 0.25); from `RKO_PSI_WARN` (0.1) it logs a warning.
 
@@ -60,7 +64,22 @@ def rko_performance_monitoring() -> None:
             raise AirflowFailException(f"RKO performance alert: {exc}") from exc
         return {"report_date": evaluated["report_date"], "status": evaluated["status"], "gini": evaluated["gini"]}
 
-    check(evaluate())
+    @task
+    def pilot(evaluated: dict) -> dict:
+        from rko_airflow.context import task_settings
+
+        from rko_model.errors import IncompleteDataError, NotPublishedError
+        from rko_model.pilot.report import evaluate_pilot_month
+
+        try:
+            month = evaluate_pilot_month(task_settings(), evaluated["report_date"])
+        except (NotPublishedError, IncompleteDataError) as exc:  # no arms or no contacts: no pilot to measure
+            raise AirflowSkipException(str(exc)) from exc
+        return {line.line: {"increment": line.row()["increment"], "verdict": line.verdict} for line in month.lines}
+
+    evaluated = evaluate()
+    pilot(evaluated)
+    check(evaluated)
 
 
 rko_performance_monitoring()

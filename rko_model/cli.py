@@ -253,6 +253,57 @@ def _cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _pilot_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, pilot_config_path=args.config) if args.config else settings
+
+
+def _cmd_pilot_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.model.train import TrainParams
+    from rko_model.pilot.simulate import Simulation, simulate
+
+    settings = _pilot_settings(args, settings)
+    sim = Simulation(
+        n_clients=args.clients,
+        history_months=args.history_months,
+        pilot_months=args.months,
+        seed=args.seed,
+        history_end=args.history_end,
+    )
+    contacts = simulate(settings, sim, train=TrainParams(iterations=args.iterations), n_train=args.train_months)
+    dates = sim.report_dates
+    print(
+        f"pilot {settings.pilot_config().name} simulated on {sim.n_clients:,d} clients: lists {dates[0]}..{dates[-1]}, "
+        f"{len(contacts):,d} contacts written back; the bank runs to {sim.last_month}, so every window has closed: "
+        "run `rko pilot report`"
+    )
+    return 0
+
+
+def _cmd_pilot_report(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.errors import IncompleteDataError
+    from rko_model.pilot.report import pilot_report, render_markdown
+
+    settings = _pilot_settings(args, settings)
+    months = [dt.date.fromisoformat(args.report_date)] if args.report_date else None
+    report = pilot_report(settings, months)
+    if not report.months:
+        raise IncompleteDataError(
+            "no pilot month to measure: no published list with arms whose 3-month window has closed and "
+            "whose contacts are in marketing_contacts"
+        )
+    text = render_markdown(report)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        partial = args.out.with_name(args.out.name + ".partial")
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(args.out)
+        print(f"pilot report of {len(report.months)} months -> {args.out} (stored in rko_monitoring.rko_pilot_results)")
+    else:
+        print(text)
+
+
 def _cmd_marts_build(args: argparse.Namespace, settings: Settings) -> int:
     from rko_model.marts import build_months, plan_months
     from rko_model.warehouse.engine import make_engine
@@ -516,6 +567,26 @@ def build_parser() -> argparse.ArgumentParser:
     rol.add_argument("--scoring", default="rko_scoring", help="the monthly job's role")
     rol.add_argument("--reader", default="rko_optimizer_reader", help="the marketing optimizer's role")
     rol.set_defaults(func=_cmd_roles)
+
+    pilot = sub.add_parser("pilot", help="the pilot: simulate it on the synthetic bank, or report its realised effect")
+    pilot_sub = pilot.add_subparsers(dest="pilot_command", required=True)
+    sim = pilot_sub.add_parser(
+        "simulate", help="play the optimizer for K months against a synthetic bank (replaces it)"
+    )
+    sim.add_argument("--months", type=int, required=True, help="pilot months K")
+    sim.add_argument("--clients", type=int, default=20_000)
+    sim.add_argument("--history-months", type=int, default=24, help="months of history before the pilot")
+    sim.add_argument("--history-end", type=dt.date.fromisoformat, default=dt.date(2026, 10, 31))
+    sim.add_argument("--seed", type=int, default=42)
+    sim.add_argument("--iterations", type=int, default=300, help="trees of the champion trained when there is none")
+    sim.add_argument("--train-months", type=int, default=6, help="months stacked to train that champion")
+    sim.add_argument("--config", type=Path, help="pilot configuration (default RKO_PILOT_CONFIG)")
+    sim.set_defaults(func=_cmd_pilot_simulate)
+    rep = pilot_sub.add_parser("report", help="measure the closed pilot months and store them in rko_monitoring")
+    rep.add_argument("--report-date", help="one month (default: every closed pilot month)")
+    rep.add_argument("--config", type=Path, help="pilot configuration (default RKO_PILOT_CONFIG)")
+    rep.add_argument("--out", type=Path, help="write the Markdown report here instead of printing it")
+    rep.set_defaults(func=_cmd_pilot_report)
 
     env = sub.add_parser("airflow-env", help="print shell exports wiring a local Airflow to these settings")
     env.add_argument("--airflow-home", help="default: <data>/airflow")

@@ -50,6 +50,9 @@ PRODUCT_NUMERIC: Final = (
     "months_since_last_product",
 )
 
+#: From the optional table marketing_contacts (zero without it): the offers made to the client.
+CONTACT_NUMERIC: Final = ("contacts_3m", "contacts_12m", "manager_contacts_12m", "months_since_contact")
+
 #: Feature columns of the snapshot by data source, in the order the ablation adds them.
 SOURCES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "profile": {"numeric": PROFILE_NUMERIC + PRODUCT_NUMERIC, "categorical": PROFILE_CATEGORICAL},
@@ -57,6 +60,7 @@ SOURCES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "payments": {"numeric": PAYMENT_NUMERIC},
     "text": {"text": PAYMENT_TEXT},
     "digital": {"numeric": DIGITAL_NUMERIC},
+    "contacts": {"numeric": CONTACT_NUMERIC},
 }
 
 NUMERIC_FEATURES: Final = tuple(c for s in SOURCES.values() for c in s.get("numeric", ()))
@@ -68,6 +72,6 @@ SNAPSHOT_COLUMNS: Final = (CLIENT_ID, REPORT_DATE, *CATEGORICAL_FEATURES, *TEXT_
 #: Snapshot features that count events: absent events mean zero, not unknown.
 ZERO_WHEN_ABSENT: Final = tuple(
     c
-    for c in (*PAYMENT_NUMERIC, *DIGITAL_NUMERIC, *PRODUCT_NUMERIC, "account_months_12m")
-    if c != "months_since_last_product"
+    for c in (*PAYMENT_NUMERIC, *DIGITAL_NUMERIC, *PRODUCT_NUMERIC, *CONTACT_NUMERIC, "account_months_12m")
+    if c not in ("months_since_last_product", "months_since_contact")
 )

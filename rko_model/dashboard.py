@@ -7,6 +7,7 @@ read that view.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from rko_model.errors import PackageError
+from rko_model.pilot.store import read_pilot_results
 from rko_model.settings import Settings
 from rko_model.warehouse.staging import make_staging_engine, read_performance, read_runs
 
@@ -68,6 +70,8 @@ class MonitoringView:
     psi_warn: float
     psi_alert: float
     read_at: dt.datetime
+    #: The pilot's measured lines (rko_monitoring.rko_pilot_results), one row per month and line.
+    pilot: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def month_table(runs: pd.DataFrame, performance: pd.DataFrame) -> pd.DataFrame:
@@ -121,6 +125,7 @@ def read_monitoring(settings: Settings) -> MonitoringView:
     engine = make_staging_engine(settings.staging_url)
     try:
         months = month_table(read_runs(engine), read_performance(engine))
+        pilot = read_pilot_results(engine)
     finally:
         engine.dispose()
     version, manifest, problem = champion_manifest(settings)
@@ -133,4 +138,5 @@ def read_monitoring(settings: Settings) -> MonitoringView:
         psi_warn=settings.psi_warn,
         psi_alert=settings.psi_alert,
         read_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        pilot=pilot,
     )

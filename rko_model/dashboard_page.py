@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from rko_model.dashboard import MonitoringView
-from rko_model.svgchart import RefLine, bar_chart, line_chart
+from rko_model.svgchart import IntervalSeries, RefLine, bar_chart, interval_chart, line_chart
 
 OK_COLOR, WARN_COLOR, BAD_COLOR = "#15803d", "#b45309", "#b91c1c"
 
@@ -234,6 +234,69 @@ def _champion(view: MonitoringView) -> str:
     return f"<dl class='manifest'>{rows}</dl><details><summary>full manifest.json</summary><pre>{full}</pre></details>"
 
 
+_PILOT_LINES = (("model", "#1d4ed8"), ("rules", "#b45309"))
+
+
+def _pilot(view: MonitoringView) -> str:
+    """The pilot: realised incremental conversion of the contacted arms over control, per month, and the table."""
+    pilot = view.pilot
+    if pilot is None or pilot.empty:
+        return (
+            "<p class='muted'>No pilot month measured yet: the list carries arms, and once a month's window has "
+            "closed and its contacts are in marketing_contacts, <code>rko_performance_monitoring</code> or "
+            "<code>rko pilot report</code> measures it.</p>"
+        )
+    months = sorted(pilot["report_date"].unique())
+    labels = [month_label(d) for d in months]
+    series = []
+    for line, color in _PILOT_LINES:
+        rows = pilot[pilot["line"] == line].set_index("report_date").reindex(months)
+        series.append(
+            IntervalSeries(line, _values(rows, "increment"), _values(rows, "ci_low"), _values(rows, "ci_high"), color)
+        )
+    chart = interval_chart(
+        "Incremental 3-month conversion of contacts over control, 95% interval",
+        labels,
+        series,
+        refs=[RefLine(0.0, "no effect", "#6b7280")],
+        fmt=lambda v: f"{100 * v:+.2f} pp",
+        css_class="pilot-increment",
+    )
+    head = (
+        "<tr><th class='l'>month</th><th class='l'>line</th><th>eligible</th><th>contacted</th><th>openings</th>"
+        "<th>conversion</th><th>increment</th><th class='l'>95% interval</th><th class='l'>verdict</th>"
+        "<th>cost per incremental opening</th><th>MDE</th><th>months needed</th></tr>"
+    )
+    rows = []
+    for _, row in pilot.sort_values(["report_date", "line"], ascending=[False, True]).iterrows():
+        conversion = row["contacted_conversion"] if not _missing(row["contacted_conversion"]) else row["conversion"]
+        interval = (
+            "–"
+            if _missing(row["ci_low"])
+            else f"[{100 * float(row['ci_low']):+.2f}, {100 * float(row['ci_high']):+.2f}] pp"
+        )
+        verdict = str(row["verdict"])
+        css = "ok" if verdict == "positive" else "bad" if verdict == "negative" else "muted"
+        rows.append(
+            "<tr>"
+            f"<td class='l'>{month_label(row['report_date'])}</td><td class='l'>{escape(str(row['line']))}</td>"
+            f"<td>{_num(row['eligible'], '{:,.0f}')}</td><td>{_num(row['contacted'], '{:,.0f}')}</td>"
+            f"<td>{_num(row['openings'], '{:,.0f}')}</td><td>{_num(conversion, '{:.2%}')}</td>"
+            f"<td>{_num(None if _missing(row['increment']) else 100 * float(row['increment']), '{:+.2f} pp')}</td>"
+            f"<td class='l'>{interval}</td><td class='l {css}'>{escape(verdict)}</td>"
+            f"<td>{_num(row['cost_per_incremental_opening'], '{:,.0f} ₽')}</td>"
+            f"<td>{_num(None if _missing(row['mde']) else 100 * float(row['mde']), '{:.2f} pp')}</td>"
+            f"<td>{_num(row['months_needed'], '{:.0f}')}</td>"
+            "</tr>"
+        )
+    note = (
+        "<p class='muted'>An interval that holds zero is <b>inconclusive</b>: not a success. The increment compares "
+        "the contacted rows of an arm with the control rows of the same ranks (never contacted).</p>"
+    )
+    table = f"<div class='wide'><table class='pilot'>{head}{''.join(rows)}</table></div>"
+    return f"<div class='charts'>{chart}</div>{note}{table}"
+
+
 def render_page(view: MonitoringView) -> str:
     """The whole page."""
     thresholds = (
@@ -252,5 +315,6 @@ def render_page(view: MonitoringView) -> str:
         "<h1>RKO propensity: monitoring</h1>"
         f"<div class='sub'>Monthly scoring runs (rko_monitoring.rko_run_metrics) and realised performance once a "
         f"month's 3-month window has closed (rko_monitoring.rko_realised_performance). {escape(thresholds)}</div>"
-        f"{_cards(view)}<h2>Trends</h2>{body}<h2>Champion model</h2>{_champion(view)}</body></html>"
+        f"{_cards(view)}<h2>Trends</h2>{body}<h2>Pilot</h2>{_pilot(view)}"
+        f"<h2>Champion model</h2>{_champion(view)}</body></html>"
     )

@@ -46,6 +46,8 @@ from rko_model.monitoring import (
     unseen_warnings,
 )
 from rko_model.partitions import WHOLE, Partition, partitions_of
+from rko_model.pilot.arms import rules_keys
+from rko_model.pilot.listing import prepare_list
 from rko_model.readiness import check_readiness, require_ready
 from rko_model.run_ids import check_run_id, folder_name
 from rko_model.scoring import rank_scores
@@ -191,11 +193,12 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     partition = _partition_of(validated)
     started = time.perf_counter()
     package = Registry(settings.registry_dir).load(model_version)
-    ids, scores, counts, unseen = [], [], [], []
+    ids, scores, counts, unseen, keys = [], [], [], [], []
     source = pq.ParquetFile(validated["snapshot_path"])
     for batch in source.iter_batches(batch_size=CHUNK_ROWS):
         chunk = batch.to_pandas()
         chunk_scores = package.score(chunk)
+        keys.append(rules_keys(chunk).drop(columns=col.CLIENT_ID))
         ids.append(chunk[col.CLIENT_ID].to_numpy(dtype=np.int64))
         scores.append(np.asarray(chunk_scores, dtype=np.float64))
         counts.append(drift_counts(chunk, chunk_scores, package.reference))
@@ -207,11 +210,14 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
             "score": np.concatenate(scores) if scores else np.array([], dtype=np.float64),
         }
     )
+    if keys:  # the rules' points and tie-break, for the list's rules_rank (rko_model.pilot)
+        frame = pd.concat([frame, pd.concat(keys, ignore_index=True)], axis=1)
     path = run_folder(settings, report_date, run_id) / f"scores_{partition.label}.parquet"
     _write_parquet(frame, path)
     log.info("score %s %s: %d clients with model %s", report_date, partition.label, len(frame), package.version)
     return {
         "scores_path": str(path),
+        "snapshot_path": validated["snapshot_path"],
         **partition.params(),
         "rows": len(frame),
         "model_version": package.version,
@@ -254,6 +260,7 @@ def publish(
     version = versions.pop()
     scores = pd.concat([pd.read_parquet(ref["scores_path"]) for ref in scored], ignore_index=True)
     ranked = rank_scores(scores[col.CLIENT_ID].to_numpy(), scores["score"].to_numpy(), report_date, version, run_id)
+    ranked, pilot_figures = prepare_list(settings, ranked, scores, scored, version)
     reference = Registry(settings.registry_dir).reference(version)
     unseen_parts = [ref.get("unseen_counts") for ref in scored]
     unseen = unseen_shares(None if None in unseen_parts else add_counts(unseen_parts))  # type: ignore[arg-type]
@@ -262,6 +269,7 @@ def publish(
         **drift_from_counts(add_counts(ref["bin_counts"] for ref in scored), reference),
         "unseen_categories": unseen,
         "warnings": unseen_warnings(unseen),
+        "pilot": pilot_figures,
     }
     ref = {"table": STAGING_TABLE, "rows": len(ranked), "model_version": version, **figures}
     run_row = run_metrics_row(report_date, run_id, status="published", scored=scored, published=ref)
@@ -401,6 +409,7 @@ def run_metrics_row(
         "published_warnings": published.get("warnings", []),
         "snapshot_path": [ref.get("snapshot_path") for ref in extracted],
         "readiness": readiness,
+        "pilot": published.get("pilot"),
     }
     row = {
         "run_id": run_id,

@@ -43,6 +43,8 @@ class Settings:
         gini_floor: realised Gini of a scored month below which monitoring raises an alert.
         psi_warn: score PSI from which monitoring logs a warning.
         psi_alert: score PSI above which monitoring raises an alert.
+        pilot_config_path: JSON file of the pilot configuration (``RKO_PILOT_CONFIG``); None: the
+            permanent 5% control group (:mod:`rko_model.pilot.config`).
         feature_source: ``auto`` (default: the feature marts where every month of the snapshot's
             window is built, else the raw tables), ``marts`` (marts required) or ``raw``.
         readiness_deadline_hours: how long after a month closes the scoring DAG waits for the
@@ -59,8 +61,15 @@ class Settings:
     gini_floor: float = DEFAULT_GINI_FLOOR
     psi_warn: float = DEFAULT_PSI_WARN
     psi_alert: float = DEFAULT_PSI_ALERT
+    pilot_config_path: Path | None = None
     feature_source: str = "auto"
     readiness_deadline_hours: float = DEFAULT_READINESS_DEADLINE_HOURS
+
+    def pilot_config(self):  # type: ignore[no-untyped-def]
+        """The pilot configuration (arm shares, volumes, costs), read from its file when one is set."""
+        from rko_model.pilot.config import load_pilot_config
+
+        return load_pilot_config(self.pilot_config_path)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +91,7 @@ class Settings:
             gini_floor=_float(env, "RKO_GINI_FLOOR", DEFAULT_GINI_FLOOR),
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
+            pilot_config_path=Path(env["RKO_PILOT_CONFIG"]) if env.get("RKO_PILOT_CONFIG") else None,
             feature_source=(env.get("RKO_FEATURE_SOURCE") or "auto").strip().lower(),
             readiness_deadline_hours=_float(env, "RKO_READINESS_DEADLINE_HOURS", DEFAULT_READINESS_DEADLINE_HOURS),
         )
@@ -107,6 +117,8 @@ class Settings:
                     f"{name}: {url!r} is not a database URL "
                     "(e.g. sqlite:///data/warehouse.db or postgresql+psycopg2://user@host/db)"
                 )
+        if self.pilot_config_path is not None and not self.pilot_config_path.is_file():
+            raise ConfigError(f"RKO_PILOT_CONFIG: pilot configuration {self.pilot_config_path} does not exist")
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
         if self.feature_source not in FEATURE_SOURCES:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Column, MetaData, Table
+from sqlalchemy import BigInteger, Column, MetaData, Table, inspect
 from sqlalchemy.engine import Connection, Engine
 
 from rko_model import columns as col
@@ -39,12 +39,16 @@ log = logging.getLogger(__name__)
 
 #: SQL files of the feature sources on the raw tables, merged onto the eligible clients in this order.
 SOURCE_QUERIES = RAW_SOURCE_QUERIES
+#: Optional contract tables' source queries, read beside the others when the table is there (features
+#: zero without it): the contact history of marketing_contacts.
+OPTIONAL_SOURCES = {"snapshot/contacts": "marketing_contacts"}
 
 _KINDS: dict[str, ColumnKind] = {
     col.CLIENT_ID: "int",
     **{c: "str" for c in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES)},
     "registration_date": "date",
     "last_product_open_date": "date",
+    "last_contact_date": "date",
     **{c: "float" for c in col.NUMERIC_FEATURES},
 }
 
@@ -167,7 +171,7 @@ def check_per_client_plans(
     The PostgreSQL files read each client's window through an index on ``(client_id, date)``
     (docs/data_contract.md); a warehouse without it would make the extract run for hours.
     """
-    for name in sources:
+    for name in (*sources, *present_optional_sources(conn)):
         plan = explain(conn, load_sql(settings.sql_dir, name, "postgresql"), params)
         slow = per_client_full_scans(plan, "snapshot_eligible", "el.client_id")
         if slow:
@@ -176,6 +180,12 @@ def check_per_client_plans(
                 "index on (client_id, date) that the snapshot can use; create the indexes listed in "
                 "docs/data_contract.md (Indexes), then run again"
             )
+
+
+def present_optional_sources(conn: Connection) -> tuple[str, ...]:
+    """The optional source queries whose tables the warehouse has."""
+    inspector = inspect(conn)
+    return tuple(n for n, table in OPTIONAL_SOURCES.items() if inspector.has_table(table))
 
 
 def read_snapshot(
@@ -192,8 +202,10 @@ def read_snapshot(
     """
     if any(name.startswith("marts/") for name in sources):  # memory for the window's sorts and hashes
         execute(conn, load_sql(settings.sql_dir, "marts/tune", conn.dialect.name))
-    frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *sources))
-    return assemble_snapshot(frames["snapshot/eligible_profile"], [frames[n] for n in sources], report_date)
+    optional = present_optional_sources(conn)
+    frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *sources, *optional))
+    parts = [frames[n] for n in (*sources, *optional)]
+    return assemble_snapshot(frames["snapshot/eligible_profile"], parts, report_date)
 
 
 def read_queries(
@@ -232,8 +244,11 @@ def assemble_snapshot(eligible: pd.DataFrame, parts: list[pd.DataFrame], report_
     frame[col.REPORT_DATE] = frame[col.REPORT_DATE].astype("datetime64[s]")
     frame["company_age_months"] = _months_between(frame["registration_date"], stamp)
     frame["months_since_last_product"] = _months_between(frame["last_product_open_date"], stamp)
-    for name in col.ZERO_WHEN_ABSENT:
-        frame[name] = frame[name].fillna(0.0)
+    frame["months_since_contact"] = _months_between(
+        frame.get("last_contact_date", pd.Series(pd.NaT, index=frame.index)), stamp
+    )
+    for name in col.ZERO_WHEN_ABSENT:  # an optional source's table may be absent: its counts are zero
+        frame[name] = frame[name].fillna(0.0) if name in frame.columns else 0.0
     for name in col.NUMERIC_FEATURES:
         frame[name] = frame[name].astype("float64")
     for name in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES):

@@ -179,3 +179,48 @@ def bar_chart(
         )
     parts += [*_empty(frame, finite), "</svg>"]
     return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class IntervalSeries:
+    """Estimates with their intervals, one per month (None: no estimate that month)."""
+
+    name: str
+    estimates: Sequence[float | None]
+    lows: Sequence[float | None]
+    highs: Sequence[float | None]
+    color: str
+
+
+def interval_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[IntervalSeries],
+    *,
+    refs: Sequence[RefLine] = (),
+    fmt: Callable[[float], str] = lambda v: f"{v:.3f}",
+    css_class: str = "",
+) -> str:
+    """Per month, a dot per series with a whisker from the interval's low to its high end, side by side."""
+    pool = [v for s in series for v in (*_finite(s.estimates), *_finite(s.lows), *_finite(s.highs))]
+    frame = _Frame(len(labels), pool, refs, True)
+    parts = [*_open(title, css_class), *_axes(frame, labels, fmt), *_refs(frame, refs, fmt)]
+    step = frame.band() / (len(series) + 1)
+    for k, s in enumerate(series):
+        for i, (value, low, high) in enumerate(zip(s.estimates, s.lows, s.highs, strict=True)):
+            if value is None or math.isnan(float(value)):
+                continue
+            x = frame.x(i) - frame.band() / 2 + step * (k + 1)
+            tip = f"{labels[i]}, {s.name}: {fmt(float(value))}"
+            if low is not None and high is not None and not math.isnan(float(low)) and not math.isnan(float(high)):
+                parts.append(
+                    f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.y(float(low)):.1f}" y2="{frame.y(float(high)):.1f}" '
+                    f'stroke="{s.color}" stroke-width="2" class="whisker"/>'
+                )
+                tip += f" [{fmt(float(low))}, {fmt(float(high))}]"
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{frame.y(float(value)):.1f}" r="3.5" fill="{s.color}" class="point">'
+                f"<title>{escape(tip)}</title></circle>"
+            )
+    parts += [*_empty(frame, pool), "</svg>"]
+    return "\n".join(parts)

@@ -116,9 +116,12 @@ def with_client_facts(frame: pd.DataFrame, facts: pd.DataFrame, exclusions: Okve
 
 
 #: Numeric features that may be missing for a client, but not for most: a mostly empty one warns.
-#: ``months_since_last_product`` is missing by design for the many clients without other products.
+#: ``months_since_last_product`` is missing by design for the many clients without other products,
+#: ``months_since_contact`` for the many clients the bank never made an offer to.
 NULLABLE_NUMERIC = tuple(
-    c for c in col.NUMERIC_FEATURES if c not in col.ZERO_WHEN_ABSENT and c != "months_since_last_product"
+    c
+    for c in col.NUMERIC_FEATURES
+    if c not in col.ZERO_WHEN_ABSENT and c not in ("months_since_last_product", "months_since_contact")
 )
 #: Least share of known values of a nullable numeric feature before a warning.
 MIN_KNOWN_SHARE = 0.5

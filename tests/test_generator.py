@@ -109,7 +109,8 @@ def _labelled(bank: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def test_opening_rates_and_ceiling(bank: dict[str, pd.DataFrame]) -> None:
     labelled = _labelled(bank)
     rates = labelled.groupby("month_end")["target"].mean()
-    assert rates.between(0.02, 0.06).all(), rates.round(4).to_dict()
+    # up to 6.5%: the old rules process's contacts (rko_model.synth.contacts) add about half a point
+    assert rates.between(0.02, 0.065).all(), rates.round(4).to_dict()
     # The truth is calibrated and informative, but not trivially so.
     assert abs(labelled["propensity"].mean() - labelled["target"].mean()) < 0.006
     ceiling = 2 * roc_auc_score(labelled["target"], labelled["propensity"]) - 1

@@ -342,7 +342,7 @@ def test_the_portable_sql_gives_what_the_postgresql_sql_gives(tmp_path: Path, se
                     .reset_index(drop=True)
                     for flavour in ("portable", "postgresql")
                 ]
-                assert len(frames[0]) > 50, name
+                assert len(frames[0]) > (20 if name == "snapshot/contacts" else 50), name  # few clients are offered RKO
                 pd.testing.assert_frame_equal(*frames, check_exact=False, rtol=1e-9, obj=name)
     finally:
         drop()

@@ -27,6 +27,7 @@ import pandas as pd
 from rko_model import columns as col
 from rko_model.dates import add_months, month_ends
 from rko_model.synth import catalog
+from rko_model.synth.contacts import ContactBook, ContactPlan
 from rko_model.synth.history import AttributeHistory, draw_history
 from rko_model.synth.spec import BankSpec, Effects
 
@@ -283,8 +284,12 @@ class _Seen:
         return {name: counts[:, i] for i, name in enumerate(KEY_TOPICS)}
 
 
-def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
-    """Yield the synthetic bank's tables in chunks: clients, then month by month, then product events."""
+def generate(spec: BankSpec, fx: Effects | None = None, contacts: ContactPlan | None = None) -> Iterator[Chunk]:
+    """Yield the synthetic bank's tables in chunks: clients, then month by month, then product events.
+
+    ``contacts`` says how the bank answers marketing contacts and which were made
+    (:mod:`rko_model.synth.contacts`); by default the old rules process contacts every month.
+    """
     fx = fx or Effects()
     ends = month_ends(spec.last_month, spec.n_months)
     start = np.datetime64(add_months(ends[0], -1) + dt.timedelta(days=1), "D")
@@ -292,6 +297,7 @@ def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
     pop = _draw_population(spec, fx, start)
     history = draw_history(pop, ends, lambda t: _rng(spec, "attributes", t))
     yield "clients", _clients_frame(pop, history)
+    book = ContactBook(pop.client_id, ends, spec.seed, contacts)
 
     events = _Events()
     rko_until, holdings = _history(pop, spec, fx, start, events)
@@ -324,6 +330,8 @@ def generate(spec: BankSpec, fx: Effects | None = None) -> Iterator[Chunk]:
         held = rko_until > stop
         eligible_prev = active & ~held & (pop.liquidation > stop)
         hazard = _hazard(pop, fx, t, end, stop, seen, holdings, _rng(spec, "hidden", 1000 + t))
+        hazard, contact_chunks = book.month(t, hazard, eligible_prev, pop, seen, holdings)
+        yield from contact_chunks
         truth = 1.0 - (1.0 - hazard[eligible_prev]) ** col.LABEL_HORIZON_MONTHS
         yield (
             "synthetic_truth",

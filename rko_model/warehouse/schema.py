@@ -117,6 +117,28 @@ synthetic_hazard = Table(
     Column("hazard", Float, nullable=False, comment="P(open RKO in the month after month_end), as drawn"),
 )
 
+#: What the marketing optimizer really sent (written back after each campaign); optional: without it
+#: the pilot measurement has nothing to measure and the contact features are zero.
+marketing_contacts = Table(
+    "marketing_contacts",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("contact_date", Date, nullable=False, comment="day the offer was made"),
+    Column("channel", String(16), nullable=False, comment="banner or manager (client manager)"),
+    Column("campaign_id", String(64), nullable=False, comment="the optimizer's campaign"),
+    Column("arm", String(8), comment="model, rules or control: the arm of the list the contact came from"),
+)
+
+#: The synthetic bank's true effect of each contact: 3-month propensity without and with it.
+synthetic_contact_truth = Table(
+    "synthetic_contact_truth",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False, comment="report date of the list the contact came from"),
+    Column("propensity_without", Float, nullable=False),
+    Column("propensity_with", Float, nullable=False),
+)
+
 # Feature marts: per client and month, what every windowed feature of the snapshot is summed or
 # combined from (docs/data_contract.md, "Feature marts"). The project writes them, month by month
 # (rko_model/marts.py, sql/marts/); a month is replaced whole, in one transaction. Money is kept in
@@ -184,8 +206,16 @@ MART_TABLES = (mart_client_month, mart_counterparty_month, mart_payment_text_mon
 
 #: Tables a bank must provide (the data contract), in load order.
 CONTRACT_TABLES = (clients, client_attributes, account_monthly, payments, product_events, digital_activity)
+#: Contract tables a bank may provide; the features and measurements that read them degrade without.
+OPTIONAL_CONTRACT_TABLES = (marketing_contacts,)
 #: Tables the synthetic generator writes.
-SYNTHETIC_TABLES = (*CONTRACT_TABLES, synthetic_truth, synthetic_hazard)
+SYNTHETIC_TABLES = (
+    *CONTRACT_TABLES,
+    *OPTIONAL_CONTRACT_TABLES,
+    synthetic_truth,
+    synthetic_hazard,
+    synthetic_contact_truth,
+)
 
 
 @dataclass(frozen=True)
@@ -238,6 +268,8 @@ INDEXES: tuple[IndexSpec, ...] = (
     ),
     IndexSpec("ix_truth_client_month", synthetic_truth, ("client_id", "month_end"), unique=True),
     IndexSpec("ix_hazard_client_month", synthetic_hazard, ("client_id", "month_end"), unique=True),
+    IndexSpec("ix_marketing_contacts_client_date", marketing_contacts, ("client_id", "contact_date")),
+    IndexSpec("ix_marketing_contacts_date", marketing_contacts, ("contact_date",)),
 )
 
 #: Indexes of the feature marts, built with the tables. Client first, covering what a snapshot

@@ -53,6 +53,7 @@ from rko_model import columns as col
 from rko_model.errors import InvalidInputError, MonthBusyError, WarehouseError
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine, sqlite_begin, sqlite_connect
+from rko_model.warehouse.list_columns import PILOT_COLUMN_NAMES, add_missing_columns, pilot_columns
 from rko_model.warehouse.query import dbapi_errors, execute, execute_scalar, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
 
@@ -80,6 +81,7 @@ rko_propensity = Table(
     Column("model_version", String(64), nullable=False),
     Column("run_id", String(250), nullable=False),
     Column("loaded_at", DateTime, nullable=False),
+    *pilot_columns(),  # version 2, appended: see rko_model/warehouse/list_columns.py
     Index("ix_rko_propensity_report_date", "report_date").ddl_if(dialect="sqlite"),
     schema=STAGING_SCHEMA,
     postgresql_partition_by="LIST (report_date)",
@@ -95,7 +97,7 @@ _LOAD_COLUMNS = tuple(c.name for c in rko_propensity.columns if c.name not in CO
 _load_table = Table(
     "rko_propensity_load",
     MetaData(),
-    *(Column(c.name, c.type, nullable=False) for c in rko_propensity.columns if c.name in _LOAD_COLUMNS),
+    *(Column(c.name, c.type, nullable=c.nullable) for c in rko_propensity.columns if c.name in _LOAD_COLUMNS),
     schema=STAGING_SCHEMA,
 )
 #: Serialises publishing on PostgreSQL: the load table and the swap functions are shared.
@@ -206,6 +208,7 @@ def ensure_tables(conn: Connection) -> None:
             if schema not in existing:
                 conn.execute(CreateSchema(schema))
     metadata.create_all(conn, checkfirst=True)
+    add_missing_columns(conn, rko_propensity)
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,7 @@ def publish_month(
     rows = ranked.assign(loaded_at=pd.Timestamp(dt.datetime.now(dt.UTC).replace(tzinfo=None)).floor("s"))
     run_ids = rows["run_id"].unique()
     run_id = str(run_ids[0]) if len(run_ids) == 1 else (hold.run_id if hold else "?")
+    rows = rows.assign(**{c: None for c in PILOT_COLUMN_NAMES if c not in rows.columns})
     try:
         with engine.begin() as conn:
             ensure_tables(conn)

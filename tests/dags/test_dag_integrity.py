@@ -129,7 +129,11 @@ def test_performance_graph_and_schedule(dagbag) -> None:  # type: ignore[no-unty
     from rko_model.performance import evaluated_month
 
     dag = dagbag.get_dag("rko_performance_monitoring")
-    assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == {"evaluate": set(), "check": {"evaluate"}}
+    assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == {
+        "evaluate": set(),
+        "pilot": {"evaluate"},
+        "check": {"evaluate"},
+    }
     assert isinstance(dag.timetable, CronDataIntervalTimetable) and not dag.catchup
     core = CoreCron(dag.timetable.expression, timezone=pendulum.UTC)
     interval = core.infer_manual_data_interval(run_after=pendulum.datetime(2026, 11, 1, 6, tz="UTC"))

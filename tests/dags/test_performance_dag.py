@@ -58,7 +58,7 @@ def _stored(settings: Settings) -> pd.DataFrame:
 
 def test_a_closed_month_is_evaluated_and_stored(stack: Settings) -> None:
     state, tasks = _run("2026-11-01")  # October's run judges July
-    assert state == "success" and tasks == {"evaluate": "success", "check": "success"}
+    assert state == "success" and tasks == {"evaluate": "success", "pilot": "success", "check": "success"}
     stored = _stored(stack)
     assert stored["report_date"].tolist() == [pd.Timestamp(SCORED)]
     row = stored.iloc[0]
@@ -80,7 +80,7 @@ def test_a_floor_breach_fails_the_run_with_the_reason(
     monkeypatch.setenv("RKO_GINI_FLOOR", "0.99")
     state, tasks = _run("2026-11-01")
     printed = capfd.readouterr()
-    assert state == "failed" and tasks == {"evaluate": "success", "check": "failed"}
+    assert state == "failed" and tasks == {"evaluate": "success", "pilot": "success", "check": "failed"}
     row = _stored(stack).iloc[0]
     assert row["status"] == "alert"
     reason = f"realised Gini of 2026-07-31 is {row['gini']:.3f}, below the floor 0.990"
@@ -91,5 +91,5 @@ def test_a_floor_breach_fails_the_run_with_the_reason(
 def test_a_month_that_was_never_scored_is_skipped(stack: Settings) -> None:
     before = _stored(stack)
     state, tasks = _run("2026-10-01")  # September's run would judge June, which was never scored
-    assert tasks == {"evaluate": "skipped", "check": "skipped"} and state == "success"
+    assert tasks == {"evaluate": "skipped", "pilot": "skipped", "check": "skipped"} and state == "success"
     pd.testing.assert_frame_equal(before, _stored(stack))

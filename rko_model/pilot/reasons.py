@@ -1,0 +1,74 @@
+"""The top reasons behind a client's score, from CatBoost's own per-client contributions (SHAP values).
+
+CatBoost 1.2.10 computes SHAP values for a model with text features (checked: the values of
+every feature, the text one included, plus the expected value add up to the raw score, to
+1e-15); the text's value is that of the whole payment-text feature, since CatBoost does not
+expose its per-word parts. Contributions are summed over the features of one reason
+(:mod:`rko_model.pilot.phrases`: the windows of one aggregate are one reason) and the three
+largest *positive* sums are the client's reasons, each raising its log-odds. The text's
+reason is phrased by the most telling payment topic in the client's own purposes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from catboost import CatBoostClassifier, Pool
+
+from rko_model import columns as col
+from rko_model.model.prepare import model_matrix
+from rko_model.model.spec import FeatureSpec
+from rko_model.pilot.phrases import TEXT_REASON, phrase, reason_code, text_reason
+from rko_model.warehouse.list_columns import REASON_COLUMNS
+
+log = logging.getLogger(__name__)
+
+#: Rows per SHAP call: bounds the memory of the contributions matrix.
+CHUNK_ROWS = 20_000
+#: A contribution below this (log-odds) is no reason.
+MIN_CONTRIBUTION = 1e-6
+
+
+def contributions(model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """Per-row SHAP values of the spec's features (log-odds), without the expected value."""
+    parts = []
+    for start in range(0, len(frame), CHUNK_ROWS):
+        chunk = frame.iloc[start : start + CHUNK_ROWS]
+        pool = Pool(
+            model_matrix(chunk, spec), cat_features=list(spec.categorical), text_features=list(spec.text) or None
+        )
+        parts.append(model.get_feature_importance(pool, type="ShapValues")[:, :-1])
+    return np.vstack(parts) if parts else np.zeros((0, len(spec.features)))
+
+
+def grouped_contributions(values: np.ndarray, spec: FeatureSpec) -> tuple[np.ndarray, list[str]]:
+    """Contributions summed per reason code: (rows x codes, codes in first-seen feature order)."""
+    codes = [reason_code(f) for f in spec.features]
+    unique = list(dict.fromkeys(codes))
+    membership = np.zeros((len(codes), len(unique)))
+    for i, code in enumerate(codes):
+        membership[i, unique.index(code)] = 1.0
+    return values @ membership, unique
+
+
+def explain(model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec, top: int = 3) -> pd.DataFrame:
+    """``client_id``, the top reason codes, their contributions and ``reason_text`` for every row of ``frame``."""
+    values = contributions(model, frame, spec)
+    grouped, codes = grouped_contributions(values, spec)
+    order = np.argsort(-grouped, axis=1, kind="stable")[:, :top]
+    top_values = np.take_along_axis(grouped, order, axis=1)
+    names = np.asarray(codes, dtype=object)[order]
+    names[top_values <= MIN_CONTRIBUTION] = None
+    texts = frame[spec.text[0]].fillna("").astype(str).to_numpy() if spec.text else None
+    if texts is not None:
+        is_text = names == TEXT_REASON
+        for row, column in zip(*np.nonzero(is_text), strict=True):
+            names[row, column] = text_reason(texts[row])
+    out = pd.DataFrame({col.CLIENT_ID: frame[col.CLIENT_ID].to_numpy(dtype=np.int64)})
+    for i, name in enumerate(REASON_COLUMNS[:top]):
+        out[name] = names[:, i]
+        out[f"{name}_value"] = np.where(top_values[:, i] > MIN_CONTRIBUTION, top_values[:, i], np.nan)
+    out["reason_text"] = ["; ".join(phrase(c) for c in row if c) or None for row in names]
+    return out
