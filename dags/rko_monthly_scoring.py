@@ -13,6 +13,8 @@ Every month, for the month that has just closed (the run's data interval, never 
 4. **publish** the whole month's ranked list to `mo_staging.rko_propensity`, replacing that
    month in one transaction (reruns and backfills leave exactly one copy; the list is the same
    for any number of partitions);
+   It emits the Asset `rko://mo_staging/rko_propensity` with the month in the event's extra
+   (consumers, such as `rko_list_export`, are scheduled on it);
 5. **record** the run's metrics (rows, validation, score distribution, PSI, durations) in
    `rko_monitoring.rko_run_metrics`.
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import (
-    Asset,
     AssetOrTimeSchedule,
     CronDataIntervalTimetable,
     Param,
@@ -34,8 +35,7 @@ from airflow.sdk import (
     get_current_context,
     task,
 )
-
-CHAMPION = Asset("rko://registry/champion")
+from rko_airflow.assets import CHAMPION, PUBLISHED_LIST
 
 
 @dag(
@@ -99,15 +99,23 @@ def rko_monthly_scoring() -> None:
                 task_settings(), report_date_of(context), context["run_id"], validated, validated["model_version"]
             )
 
-    @task
+    @task(outlets=[PUBLISHED_LIST])
     def publish(scored: list[dict]) -> dict:
         from rko_airflow.context import fail_fast, report_date_of, task_settings
 
         from rko_model import monthly
 
         context = get_current_context()
+        report_date = report_date_of(context)
         with fail_fast():
-            return monthly.publish(task_settings(), report_date_of(context), context["run_id"], list(scored))
+            published = monthly.publish(task_settings(), report_date, context["run_id"], list(scored))
+        context["outlet_events"][PUBLISHED_LIST].extra = {
+            "report_date": report_date.isoformat(),
+            "run_id": context["run_id"],
+            "model_version": published["model_version"],
+            "rows": published["rows"],
+        }
+        return published
 
     @task
     def record(extracted: list[dict], validated: list[dict], scored: list[dict], published: dict) -> dict:

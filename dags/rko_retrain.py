@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
-
-CHAMPION = Asset("rko://registry/champion")
+from rko_airflow.assets import CHAMPION
 
 
 @dag(

@@ -38,6 +38,9 @@ class Settings:
         gini_floor: realised Gini of a scored month below which monitoring raises an alert.
         psi_warn: score PSI from which monitoring logs a warning.
         psi_alert: score PSI above which monitoring raises an alert.
+        artifact_url: root of the artefact store (``RKO_ARTIFACT_URL``, fsspec: ``file://`` or
+            ``s3://``) for the files tasks hand on (snapshots, scores, validation results,
+            exported lists); by default the data folder itself. See :mod:`rko_model.artifacts`.
     """
 
     warehouse_url: str
@@ -50,6 +53,13 @@ class Settings:
     gini_floor: float = DEFAULT_GINI_FLOOR
     psi_warn: float = DEFAULT_PSI_WARN
     psi_alert: float = DEFAULT_PSI_ALERT
+    artifact_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.artifact_url:  # settings built in code default to the data folder, like from_env
+            from rko_model.artifacts import default_root
+
+            object.__setattr__(self, "artifact_url", default_root(self.data_dir))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +81,7 @@ class Settings:
             gini_floor=_float(env, "RKO_GINI_FLOOR", DEFAULT_GINI_FLOOR),
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
+            artifact_url=env.get("RKO_ARTIFACT_URL", ""),
         )
         settings.check()
         return settings
@@ -87,6 +98,9 @@ class Settings:
                     f"{name}: {url!r} is not a database URL "
                     "(e.g. sqlite:///data/warehouse.db or postgresql+psycopg2://user@host/db)"
                 )
+        from rko_model.artifacts import check_root
+
+        check_root(self.artifact_url)
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
         if not 0.0 <= self.psi_warn < self.psi_alert:

@@ -246,19 +246,34 @@ def test_init_migrates_and_seeds(compose: dict) -> None:
 
 
 def test_image_matches_the_pins() -> None:
+    """The image's Airflow is the locked one: the FROM tag, the lock and the direct pins agree."""
+    from tests.lockfile import direct_pins, locked
+
     base = re.search(r"^FROM\s+apache/airflow:(\S+)-python(\d+\.\d+)\s*$", DOCKERFILE.read_text(), re.MULTILINE)
     assert base is not None, "the Dockerfile is not FROM apache/airflow:<version>-python<x.y>"
-    pins = {}
-    for line in (PROJECT_ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            name, sep, version = line.partition("==")
-            assert sep, f"requirements.txt: {line!r} is not an exact pin"
-            pins[name.strip().lower()] = version.strip()
-    assert base.group(1) == pins["apache-airflow"]
+    pins = direct_pins()
+    assert base.group(1) == pins["apache-airflow"] == locked()["apache-airflow"].version
     target = re.search(r'target-version\s*=\s*"py(\d)(\d+)"', (PROJECT_ROOT / "pyproject.toml").read_text())
     assert target is not None and base.group(2) == f"{target.group(1)}.{target.group(2)}"
     assert {"apache-airflow-core", "apache-airflow-task-sdk"}.isdisjoint(pins), "pin Airflow through apache-airflow"
+
+
+def test_image_installs_the_lock_into_a_venv_of_its_own() -> None:
+    """The lock goes with its hashes into a venv first on PATH, not over the base image's packages."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    venv = re.search(r"python3\.11 -m venv (\S+)", text)
+    assert venv is not None, "the Dockerfile makes no venv"
+    installs = re.findall(r"(\S+?)(?: -m)? pip install ([^&\n]*)", text)
+    locked_install = [cmd for python, cmd in installs if python == f"{venv.group(1)}/bin/python"]
+    assert locked_install and "--require-hashes" in locked_install[0]
+    assert "requirements.txt" in locked_install[0]
+    assert f"{venv.group(1)}/bin/python -m pip check" in text
+    path = re.search(r"PATH=(\S+)", text)
+    assert path is not None and path.group(1).split(":")[0] == f"{venv.group(1)}/bin"
+    assert dockerfile_copies()[PurePosixPath("/opt/rko/requirements.txt")] == PROJECT_ROOT / "requirements.txt"
+    # Anything installed later (the project itself) needs no index and no unhashed build backend.
+    for python, cmd in installs:
+        assert "--require-hashes" in cmd or "--no-deps --no-build-isolation" in cmd, (python, cmd)
 
 
 def test_dockerignore_keeps_artefacts_out_but_not_what_the_image_copies() -> None:

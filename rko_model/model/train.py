@@ -7,8 +7,10 @@ product or another bank's data, given its spec.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,7 +50,9 @@ class TrainParams:
             "thread_count": self.thread_count,
             "loss_function": "Logloss",
             "eval_metric": "AUC",
+            # No training logs (catboost_info/) in the working folder: off, and outside it should `extra` turn them on.
             "allow_writing_files": False,
+            "train_dir": str(Path(tempfile.gettempdir()) / "rko-catboost-info"),
             "verbose": False,
             **self.extra,
         }
