@@ -40,7 +40,7 @@ AIRFLOW_SERVICES = (
     "airflow-triggerer",
     "airflow-init",
 )
-BACKING_SERVICES = ("postgres", "redis")
+BACKING_SERVICES = ("postgres", "redis", "minio")
 CONNECTIONS = ("AIRFLOW_CONN_RKO_WAREHOUSE", "AIRFLOW_CONN_RKO_STAGING")
 
 
@@ -274,6 +274,28 @@ def test_image_installs_the_lock_into_a_venv_of_its_own() -> None:
     # Anything installed later (the project itself) needs no index and no unhashed build backend.
     for python, cmd in installs:
         assert "--require-hashes" in cmd or "--no-deps --no-build-isolation" in cmd, (python, cmd)
+
+
+def test_the_artefact_store_is_a_minio_bucket_every_airflow_service_reaches(compose: dict) -> None:
+    """RKO_ARTIFACT_URL is s3://<bucket> of the minio service, the bucket exists before Airflow starts."""
+    from rko_model.artifacts import check_root
+
+    services = compose["services"]
+    minio_env, init = environment(services["minio"]), services["minio-init"]
+    for name in AIRFLOW_SERVICES:
+        env = environment(services[name])
+        url = urlsplit(env["RKO_ARTIFACT_URL"])
+        assert url.scheme == "s3" and url.netloc, name
+        check_root(env["RKO_ARTIFACT_URL"])  # s3fs is in the lock, so the image reaches the bucket
+        assert urlsplit(env["FSSPEC_S3_ENDPOINT_URL"]).hostname == "minio", name
+        assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+            minio_env["MINIO_ROOT_USER"],
+            minio_env["MINIO_ROOT_PASSWORD"],
+        ), name
+        assert services[name]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully", name
+    assert environment(init)["RKO_ARTIFACT_BUCKET"] == url.netloc
+    assert "mc mb --ignore-existing" in " ".join(init["command"])
+    assert init["depends_on"]["minio"]["condition"] == "service_healthy"
 
 
 def test_dockerignore_keeps_artefacts_out_but_not_what_the_image_copies() -> None:
