@@ -1,7 +1,9 @@
 """
 ### RKO propensity: monthly scoring
 
-Every month, for the month that has just closed (the run's data interval, never the clock):
+Scheduled on the feature marts (Asset `rko://warehouse/feature_marts`, emitted by
+`rko_feature_marts` when a month's marts are built), so scoring follows the marts, not a fixed
+hour; the run scores the month the marts were built for (never the clock):
 
 0. **plan** the partitions (param `partitions`, default 1: client id modulo N) and fix the
    champion model's version for the whole run;
@@ -18,9 +20,10 @@ Every month, for the month that has just closed (the run's data interval, never 
 5. **record** the run's metrics (rows, validation, score distribution, PSI, durations) in
    `rko_monitoring.rko_run_metrics`.
 
-Retro months: `airflow backfill create --dag-id rko_monthly_scoring --from-date 2026-01-01
---to-date 2026-03-31`. A promotion of a new champion (Asset `rko://registry/champion`)
-re-scores the latest complete month. Connections: `rko_warehouse`, `rko_staging`.
+Retro months: backfill `rko_feature_marts` (each month built triggers its scoring run), or
+run one month by hand: `airflow dags test rko_monthly_scoring <logical date>` scores the month
+that ended before the logical date (`rko logical-date`). A promotion of a new champion (Asset
+`rko://registry/champion`) triggers a run too. Connections: `rko_warehouse`, `rko_staging`.
 """
 
 from __future__ import annotations
@@ -28,19 +31,17 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import (
-    AssetOrTimeSchedule,
-    CronDataIntervalTimetable,
     Param,
     dag,
     get_current_context,
     task,
 )
-from rko_airflow.assets import CHAMPION, PUBLISHED_LIST
+from rko_airflow.assets import CHAMPION, FEATURE_MARTS, PUBLISHED_LIST
 
 
 @dag(
     dag_id="rko_monthly_scoring",
-    schedule=AssetOrTimeSchedule(timetable=CronDataIntervalTimetable("0 3 1 * *", timezone="UTC"), assets=CHAMPION),
+    schedule=FEATURE_MARTS | CHAMPION,
     start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,

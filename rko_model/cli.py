@@ -199,6 +199,35 @@ def _cmd_roles(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_marts_build(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.marts import build_months, plan_months
+    from rko_model.warehouse.engine import make_engine
+
+    engine = make_engine(settings.warehouse_url)
+    months = plan_months(engine, settings, args.month, args.first, args.last)
+    print(f"building the feature marts of {len(months)} month(s): {months[0]}..{months[-1]}", flush=True)
+    built = build_months(engine, settings, months, progress=lambda line: print(line, flush=True))
+    print(f"done: {len(built)} month(s) in {sum(b.seconds for b in built):.1f} s")
+    return 0
+
+
+def _cmd_marts_status(args: argparse.Namespace, settings: Settings) -> int:
+    from rko_model.feature_source import built_months
+    from rko_model.marts import months_between, raw_months
+    from rko_model.warehouse.engine import make_engine
+
+    engine = make_engine(settings.warehouse_url)
+    built = built_months(engine, settings)
+    first, last = raw_months(engine, settings)
+    missing = [m for m in months_between(first, last) if m not in set(built)]
+    print(f"warehouse months {first}..{last}; marts built for {len(built)} month(s)", end="")
+    print(f" ({built[0]}..{built[-1]})" if built else "")
+    if missing:
+        print(f"  not built: {', '.join(m.isoformat() for m in missing)}")
+    print(f"  snapshots read: {settings.feature_source} (RKO_FEATURE_SOURCE)")
+    return 0
+
+
 def _logical_date(report_date: dt.date) -> str:
     """The logical date of the scoring DAG run whose data interval is ``report_date``'s month."""
     return f"{report_date + dt.timedelta(days=1):%Y-%m-%d}T03:00:00+00:00"
@@ -323,6 +352,18 @@ def build_parser() -> argparse.ArgumentParser:
     logical = sub.add_parser("logical-date", help="the scoring DAG's logical date for a report month")
     logical.add_argument("--report-date", default="latest")
     logical.set_defaults(func=_cmd_logical_date)
+
+    marts = sub.add_parser("marts", help="the monthly feature marts the snapshots read")
+    marts_sub = marts.add_subparsers(dest="marts_command", required=True)
+    mbuild = marts_sub.add_parser(
+        "build", help="build (or rebuild) months of the feature marts; each month replaced in one transaction"
+    )
+    mbuild.add_argument("--month", help="one month end (YYYY-MM-DD)")
+    mbuild.add_argument("--from", dest="first", help="first month end of a range (default: the warehouse's first)")
+    mbuild.add_argument("--to", dest="last", help="last month end of a range (default: the latest complete month)")
+    mbuild.set_defaults(func=_cmd_marts_build)
+    mstatus = marts_sub.add_parser("status", help="which months of the feature marts are built")
+    mstatus.set_defaults(func=_cmd_marts_status)
 
     rol = sub.add_parser("roles", help="create or refresh the least-privilege PostgreSQL roles (as a superuser)")
     rol.add_argument("--url", help="the database holding mo_staging (default: the staging URL)")

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 from rko_model import columns as col
 from rko_model.dates import add_months, parse_report_date
 from rko_model.errors import IncompleteDataError
+from rko_model.feature_source import source_queries
 from rko_model.settings import Settings
 from rko_model.snapshot import data_end, eligible_clients, read_snapshot
 from rko_model.warehouse.query import read_frame
@@ -62,7 +63,8 @@ def extract_labelled_snapshot(engine: Engine, report_date: dt.date | str, settin
     """The snapshot of ``report_date`` with its ``target`` column, in one pass over the eligible clients."""
     report_date = parse_report_date(report_date)
     horizon_end = check_label_window(engine, settings, report_date)
+    sources = source_queries(engine, settings, report_date)
     with eligible_clients(engine, report_date, settings) as (conn, params):
-        frame = read_snapshot(conn, params, settings, report_date)
+        frame = read_snapshot(conn, params, settings, report_date, sources)
         labels = read_labels(conn, params, settings, report_date, horizon_end)
     return frame.merge(labels[[col.CLIENT_ID, col.TARGET]], on=col.CLIENT_ID, how="left", validate="one_to_one")

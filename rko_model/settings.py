@@ -20,6 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GINI_FLOOR = 0.3
 #: Score PSI levels: from WARN a warning, above ALERT a failure.
 DEFAULT_PSI_WARN, DEFAULT_PSI_ALERT = 0.1, 0.25
+#: Where snapshots read their features: the monthly marts where they cover the window ("auto"),
+#: the marts or nothing ("marts"), or the raw tables always ("raw", a warehouse without marts).
+FEATURE_SOURCES = ("auto", "marts", "raw")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Settings:
         artifact_url: root of the artefact store (``RKO_ARTIFACT_URL``, fsspec: ``file://`` or
             ``s3://``) for the files tasks hand on (snapshots, scores, validation results,
             exported lists); by default the data folder itself. See :mod:`rko_model.artifacts`.
+        feature_source: ``auto`` (default: the feature marts where every month of the snapshot's
+            window is built, else the raw tables), ``marts`` (marts required) or ``raw``.
     """
 
     warehouse_url: str
@@ -60,6 +65,8 @@ class Settings:
             from rko_model.artifacts import default_root
 
             object.__setattr__(self, "artifact_url", default_root(self.data_dir))
+
+    feature_source: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +89,7 @@ class Settings:
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
             artifact_url=env.get("RKO_ARTIFACT_URL", ""),
+            feature_source=(env.get("RKO_FEATURE_SOURCE") or "auto").strip().lower(),
         )
         settings.check()
         return settings
@@ -103,6 +111,8 @@ class Settings:
         check_root(self.artifact_url)
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
+        if self.feature_source not in FEATURE_SOURCES:
+            raise ConfigError(f"RKO_FEATURE_SOURCE: {self.feature_source!r} is not one of {', '.join(FEATURE_SOURCES)}")
         if not 0.0 <= self.psi_warn < self.psi_alert:
             raise ConfigError(
                 f"RKO_PSI_WARN and RKO_PSI_ALERT: need 0 <= warn < alert, got {self.psi_warn} and {self.psi_alert}"

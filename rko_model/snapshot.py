@@ -2,7 +2,9 @@
 
 A snapshot is assembled from one SQL file per data source under ``sql/snapshot/``; every
 file sees only rows dated on or before the report date, through windows of 1, 3, 6 and 12
-months whose bounds are computed here and bound as parameters.
+months whose bounds are computed here and bound as parameters. Where the monthly feature
+marts cover the window, the same features are summed from them instead (``sql/marts/``,
+:mod:`rko_model.feature_source`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rko_model import columns as col
 from rko_model.dates import add_months, parse_report_date
 from rko_model.errors import DataContractError, IncompleteDataError
 from rko_model.exclusions import OkvedExclusions, load_exclusions
+from rko_model.feature_source import RAW_SOURCE_QUERIES, source_queries
 from rko_model.partitions import WHOLE, Partition
 from rko_model.settings import Settings
 from rko_model.warehouse.bulk import bulk_insert
@@ -34,14 +37,8 @@ from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
-#: SQL files of the feature sources, merged onto the eligible clients in this order.
-SOURCE_QUERIES = (
-    "snapshot/account",
-    "snapshot/payments",
-    "snapshot/payment_text",
-    "snapshot/digital",
-    "snapshot/products",
-)
+#: SQL files of the feature sources on the raw tables, merged onto the eligible clients in this order.
+SOURCE_QUERIES = RAW_SOURCE_QUERIES
 
 _KINDS: dict[str, ColumnKind] = {
     col.CLIENT_ID: "int",
@@ -131,13 +128,14 @@ def extract_snapshot(
     """Read the snapshot of ``report_date`` (of one partition's clients) from the warehouse."""
     report_date = parse_report_date(report_date)
     check_report_date(engine, settings, report_date)
+    sources = source_queries(engine, settings, report_date)
     if dialect_of(engine) != "postgresql":
         with eligible_clients(engine, report_date, settings, partition) as (conn, params):
-            return read_snapshot(conn, params, settings, report_date)
+            return read_snapshot(conn, params, settings, report_date, sources)
     started = time.perf_counter()
     parts = partition.split(READERS)
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="snapshot") as pool:
-        frames = list(pool.map(lambda part: _read_part(engine, report_date, settings, part), parts))
+        frames = list(pool.map(lambda part: _read_part(engine, report_date, settings, part, sources), parts))
     log.info("snapshot %s: all sources read in %.1f s", report_date, time.perf_counter() - started)
     # A null id (a broken clients view) falls in every part: keep one, for validation to report.
     frames = [frames[0], *(f[f[col.CLIENT_ID].notna()] for f in frames[1:])]
@@ -145,20 +143,24 @@ def extract_snapshot(
     return frame.sort_values(col.CLIENT_ID, kind="stable").reset_index(drop=True)
 
 
-def _read_part(engine: Engine, report_date: dt.date, settings: Settings, part: Partition) -> pd.DataFrame:
+def _read_part(
+    engine: Engine, report_date: dt.date, settings: Settings, part: Partition, sources: tuple[str, ...]
+) -> pd.DataFrame:
     """The snapshot of some of the clients, on a connection of its own."""
     with eligible_clients(engine, report_date, settings, part) as (conn, params):
-        check_per_client_plans(conn, params, settings)
-        return read_snapshot(conn, params, settings, report_date)
+        check_per_client_plans(conn, params, settings, sources)
+        return read_snapshot(conn, params, settings, report_date, sources)
 
 
-def check_per_client_plans(conn: Connection, params: dict, settings: Settings) -> None:
+def check_per_client_plans(
+    conn: Connection, params: dict, settings: Settings, sources: tuple[str, ...] = SOURCE_QUERIES
+) -> None:
     """Refuse to run a source query whose plan would scan a whole table once per eligible client.
 
     The PostgreSQL files read each client's window through an index on ``(client_id, date)``
     (docs/data_contract.md); a warehouse without it would make the extract run for hours.
     """
-    for name in SOURCE_QUERIES:
+    for name in sources:
         plan = explain(conn, load_sql(settings.sql_dir, name, "postgresql"), params)
         slow = per_client_full_scans(plan, "snapshot_eligible", "el.client_id")
         if slow:
@@ -169,10 +171,22 @@ def check_per_client_plans(conn: Connection, params: dict, settings: Settings) -
             )
 
 
-def read_snapshot(conn: Connection, params: dict, settings: Settings, report_date: dt.date) -> pd.DataFrame:
-    """The snapshot, read on a connection that holds ``snapshot_eligible`` (see :func:`eligible_clients`)."""
-    frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *SOURCE_QUERIES))
-    return assemble_snapshot(frames["snapshot/eligible_profile"], [frames[n] for n in SOURCE_QUERIES], report_date)
+def read_snapshot(
+    conn: Connection,
+    params: dict,
+    settings: Settings,
+    report_date: dt.date,
+    sources: tuple[str, ...] = SOURCE_QUERIES,
+) -> pd.DataFrame:
+    """The snapshot, read on a connection that holds ``snapshot_eligible`` (see :func:`eligible_clients`).
+
+    ``sources`` are the feature SQL files (:mod:`rko_model.feature_source`): the raw tables'
+    or the marts'; both give the same snapshot.
+    """
+    if any(name.startswith("marts/") for name in sources):  # memory for the window's sorts and hashes
+        execute(conn, load_sql(settings.sql_dir, "marts/tune", conn.dialect.name))
+    frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *sources))
+    return assemble_snapshot(frames["snapshot/eligible_profile"], [frames[n] for n in sources], report_date)
 
 
 def read_queries(

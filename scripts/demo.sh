@@ -11,6 +11,7 @@ SEED=${DEMO_SEED:-42}
 
 echo "== 1/4 synthetic bank: $CLIENTS clients x $MONTHS months (seed $SEED)"
 $BIN/rko generate --clients "$CLIENTS" --months "$MONTHS" --seed "$SEED"
+$BIN/rko marts build   # the monthly feature marts: training and scoring read them from here on
 
 echo "== 2/4 training: retro tests, report, package; promotion"
 $BIN/rko train --no-ablation   # `rko train` alone adds the one-source-at-a-time ablation

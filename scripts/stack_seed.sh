@@ -27,6 +27,7 @@ if latest=$(rko logical-date --report-date latest 2>/dev/null); then
 else
     echo "seeding the warehouse: a synthetic bank of $CLIENTS clients x $MONTHS months (seed $SEED)"
     rko generate --clients "$CLIENTS" --months "$MONTHS" --seed "$SEED"
+    rko marts build   # the feature marts of every month; rko_feature_marts keeps them up to date
 fi
 
 if [[ -f "$REGISTRY/champion.json" ]]; then

@@ -19,7 +19,8 @@ DOC = (PROJECT_ROOT / "docs" / "data_contract.md").read_text(encoding="utf-8")
 
 def _documented() -> dict[str, list[tuple[str, str]]]:
     tables: dict[str, list[tuple[str, str]]] = {}
-    for section in re.split(r"^### ", DOC, flags=re.M)[1:]:
+    contract = DOC.split("## Feature marts", 1)[0]  # the marts are the project's tables, not the contract's
+    for section in re.split(r"^### ", contract, flags=re.M)[1:]:
         name = section.split("\n", 1)[0].strip()
         rows = re.findall(r"^\| (\w+) \| [^|]+ \| (yes|no) \|", section, flags=re.M)
         tables[name] = rows
@@ -75,3 +76,18 @@ def test_a_table_without_the_per_client_index_is_named(warehouse: Engine, caplog
     with caplog.at_level(logging.WARNING, logger="rko_model.warehouse.contract"):
         check_contract(warehouse)
     assert "payments has no index" in caplog.text
+
+
+def test_the_marts_are_documented_as_schema_py_builds_them() -> None:
+    """The feature marts' tables, columns and indexes in the doc are schema.MART_TABLES and MART_INDEXES."""
+    marts = DOC.split("## Feature marts", 1)[1]
+    sections = {
+        part.split("\n", 1)[0].strip(): re.findall(r"^\| (\w+) \| [^|]+ \| (yes|no) \|", part, flags=re.M)
+        for part in re.split(r"^#### ", marts, flags=re.M)[1:]
+    }
+    assert set(sections) == {t.name for t in schema.MART_TABLES}
+    for table in schema.MART_TABLES:
+        assert sections[table.name] == [(c.name, "yes" if c.nullable else "no") for c in table.columns], table.name
+    documented = set(re.findall(r"^\| (ix_mart_\w+) \| (\w+) \(([^)]*)\)", marts, flags=re.M))
+    built = {(s.name, s.table.name, ", ".join(s.columns)) for s in schema.MART_INDEXES}
+    assert documented == built

@@ -17,5 +17,9 @@ CHAMPION = Asset("rko://registry/champion")
 #: The event's extra holds the month (``report_date``, ISO), ``run_id``, ``model_version`` and ``rows``.
 PUBLISHED_LIST = Asset("rko://mo_staging/rko_propensity")
 
+#: A month's feature marts were built (``rko_feature_marts``); the scoring DAG runs on it. The event's
+#: extra holds the month (``REPORT_DATE_KEY``, ISO month end).
+FEATURE_MARTS = Asset("rko://warehouse/feature_marts")
+
 #: Every Asset above, for tests and documentation.
-ALL = (CHAMPION, PUBLISHED_LIST)
+ALL = (CHAMPION, PUBLISHED_LIST, FEATURE_MARTS)

@@ -32,11 +32,39 @@ def task_settings() -> Settings:
 
 
 def report_date_of(context: Any) -> dt.date:
-    """The month the run's data interval covers, as its month end: never the wall clock."""
-    start = context["data_interval_start"]
+    """The month a run covers, as its month end: never the wall clock.
+
+    - a run triggered by the feature marts' Asset: the month the marts were built for (the
+      latest, should several builds have triggered one run);
+    - a run with a monthly data interval (scheduled, backfilled): the month of the interval;
+    - a manual run of an Asset-scheduled DAG (its interval is the logical date alone): the
+      month that ended before the logical date, as ``rko logical-date`` computes it.
+    """
+    built = _marts_months(context)
+    if built:
+        return max(built)
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None:
         raise ValueError("this DAG run has no data interval; trigger it with a logical date")
+    if end is not None and end == start:
+        return month_end(start.date() - dt.timedelta(days=1))
     return month_end(start.date())
+
+
+def _marts_months(context: Any) -> list[dt.date]:
+    """The months named by the feature marts' Asset events that triggered this run (none for other runs)."""
+    from rko_airflow.marts_asset import FEATURE_MARTS, REPORT_DATE_KEY
+
+    events = context.get("triggering_asset_events") or {}
+    months = []
+    for asset in events:
+        if getattr(asset, "uri", None) != FEATURE_MARTS.uri:
+            continue
+        for event in events[asset]:
+            value = (event.extra or {}).get(REPORT_DATE_KEY)
+            if value:
+                months.append(dt.date.fromisoformat(str(value)))
+    return months
 
 
 #: Errors that a retry cannot mend: bad data, a broken contract, a wrong package or argument.

@@ -31,6 +31,8 @@ def write_bank(engine: Engine, chunks: Iterable[tuple[str, pd.DataFrame]]) -> di
     started = time.perf_counter()
     try:
         with engine.begin() as conn:
+            # The marts of the old bank would be stale: dropped, so snapshots read the new raw tables.
+            schema.metadata.drop_all(conn, tables=list(schema.MART_TABLES))
             schema.metadata.drop_all(conn, tables=list(schema.SYNTHETIC_TABLES))
             schema.metadata.create_all(conn, tables=list(schema.SYNTHETIC_TABLES))
             for name, frame in chunks:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    DateTime,
     Float,
     Index,
     Integer,
@@ -91,6 +92,71 @@ synthetic_truth = Table(
     Column("propensity", Float, nullable=False, comment="true P(open RKO within 3 months | month end)"),
 )
 
+# Feature marts: per client and month, what every windowed feature of the snapshot is summed or
+# combined from (docs/data_contract.md, "Feature marts"). The project writes them, month by month
+# (rko_model/marts.py, sql/marts/); a month is replaced whole, in one transaction. Money is kept in
+# whole kopecks, whole numbers in doubles: below 2**53 a double adds them exactly in any order, so a
+# window's sum is the same whichever way its months are grouped (and it adds faster than NUMERIC).
+
+mart_client_month = Table(
+    "mart_client_month",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False, comment="the month the row sums up"),
+    Column("account_rows", Integer, nullable=False, comment="account_monthly rows of the month"),
+    Column("balance_kop", Float, comment="sum of avg_balance, kopecks; NULL when no value"),
+    Column("balance_n", Integer, nullable=False, comment="avg_balance values summed"),
+    Column("turnover_in_kop", Float, comment="sum of turnover_in, kopecks; NULL when no value"),
+    Column("turnover_out_kop", Float, comment="sum of turnover_out, kopecks; NULL when no value"),
+    Column("pay_in_cnt", Integer, nullable=False, comment="incoming payments"),
+    Column("pay_in_kop", Float, nullable=False, comment="incoming amount, kopecks"),
+    Column("pay_out_cnt", Integer, nullable=False, comment="outgoing payments"),
+    Column("pay_out_kop", Float, nullable=False, comment="outgoing amount, kopecks"),
+    Column("pay_max_amount", Float, comment="largest payment of the month, RUB; NULL without payments"),
+    Column("digital_rows", Integer, nullable=False, comment="digital_activity rows of the month"),
+    Column("app_sessions", Integer, nullable=False),
+    Column("web_sessions", Integer, nullable=False),
+    Column("banner_views", Integer, nullable=False),
+    Column("banner_clicks", Integer, nullable=False),
+    comment="one row per client and month with any account, payment or digital row",
+)
+
+mart_counterparty_month = Table(
+    "mart_counterparty_month",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False),
+    Column("counterparty_inn", String(12), nullable=False),
+    comment="the distinct counterparties a client paid or was paid by in a month",
+)
+
+mart_payment_text_month = Table(
+    "mart_payment_text_month",
+    metadata,
+    Column("client_id", BigInteger, nullable=False),
+    Column("month_end", Date, nullable=False),
+    Column("payment_date", Date, nullable=False),
+    Column("payment_id", BigInteger),
+    Column("purpose", Text, nullable=False),
+    comment="a client's newest payment purposes of a month (at most the text field's length)",
+)
+
+mart_months = Table(
+    "mart_months",
+    metadata,
+    Column("month_end", Date, primary_key=True, comment="a month whose marts are built"),
+    Column("built_at", DateTime, nullable=False, comment="when (UTC)"),
+    Column("clients", Integer, nullable=False, comment="rows of mart_client_month"),
+    Column("account_rows", BigInteger, nullable=False, comment="account_monthly rows read"),
+    Column("payment_rows", BigInteger, nullable=False, comment="payments rows read"),
+    Column("digital_rows", BigInteger, nullable=False, comment="digital_activity rows read"),
+    Column("fingerprint", String(64), nullable=False, comment="of the month's raw rows, to see a late correction"),
+    comment="the months whose marts are complete: a snapshot reads marts only when its window is all here",
+)
+
+#: The feature marts, built by the project (not part of the contract a bank provides).
+MART_TABLES = (mart_client_month, mart_counterparty_month, mart_payment_text_month, mart_months)
+
 #: Tables a bank must provide (the data contract), in load order.
 CONTRACT_TABLES = (clients, account_monthly, payments, product_events, digital_activity)
 #: Tables the synthetic generator writes.
@@ -137,13 +203,42 @@ INDEXES: tuple[IndexSpec, ...] = (
         unique=True,
         include=("app_sessions", "web_sessions", "banner_views", "banner_clicks"),
     ),
+    IndexSpec("ix_digital_month", digital_activity, ("month_end",)),
     IndexSpec("ix_truth_client_month", synthetic_truth, ("client_id", "month_end"), unique=True),
 )
 
+#: Indexes of the feature marts, built with the tables. Client first, covering what a snapshot
+#: reads: on PostgreSQL each eligible client's window is one index-only range scan, as on the raw
+#: tables (sql/marts/*.postgresql.sql). The month indexes serve a month's replacement.
+MART_INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec(
+        "ix_mart_client_month",
+        mart_client_month,
+        ("client_id", "month_end"),
+        unique=True,
+        include=tuple(c.name for c in mart_client_month.columns if c.name not in ("client_id", "month_end")),
+    ),
+    IndexSpec("ix_mart_client_month_month", mart_client_month, ("month_end",)),
+    IndexSpec(
+        "ix_mart_counterparty_month",
+        mart_counterparty_month,
+        ("client_id", "month_end", "counterparty_inn"),
+        unique=True,
+    ),
+    IndexSpec("ix_mart_counterparty_month_month", mart_counterparty_month, ("month_end",)),
+    IndexSpec(
+        "ix_mart_payment_text_month",
+        mart_payment_text_month,
+        ("client_id", "payment_date", "payment_id"),
+        include=("purpose",),
+    ),
+    IndexSpec("ix_mart_payment_text_month_month", mart_payment_text_month, ("month_end",)),
+)
 
-def create_indexes(conn: Connection) -> None:
+
+def create_indexes(conn: Connection, specs: tuple[IndexSpec, ...] = INDEXES) -> None:
     """Build the secondary indexes once the bulk load is over (in the caller's transaction)."""
-    for spec in INDEXES:
+    for spec in specs:
         detached = spec.table.to_metadata(MetaData())
         columns = (detached.c[c] for c in spec.columns)
         index = Index(spec.name, *columns, unique=spec.unique, postgresql_include=list(spec.include))

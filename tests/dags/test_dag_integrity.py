@@ -26,6 +26,7 @@ def test_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
         "rko_retrain",
         "rko_performance_monitoring",
         "rko_list_export",
+        "rko_feature_marts",
     }
 
 
@@ -72,7 +73,8 @@ def test_retrain_graph_and_params(dagbag) -> None:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize(
-    "dag_id", ["rko_monthly_scoring", "rko_retrain", "rko_performance_monitoring", "rko_list_export"]
+    "dag_id",
+    ["rko_monthly_scoring", "rko_retrain", "rko_performance_monitoring", "rko_list_export", "rko_feature_marts"],
 )
 def test_conventions(dagbag, dag_id: str) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.get_dag(dag_id)
@@ -109,19 +111,31 @@ def test_every_asset_is_defined_once_in_the_assets_module() -> None:
 
 def test_monthly_schedule_has_real_monthly_intervals(dagbag) -> None:  # type: ignore[no-untyped-def]
     """A month's run covers that whole month, and a promotion (the Asset) triggers a run too."""
+
+
+def test_scoring_follows_the_marts_asset(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """Scoring is scheduled on the marts' Asset (and a promotion's), not on a fixed hour."""
+    schedule = dagbag.get_dag("rko_monthly_scoring").timetable
+    assert type(schedule).__name__ == "AssetTriggeredTimetable"  # not AssetOrTimeSchedule: no cron of its own
+    uris = {asset.uri for asset in schedule.asset_condition.objects}
+    assert uris == {"rko://warehouse/feature_marts", "rko://registry/champion"}
+    assert schedule.asset_condition.__class__.__name__.endswith("AssetAny")  # either one triggers a run
+
+
+def test_marts_graph_schedule_and_asset(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """The marts are built once a month, for the month that closed, and the build emits the Asset scoring waits on."""
     import pendulum
     from airflow.sdk import CronDataIntervalTimetable
     from airflow.timetables.interval import CronDataIntervalTimetable as CoreCron
 
-    schedule = dagbag.get_dag("rko_monthly_scoring").timetable
-    assert isinstance(schedule.timetable, CronDataIntervalTimetable)
-    assert schedule.asset_condition.uri == "rko://registry/champion"
-    core = CoreCron(schedule.timetable.expression, timezone=pendulum.UTC)
+    dag = dagbag.get_dag("rko_feature_marts")
+    assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == {"ready": set(), "build": {"ready"}}
+    assert [a.uri for a in dag.get_task("build").outlets] == ["rko://warehouse/feature_marts"]
+    assert dag.params["lookback"] == 12 and dag.max_active_runs == 1 and not dag.catchup
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    core = CoreCron(dag.timetable.expression, timezone=pendulum.UTC)
     interval = core.infer_manual_data_interval(run_after=pendulum.datetime(2026, 11, 1, 3, tz="UTC"))
-    assert (interval.start, interval.end) == (
-        pendulum.datetime(2026, 10, 1, 3, tz="UTC"),
-        pendulum.datetime(2026, 11, 1, 3, tz="UTC"),
-    )
+    assert (interval.start.date(), interval.end.date()) == (dt.date(2026, 10, 1), dt.date(2026, 11, 1))
 
 
 def test_performance_graph_and_schedule(dagbag) -> None:  # type: ignore[no-untyped-def]
@@ -143,7 +157,7 @@ def test_performance_graph_and_schedule(dagbag) -> None:  # type: ignore[no-unty
 
 
 def test_backfill_over_three_months_plans_three_runs(airflow_db: Path) -> None:
-    """`airflow backfill create` over January to March 2026 plans one run per month."""
+    """`airflow backfill create` of the marts over January to March 2026 plans one run per month (each then scores)."""
     import subprocess
     import sys
 
@@ -156,7 +170,7 @@ def test_backfill_over_three_months_plans_three_runs(airflow_db: Path) -> None:
             "backfill",
             "create",
             "--dag-id",
-            "rko_monthly_scoring",
+            "rko_feature_marts",
             "--from-date",
             "2026-01-01",
             "--to-date",
@@ -169,4 +183,4 @@ def test_backfill_over_three_months_plans_three_runs(airflow_db: Path) -> None:
     )
     assert plan.returncode == 0, plan.stderr[-2000:]
     planned = [line.split("|")[1].strip() for line in plan.stdout.splitlines() if line.startswith("| 2026")]
-    assert planned == ["2026-01-01 03:00:00+00:00", "2026-02-01 03:00:00+00:00", "2026-03-01 03:00:00+00:00"]
+    assert planned == ["2026-01-01 01:00:00+00:00", "2026-02-01 01:00:00+00:00", "2026-03-01 01:00:00+00:00"]

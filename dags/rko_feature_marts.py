@@ -1,0 +1,79 @@
+"""
+### RKO feature marts: a month's per-client aggregates, built once when the month closes
+
+Every month, for the month that has just closed (the run's data interval, never the clock):
+
+1. **ready**: the month's data is complete enough to build from (the readiness check, where
+   the project has one; see `rko_model.marts_readiness`);
+2. **build**: the month's feature marts (`mart_client_month`, `mart_counterparty_month`,
+   `mart_payment_text_month`), replacing the month in one transaction, so reruns and
+   backfills leave one copy; earlier months of the 12-month window whose raw rows changed
+   since they were built (a late correction) are rebuilt too, and nothing else;
+3. emits the Asset `rko://warehouse/feature_marts` with the month in its `extra`: the scoring
+   DAG `rko_monthly_scoring` is scheduled on it, so scoring follows the marts.
+
+Backfill: `airflow backfill create --dag-id rko_feature_marts --from-date 2025-01-01
+--to-date 2026-10-31` (each month triggers its scoring run). Without Airflow:
+`rko marts build --month 2026-10-31` or `--from A --to B`. Connection: `rko_warehouse`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from rko_airflow.marts_asset import FEATURE_MARTS, REPORT_DATE_KEY
+
+
+@dag(
+    dag_id="rko_feature_marts",
+    schedule=CronDataIntervalTimetable("0 1 1 * *", timezone="UTC"),
+    start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["rko", "marts", "features"],
+    default_args={"owner": "rko-scoring", "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+    doc_md=__doc__,
+    params={
+        "lookback": Param(
+            12,
+            type="integer",
+            minimum=0,
+            maximum=36,
+            description="earlier months checked for late corrections (rebuilt only if their raw rows changed)",
+        )
+    },
+)
+def rko_feature_marts() -> None:
+    @task
+    def ready() -> str:
+        from rko_airflow.context import fail_fast, report_date_of, task_settings
+
+        from rko_model.marts_readiness import check_month_ready
+
+        context = get_current_context()
+        report_date = report_date_of(context)
+        with fail_fast():
+            check_month_ready(task_settings(), report_date)
+        return report_date.isoformat()
+
+    @task(outlets=[FEATURE_MARTS])
+    def build(report_date: str) -> dict:
+        from rko_airflow.context import fail_fast, task_settings
+
+        from rko_model.marts import close_month
+        from rko_model.warehouse.engine import make_engine
+
+        context = get_current_context()
+        settings = task_settings()
+        with fail_fast():
+            out = close_month(
+                make_engine(settings.warehouse_url), settings, report_date, lookback=int(context["params"]["lookback"])
+            )
+        context["outlet_events"][FEATURE_MARTS].extra = {REPORT_DATE_KEY: report_date, "corrected": out["corrected"]}
+        return out
+
+    build(ready())
+
+
+rko_feature_marts()

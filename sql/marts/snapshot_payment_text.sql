@@ -1,0 +1,20 @@
+-- The purposes of a client's most recent payments (at most text_max_payments, dated in
+-- (text_start, report_date]), newest first, as one text field, from the monthly text inputs of
+-- mart_payment_text_month: the same field as sql/snapshot/payment_text.sql (SQLite 3.40, without
+-- ORDER BY inside an aggregate, runs snapshot_payment_text.sqlite.sql).
+-- The eligible clients are a semi-join: a client that a broken clients view repeats is counted once.
+SELECT
+    r.client_id,
+    STRING_AGG(r.purpose, ' | ' ORDER BY r.rn) AS payment_text
+FROM (
+    SELECT
+        t.client_id,
+        t.purpose,
+        ROW_NUMBER() OVER (PARTITION BY t.client_id ORDER BY t.payment_date DESC, t.payment_id DESC NULLS LAST) AS rn
+    FROM mart_payment_text_month AS t
+    WHERE t.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
+      AND t.month_end > :text_start
+      AND t.month_end <= :report_date
+) AS r
+WHERE r.rn <= :text_max_payments
+GROUP BY r.client_id
