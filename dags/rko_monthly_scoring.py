@@ -21,7 +21,9 @@ hour; the run scores the month the marts were built for (never the clock):
    month in one transaction, fenced (a run that lost the month to another publishes nothing),
    with its run recorded as published in the same transaction (reruns and backfills leave
    exactly one copy; the list is the same for any number of partitions; a retried publish of a
-   month that went out does not publish again);
+   month that went out does not publish again); it emits the Asset
+   `rko://mo_staging/rko_propensity` with the month in the event's extra (consumers, such as
+   `rko_list_export`, are scheduled on it);
 6. **record** the run's metrics (rows, validation, score distribution, PSI, durations) in
    `rko_monitoring.rko_run_metrics`: idempotent, retried on its own.
 
@@ -39,16 +41,14 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import (
-    Asset,
     Param,
     PokeReturnValue,
     dag,
     get_current_context,
     task,
 )
-from rko_airflow.marts_asset import FEATURE_MARTS
+from rko_airflow.assets import CHAMPION, FEATURE_MARTS, PUBLISHED_LIST
 
-CHAMPION = Asset("rko://registry/champion")
 #: Pokes of the readiness sensor; the deadline itself is a setting, read when it pokes.
 READINESS_POKE = 30 * 60  # seconds
 
@@ -122,15 +122,23 @@ def rko_monthly_scoring() -> None:
                 task_settings(), report_date_of(context), context["run_id"], validated, validated["model_version"]
             )
 
-    @task
+    @task(outlets=[PUBLISHED_LIST])
     def publish(scored: list[dict]) -> dict:
         from rko_airflow.context import fail_fast, report_date_of, task_settings
 
         from rko_model import monthly
 
         context = get_current_context()
+        report_date = report_date_of(context)
         with fail_fast():
-            return monthly.publish(task_settings(), report_date_of(context), context["run_id"], list(scored))
+            published = monthly.publish(task_settings(), report_date, context["run_id"], list(scored))
+        context["outlet_events"][PUBLISHED_LIST].extra = {
+            "report_date": report_date.isoformat(),
+            "run_id": context["run_id"],
+            "model_version": published["model_version"],
+            "rows": published["rows"],
+        }
+        return published
 
     @task
     def record(

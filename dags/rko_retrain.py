@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
+from rko_airflow.assets import CHAMPION
 
 from rko_model.model import defaults as D  # plain constants: the one place of the training defaults
-
-CHAMPION = Asset("rko://registry/champion")
 
 
 @dag(

@@ -1,9 +1,10 @@
 """The monthly scoring run: plan, then extract, validate and score per partition, then publish and record.
 
 Each step is a plain function of the settings, the report date and the run id that returns a
-small dict of references (paths, counts, figures): the Airflow tasks return these as XCom
+small dict of references (URIs, counts, figures): the Airflow tasks return these as XCom
 and pass them on, and ``rko score`` runs the same steps in a row. DataFrames travel as
-Parquet files under ``<data>/monthly/<report date>/<run id>/``, never through XCom.
+Parquet files in the artefact store (:mod:`rko_model.artifacts`, ``RKO_ARTIFACT_URL``) under
+``monthly/<report date>/<run id>/``, never through XCom; no step reads another's local disk.
 
 A month may be split into partitions (client id modulo N, see :mod:`rko_model.partitions`)
 that are extracted, validated and scored independently, by different workers; publishing
@@ -21,16 +22,15 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from sqlalchemy.engine import Engine
 
+from rko_model import artifacts
 from rko_model import columns as col
-from rko_model.atomic import partial_path
 from rko_model.dates import parse_report_date
 from rko_model.errors import InvalidInputError, PackageError, RkoError, ValidationError
 from rko_model.exclusions import load_exclusions
@@ -93,14 +93,13 @@ def _staging(settings: Settings) -> Iterator[Engine]:
         engine.dispose()
 
 
-def run_folder(settings: Settings, report_date: dt.date, run_id: str) -> Path:
-    """The folder of a run's artefacts; the run id is checked and never a raw path component."""
-    return settings.data_dir / "monthly" / report_date.isoformat() / folder_name(run_id)
+def run_folder(settings: Settings, report_date: dt.date, run_id: str) -> str:
+    """The URI of a run's artefacts in the store; the run id is checked and never a raw path component."""
+    return artifacts.join(settings.artifact_url, "monthly", report_date.isoformat(), folder_name(run_id))
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    with partial_path(path) as partial:
-        frame.to_parquet(partial, index=False, row_group_size=CHUNK_ROWS)
+def _write_parquet(frame: pd.DataFrame, uri: str) -> None:
+    artifacts.write_parquet(frame, uri, row_group_size=CHUNK_ROWS)
 
 
 def _partition_of(ref: Ref) -> Partition:
@@ -117,7 +116,7 @@ def extract(settings: Settings, report_date: dt.date | str, run_id: str, partiti
     report_date = parse_report_date(report_date)
     started = time.perf_counter()
     frame = extract_snapshot(make_engine(settings.warehouse_url), report_date, settings, partition)
-    path = run_folder(settings, report_date, run_id) / f"snapshot_{partition.label}.parquet"
+    path = f"{run_folder(settings, report_date, run_id)}/snapshot_{partition.label}.parquet"
     _write_parquet(frame, path)
     log.info("extract %s %s: %d clients -> %s", report_date, partition.label, len(frame), path)
     return {
@@ -151,26 +150,32 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
     started = time.perf_counter()
     path = extracted["snapshot_path"]
     engine = make_engine(settings.warehouse_url)
-    ids = pq.read_table(path, columns=[col.CLIENT_ID]).column(0).to_numpy(zero_copy_only=False)
-    with ThreadPoolExecutor(max_workers=5, thread_name_prefix="validate") as pool:
+    ids = artifacts.read_arrow(path, columns=[col.CLIENT_ID]).column(0).to_numpy(zero_copy_only=False)
+    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="validate") as pool:
         facts = pool.submit(extract_client_facts, engine, report_date, settings, ids)
         history = pool.submit(check_attribute_history, engine, settings, report_date)
         late = pool.submit(late_events, engine, settings, report_date)
         previous = pool.submit(previous_rows, settings, report_date, partition)
         gx = pool.submit(import_gx)
         source_values = pool.submit(source_value_failures, engine, settings, report_date)
-        frame = pd.read_parquet(path)
+        frame = artifacts.read_parquet(path)
         gx.result()
-        outcome = validate_snapshot(
-            frame,
-            facts.result(),
-            load_exclusions(settings.okved_exclusions_path),
-            report_date.isoformat(),
-            previous_rows=previous.result(),
-            artifact_dir=run_folder(settings, report_date, run_id) / partition.label,
-            extra_warnings=[*history.result().warnings, *(e.message(report_date) for e in late.result())],
-            extra_critical=[*history.result().critical, *source_values.result(), *infinite_features(frame)],
-        )
+        result_folder = f"{run_folder(settings, report_date, run_id)}/{partition.label}"
+        with artifacts.local_folder(result_folder) as folder:
+            outcome = validate_snapshot(
+                frame,
+                facts.result(),
+                load_exclusions(settings.okved_exclusions_path),
+                report_date.isoformat(),
+                previous_rows=previous.result(),
+                artifact_dir=folder,
+                extra_warnings=[*history.result().warnings, *(e.message(report_date) for e in late.result())],
+                extra_critical=[*history.result().critical, *source_values.result(), *infinite_features(frame)],
+            )
+        if outcome.result_path:  # the store's URI, not the (maybe temporary) local file
+            outcome = replace(
+                outcome, result_path=artifacts.join(result_folder, outcome.result_path.rsplit("/", 1)[-1])
+            )
     ref = {
         "snapshot_path": path,
         **partition.params(),
@@ -194,9 +199,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     started = time.perf_counter()
     package = Registry(settings.registry_dir).load(model_version)
     ids, scores, counts, unseen, keys = [], [], [], [], []
-    source = pq.ParquetFile(validated["snapshot_path"])
-    for batch in source.iter_batches(batch_size=CHUNK_ROWS):
-        chunk = batch.to_pandas()
+    for chunk in artifacts.iter_parquet(validated["snapshot_path"], CHUNK_ROWS):
         chunk_scores = package.score(chunk)
         keys.append(rules_keys(chunk).drop(columns=col.CLIENT_ID))
         ids.append(chunk[col.CLIENT_ID].to_numpy(dtype=np.int64))
@@ -212,7 +215,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     )
     if keys:  # the rules' points and tie-break, for the list's rules_rank (rko_model.pilot)
         frame = pd.concat([frame, pd.concat(keys, ignore_index=True)], axis=1)
-    path = run_folder(settings, report_date, run_id) / f"scores_{partition.label}.parquet"
+    path = f"{run_folder(settings, report_date, run_id)}/scores_{partition.label}.parquet"
     _write_parquet(frame, path)
     log.info("score %s %s: %d clients with model %s", report_date, partition.label, len(frame), package.version)
     return {
@@ -258,7 +261,7 @@ def publish(
     if len(versions) != 1:
         raise PackageError(f"the partitions of {report_date} were scored by different models {sorted(versions)}")
     version = versions.pop()
-    scores = pd.concat([pd.read_parquet(ref["scores_path"]) for ref in scored], ignore_index=True)
+    scores = pd.concat([artifacts.read_parquet(ref["scores_path"]) for ref in scored], ignore_index=True)
     ranked = rank_scores(scores[col.CLIENT_ID].to_numpy(), scores["score"].to_numpy(), report_date, version, run_id)
     ranked, pilot_figures = prepare_list(settings, ranked, scores, scored, version)
     reference = Registry(settings.registry_dir).reference(version)

@@ -45,6 +45,9 @@ class Settings:
         psi_alert: score PSI above which monitoring raises an alert.
         pilot_config_path: JSON file of the pilot configuration (``RKO_PILOT_CONFIG``); None: the
             permanent 5% control group (:mod:`rko_model.pilot.config`).
+        artifact_url: root of the artefact store (``RKO_ARTIFACT_URL``, fsspec: ``file://`` or
+            ``s3://``) for the files tasks hand on (snapshots, scores, validation results,
+            exported lists); by default the data folder itself. See :mod:`rko_model.artifacts`.
         feature_source: ``auto`` (default: the feature marts where every month of the snapshot's
             window is built, else the raw tables), ``marts`` (marts required) or ``raw``.
         readiness_deadline_hours: how long after a month closes the scoring DAG waits for the
@@ -62,8 +65,15 @@ class Settings:
     psi_warn: float = DEFAULT_PSI_WARN
     psi_alert: float = DEFAULT_PSI_ALERT
     pilot_config_path: Path | None = None
+    artifact_url: str = ""
     feature_source: str = "auto"
     readiness_deadline_hours: float = DEFAULT_READINESS_DEADLINE_HOURS
+
+    def __post_init__(self) -> None:
+        if not self.artifact_url:  # settings built in code default to the data folder, like from_env
+            from rko_model.artifacts import default_root
+
+            object.__setattr__(self, "artifact_url", default_root(self.data_dir))
 
     def pilot_config(self):  # type: ignore[no-untyped-def]
         """The pilot configuration (arm shares, volumes, costs), read from its file when one is set."""
@@ -92,6 +102,7 @@ class Settings:
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
             pilot_config_path=Path(env["RKO_PILOT_CONFIG"]) if env.get("RKO_PILOT_CONFIG") else None,
+            artifact_url=env.get("RKO_ARTIFACT_URL", ""),
             feature_source=(env.get("RKO_FEATURE_SOURCE") or "auto").strip().lower(),
             readiness_deadline_hours=_float(env, "RKO_READINESS_DEADLINE_HOURS", DEFAULT_READINESS_DEADLINE_HOURS),
         )
@@ -119,6 +130,9 @@ class Settings:
                 )
         if self.pilot_config_path is not None and not self.pilot_config_path.is_file():
             raise ConfigError(f"RKO_PILOT_CONFIG: pilot configuration {self.pilot_config_path} does not exist")
+        from rko_model.artifacts import check_root
+
+        check_root(self.artifact_url)
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
         if self.feature_source not in FEATURE_SOURCES:

@@ -40,7 +40,7 @@ AIRFLOW_SERVICES = (
     "airflow-triggerer",
     "airflow-init",
 )
-BACKING_SERVICES = ("postgres", "redis")
+BACKING_SERVICES = ("postgres", "redis", "minio")
 CONNECTIONS = ("AIRFLOW_CONN_RKO_WAREHOUSE", "AIRFLOW_CONN_RKO_STAGING")
 
 
@@ -246,19 +246,56 @@ def test_init_migrates_and_seeds(compose: dict) -> None:
 
 
 def test_image_matches_the_pins() -> None:
+    """The image's Airflow is the locked one: the FROM tag, the lock and the direct pins agree."""
+    from tests.lockfile import direct_pins, locked
+
     base = re.search(r"^FROM\s+apache/airflow:(\S+)-python(\d+\.\d+)\s*$", DOCKERFILE.read_text(), re.MULTILINE)
     assert base is not None, "the Dockerfile is not FROM apache/airflow:<version>-python<x.y>"
-    pins = {}
-    for line in (PROJECT_ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            name, sep, version = line.partition("==")
-            assert sep, f"requirements.txt: {line!r} is not an exact pin"
-            pins[name.strip().lower()] = version.strip()
-    assert base.group(1) == pins["apache-airflow"]
+    pins = direct_pins()
+    assert base.group(1) == pins["apache-airflow"] == locked()["apache-airflow"].version
     target = re.search(r'target-version\s*=\s*"py(\d)(\d+)"', (PROJECT_ROOT / "pyproject.toml").read_text())
     assert target is not None and base.group(2) == f"{target.group(1)}.{target.group(2)}"
     assert {"apache-airflow-core", "apache-airflow-task-sdk"}.isdisjoint(pins), "pin Airflow through apache-airflow"
+
+
+def test_image_installs_the_lock_into_a_venv_of_its_own() -> None:
+    """The lock goes with its hashes into a venv first on PATH, not over the base image's packages."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    venv = re.search(r"python3\.11 -m venv (\S+)", text)
+    assert venv is not None, "the Dockerfile makes no venv"
+    installs = re.findall(r"(\S+?)(?: -m)? pip install ([^&\n]*)", text)
+    locked_install = [cmd for python, cmd in installs if python == f"{venv.group(1)}/bin/python"]
+    assert locked_install and "--require-hashes" in locked_install[0]
+    assert "requirements.txt" in locked_install[0]
+    assert f"{venv.group(1)}/bin/python -m pip check" in text
+    path = re.search(r"PATH=(\S+)", text)
+    assert path is not None and path.group(1).split(":")[0] == f"{venv.group(1)}/bin"
+    assert dockerfile_copies()[PurePosixPath("/opt/rko/requirements.txt")] == PROJECT_ROOT / "requirements.txt"
+    # Anything installed later (the project itself) needs no index and no unhashed build backend.
+    for python, cmd in installs:
+        assert "--require-hashes" in cmd or "--no-deps --no-build-isolation" in cmd, (python, cmd)
+
+
+def test_the_artefact_store_is_a_minio_bucket_every_airflow_service_reaches(compose: dict) -> None:
+    """RKO_ARTIFACT_URL is s3://<bucket> of the minio service, the bucket exists before Airflow starts."""
+    from rko_model.artifacts import check_root
+
+    services = compose["services"]
+    minio_env, init = environment(services["minio"]), services["minio-init"]
+    for name in AIRFLOW_SERVICES:
+        env = environment(services[name])
+        url = urlsplit(env["RKO_ARTIFACT_URL"])
+        assert url.scheme == "s3" and url.netloc, name
+        check_root(env["RKO_ARTIFACT_URL"])  # s3fs is in the lock, so the image reaches the bucket
+        assert urlsplit(env["FSSPEC_S3_ENDPOINT_URL"]).hostname == "minio", name
+        assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == (
+            minio_env["MINIO_ROOT_USER"],
+            minio_env["MINIO_ROOT_PASSWORD"],
+        ), name
+        assert services[name]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully", name
+    assert environment(init)["RKO_ARTIFACT_BUCKET"] == url.netloc
+    assert "mc mb --ignore-existing" in " ".join(init["command"])
+    assert init["depends_on"]["minio"]["condition"] == "service_healthy"
 
 
 def test_dockerignore_keeps_artefacts_out_but_not_what_the_image_copies() -> None:

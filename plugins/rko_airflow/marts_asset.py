@@ -8,9 +8,9 @@ shared Assets module as it is. An event's ``extra`` carries the month it built
 
 from __future__ import annotations
 
-from airflow.sdk import Asset
+from rko_airflow.assets import FEATURE_MARTS
 
-FEATURE_MARTS = Asset("rko://warehouse/feature_marts")
+__all__ = ["FEATURE_MARTS", "REPORT_DATE_KEY"]
 
 #: The key of the built month (ISO month end) in the Asset event's ``extra``.
 REPORT_DATE_KEY = "report_date"

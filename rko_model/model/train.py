@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,7 +86,9 @@ class TrainParams:
             "thread_count": self.thread_count,
             "loss_function": "Logloss",
             "eval_metric": "AUC",
+            # No training logs (catboost_info/) in the working folder: off, and outside it should `extra` turn them on.
             "allow_writing_files": False,
+            "train_dir": str(Path(tempfile.gettempdir()) / "rko-catboost-info"),
             "verbose": False,
         }
         return {**kwargs, **self.extra}

@@ -1,4 +1,13 @@
-"""Engines for the two supported warehouses: SQLite (embedded default) and PostgreSQL."""
+"""Engines for the two supported warehouses: SQLite (embedded default) and PostgreSQL.
+
+Anything else is refused here, once, with a one-line :class:`ConfigError`, instead of running
+PostgreSQL's paths (COPY, partition swaps, advisory locks, planner checks) on a warehouse that
+only looks like PostgreSQL: by its URL (``greenplum://``, ``redshift+psycopg2://``, ...) at
+engine creation, and, for a PostgreSQL URL that leads to a look-alike server (Greenplum,
+Redshift, CockroachDB, ... report ``postgresql`` as their dialect), on the first connection,
+from the server's ``version()``. What a new warehouse must implement is in
+``docs/warehouses.md``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,16 @@ from rko_model.errors import ConfigError
 log = logging.getLogger(__name__)
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+#: Servers that speak PostgreSQL's protocol (and so pass as ``postgresql``) but lack what the project
+#: relies on there; their name as it appears in ``SELECT version()``.
+POSTGRES_LOOKALIKES = ("Greenplum", "Redshift", "CockroachDB", "YugabyteDB", "Cloudberry", "openGauss")
+
+
+def not_supported(what: str) -> ConfigError:
+    return ConfigError(
+        f"{what} is not supported yet: only {', '.join(SUPPORTED_DIALECTS)} are supported "
+        "(docs/warehouses.md lists what a new warehouse must implement)"
+    )
 
 
 def make_engine(url: str) -> Engine:
@@ -22,11 +41,10 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
         raise ConfigError(f"warehouse URL {url!r} is not a valid SQLAlchemy URL: {exc}") from exc
-    if parsed.get_backend_name() not in SUPPORTED_DIALECTS:
-        raise ConfigError(
-            f"warehouse URL {parsed.render_as_string(hide_password=True)!r}: "
-            f"only {', '.join(SUPPORTED_DIALECTS)} are supported"
-        )
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in SUPPORTED_DIALECTS or lookalike_of(driver):
+        shown = parsed.render_as_string(hide_password=True)
+        raise not_supported(f"warehouse URL {shown!r} ({lookalike_of(parsed.drivername) or backend})")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +52,27 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", sqlite_connect)
         event.listen(engine, "begin", sqlite_begin)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    engine = create_engine(parsed, pool_pre_ping=True)
+    event.listen(engine, "first_connect", refuse_postgres_lookalikes)
+    return engine
+
+
+def lookalike_of(server_version: str) -> str | None:
+    """The look-alike a PostgreSQL-protocol server's ``version()`` names, or None for PostgreSQL itself."""
+    return next((name for name in POSTGRES_LOOKALIKES if name.lower() in server_version.lower()), None)
+
+
+def refuse_postgres_lookalikes(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """On an engine's first connection: a server that only speaks PostgreSQL's protocol is refused."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT version()")
+        server_version = str(cursor.fetchone()[0])
+    finally:
+        cursor.close()
+    name = lookalike_of(server_version)
+    if name is not None:
+        raise not_supported(f"{name} (server {server_version.split(',')[0]!r})")
 
 
 def sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

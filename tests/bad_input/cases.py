@@ -50,7 +50,7 @@ class Bench:
     engine: Engine
     settings: Settings
     folder: Path
-    baseline_snapshot: Path  # the clean snapshot of REPORT_DATE, as the baseline run extracted it
+    baseline_snapshot: str  # the URI of the clean snapshot of REPORT_DATE, as the baseline run extracted it
     eligible: tuple[int, ...]  # clients eligible at REPORT_DATE
 
     @property
@@ -127,7 +127,7 @@ def file_changed(path: Path, change: Callable[[bytes], bytes]) -> Iterator[None]
 
 def same_features_as_baseline(bench: Bench, settings: Settings, run_id: str) -> None:
     """The snapshot equals the clean one: rows dated after the report date do not leak into features."""
-    snapshot = pd.read_parquet(monthly.run_folder(settings, REPORT_DATE, run_id) / f"snapshot_{WHOLE.label}.parquet")
+    snapshot = pd.read_parquet(f"{monthly.run_folder(settings, REPORT_DATE, run_id)}/snapshot_{WHOLE.label}.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(bench.baseline_snapshot), snapshot)
 
 
@@ -350,6 +350,6 @@ def build_bench(kind: str, engine: Engine, settings: Settings, folder: Path) -> 
     promote_champion(engine, settings, TRAIN_MONTHS, CHAMPION)
     monthly.run_month(settings, PREVIOUS_MONTH, "baseline-previous")
     monthly.run_month(settings, REPORT_DATE, "baseline")
-    baseline = monthly.run_folder(settings, REPORT_DATE, "baseline") / f"snapshot_{WHOLE.label}.parquet"
+    baseline = f"{monthly.run_folder(settings, REPORT_DATE, 'baseline')}/snapshot_{WHOLE.label}.parquet"
     eligible = tuple(int(i) for i in pd.read_parquet(baseline)["client_id"])
     return Bench(kind, engine, settings, folder, baseline, eligible)

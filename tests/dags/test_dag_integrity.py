@@ -25,6 +25,7 @@ def test_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]
         "rko_monthly_scoring",
         "rko_retrain",
         "rko_performance_monitoring",
+        "rko_list_export",
         "rko_feature_marts",
     }
 
@@ -84,7 +85,8 @@ def test_retrain_graph_and_params(dagbag) -> None:  # type: ignore[no-untyped-de
 
 
 @pytest.mark.parametrize(
-    "dag_id", ["rko_monthly_scoring", "rko_retrain", "rko_performance_monitoring", "rko_feature_marts"]
+    "dag_id",
+    ["rko_monthly_scoring", "rko_retrain", "rko_performance_monitoring", "rko_list_export", "rko_feature_marts"],
 )
 def test_conventions(dagbag, dag_id: str) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.get_dag(dag_id)
@@ -92,6 +94,35 @@ def test_conventions(dagbag, dag_id: str) -> None:  # type: ignore[no-untyped-de
     for task in dag.tasks:
         assert task.owner == "rko-scoring"
         assert task.retries >= 1
+
+
+def test_the_published_list_is_an_asset_with_a_consumer(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """publish declares the list's Asset; rko_list_export is scheduled on it (and on nothing else)."""
+    publish = dagbag.get_dag("rko_monthly_scoring").get_task("publish")
+    assert [a.uri for a in publish.outlets] == ["rko://mo_staging/rko_propensity"]
+    export = dagbag.get_dag("rko_list_export")
+    assert export.timetable.asset_condition.uri == "rko://mo_staging/rko_propensity"
+    assert [t.task_id for t in export.tasks] == ["export"] and "report_date" in export.params
+    assert export.max_active_runs == 1 and not export.catchup
+
+
+def test_every_asset_is_defined_once_in_the_assets_module() -> None:
+    """DAGs import their Assets from plugins/rko_airflow/assets.py; none builds its own."""
+    import ast
+
+    from rko_airflow import assets
+
+    built = []
+    for path in [*DAGS.glob("*.py"), *(PROJECT_ROOT / "plugins").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Asset":
+                built.append(path.name)
+    assert built == ["assets.py"] * len(assets.ALL)
+    assert len({a.uri for a in assets.ALL}) == len(assets.ALL)
+
+
+def test_monthly_schedule_has_real_monthly_intervals(dagbag) -> None:  # type: ignore[no-untyped-def]
+    """A month's run covers that whole month, and a promotion (the Asset) triggers a run too."""
 
 
 def test_scoring_follows_the_marts_asset(dagbag) -> None:  # type: ignore[no-untyped-def]

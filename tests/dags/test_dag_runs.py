@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from rko_model import artifacts
 from rko_model.settings import Settings
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
@@ -219,4 +220,4 @@ def test_a_failed_validation_stops_before_publishing(stack: Settings) -> None:
     assert len(failed) == 1 and failed.iloc[0]["report_date"] == pd.Timestamp("2026-10-31")
     assert failed.iloc[0]["validation_critical"] >= 1
     details = json.loads(failed.iloc[0]["details"])
-    assert all(Path(path).is_file() for path in details["validation_result"])
+    assert all(uri.startswith("file://") and artifacts.exists(uri) for uri in details["validation_result"])

@@ -1,0 +1,67 @@
+"""
+### RKO propensity: the list for the optimizer's batch import
+
+Scheduled on the Asset `rko://mo_staging/rko_propensity`: every month that `rko_monthly_scoring`
+publishes (the month is in the Asset event's extra) is exported from `mo_staging.rko_propensity`
+to the artefact store (`RKO_ARTIFACT_URL`) as
+`exports/rko_propensity/report_date=<month>/rko_propensity.parquet` and `.csv`, with every
+column the list has (the pilot arm and the reasons where it holds them), and a `manifest.json`
+written last (rows, columns, each file's sha256). A rerun replaces the month's files; an
+importer that waits for the manifest never reads half a month.
+
+Triggered by hand with the param `report_date` (a month end), it exports that month.
+This DAG is also the pattern for a bank's own consumer (a message, an API call): see
+`docs/consumers.md`. Connection: `rko_staging`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Param, dag, get_current_context, task
+from rko_airflow.assets import PUBLISHED_LIST
+
+
+@dag(
+    dag_id="rko_list_export",
+    schedule=PUBLISHED_LIST,
+    start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["rko", "marketing-optimizer", "export"],
+    default_args={"owner": "rko-scoring", "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+    doc_md=__doc__,
+    params={
+        "report_date": Param(
+            None, type=["null", "string"], description="month end to export by hand (empty: the Asset events' months)"
+        )
+    },
+)
+def rko_list_export() -> None:
+    @task
+    def export() -> list[dict]:
+        from rko_airflow.context import fail_fast, task_settings
+
+        from rko_model.list_export import export_month
+
+        context = get_current_context()
+        months = months_to_export(context["params"].get("report_date"), context["triggering_asset_events"])
+        settings = task_settings()
+        with fail_fast():
+            return [export_month(settings, month) for month in months]
+
+    export()
+
+
+def months_to_export(by_hand: str | None, triggering_events) -> list[str]:  # type: ignore[no-untyped-def]
+    """The months of the triggering events (several may have queued up), each once, in order."""
+    if by_hand:
+        return [by_hand]
+    events = triggering_events.get(PUBLISHED_LIST, [])
+    months = sorted({str(event.extra["report_date"]) for event in events if (event.extra or {}).get("report_date")})
+    if not months:
+        raise ValueError("no published month to export: trigger with the param report_date, or wait for an event")
+    return months
+
+
+rko_list_export()

@@ -1,0 +1,158 @@
+"""The artefact store: files that one task writes and another reads, named by URIs under one root.
+
+The tasks of a run may run on different machines (Celery workers that share no disk), so a
+snapshot, a partition's scores or a validation result is written to the store named by
+``RKO_ARTIFACT_URL`` and handed on as a URI, never as a local path. The store is reached
+through fsspec: ``file://`` (the default, a folder; shared storage mounted on every worker)
+or ``s3://`` (MinIO or any S3-compatible bucket, through s3fs; credentials and endpoint come
+from the usual AWS variables or fsspec's configuration). Nothing here imports Airflow.
+
+Writes are atomic: a file is written under a temporary name beside its target and moved
+into place, so a reader (or a retried task) sees the whole file or none. A rerun writes the
+same names again, so a month's artefacts are replaced, never duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
+
+from rko_model.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def default_root(data_dir: Path) -> str:
+    """The default store: the local data folder itself, as a ``file://`` URL."""
+    return data_dir.expanduser().resolve().as_uri()
+
+
+def check_root(url: str) -> None:
+    """Fail early, naming the setting, for a root fsspec cannot reach (unknown scheme, missing driver)."""
+    if "://" not in url:
+        raise ConfigError(f"RKO_ARTIFACT_URL: {url!r} is not a URL (e.g. file:///srv/rko or s3://rko-artifacts/prod)")
+    protocol = url.split("://", 1)[0]
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except (ValueError, ImportError) as exc:
+        raise ConfigError(f"RKO_ARTIFACT_URL: no fsspec filesystem for {protocol!r}: {exc}") from exc
+
+
+def join(root: str, *parts: str) -> str:
+    """``root/part/part``: URIs are joined with slashes on every store."""
+    return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def local_path(uri: str) -> Path | None:
+    """The local file behind a ``file://`` URI (or a plain path); None for a remote store."""
+    fs, path = url_to_fs(uri)
+    return Path(path) if isinstance(fs, LocalFileSystem) else None
+
+
+def _write(uri: str, write: Callable[[IO[bytes]], None]) -> str:
+    """Write through ``write`` to a temporary name beside ``uri``, then move it into place."""
+    fs, path = url_to_fs(uri)
+    parent = path.rsplit("/", 1)[0]
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    partial = f"{path}.partial-{uuid.uuid4().hex}"
+    try:
+        with fs.open(partial, "wb") as handle:
+            write(handle)
+        fs.mv(partial, path)
+    except BaseException:
+        if fs.exists(partial):
+            fs.rm(partial)
+        raise
+    return uri
+
+
+def write_parquet(frame: pd.DataFrame, uri: str, row_group_size: int | None = None) -> str:
+    """``frame`` as a Parquet file at ``uri``, atomically; returns ``uri``."""
+    return _write(uri, lambda handle: frame.to_parquet(handle, index=False, row_group_size=row_group_size))
+
+
+def write_csv(frame: pd.DataFrame, uri: str) -> str:
+    """``frame`` as UTF-8 CSV with a header at ``uri``, atomically; returns ``uri``."""
+    return _write(uri, lambda handle: frame.to_csv(handle, index=False, encoding="utf-8"))
+
+
+def write_bytes(data: bytes, uri: str) -> str:
+    return _write(uri, lambda handle: handle.write(data))
+
+
+def read_bytes(uri: str) -> bytes:
+    fs, path = url_to_fs(uri)
+    return fs.cat_file(path)
+
+
+def read_parquet(uri: str, columns: list[str] | None = None) -> pd.DataFrame:
+    fs, path = url_to_fs(uri)
+    with fs.open(path, "rb") as handle:
+        return pd.read_parquet(handle, columns=columns)
+
+
+def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
+    fs, path = url_to_fs(uri)
+    with fs.open(path, "rb") as handle:
+        return pq.read_table(handle, columns=columns)
+
+
+def iter_parquet(uri: str, batch_size: int) -> Iterator[pd.DataFrame]:
+    """The Parquet file at ``uri`` in chunks of ``batch_size`` rows: memory does not grow with the file."""
+    fs, path = url_to_fs(uri)
+    with fs.open(path, "rb") as handle:
+        for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_size):
+            yield batch.to_pandas()
+
+
+def exists(uri: str) -> bool:
+    fs, path = url_to_fs(uri)
+    return bool(fs.exists(path))
+
+
+def listing(uri: str) -> list[str]:
+    """The names (not URIs) of the files directly under ``uri``; empty when it does not exist."""
+    fs, path = url_to_fs(uri)
+    if not fs.exists(path):
+        return []
+    return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))
+
+
+@contextmanager
+def local_folder(uri: str) -> Iterator[Path]:
+    """A local folder for a writer that only knows paths, whose files end up under ``uri``.
+
+    On a ``file://`` store it is the target folder itself; elsewhere a temporary folder whose
+    files are uploaded (each atomically) when the block ends without an error.
+    """
+    target = local_path(uri)
+    if target is not None:
+        target.mkdir(parents=True, exist_ok=True)
+        yield target
+        return
+    folder = Path(tempfile.mkdtemp(prefix="rko-artifacts-"))
+    try:
+        yield folder
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            write_bytes(file.read_bytes(), join(uri, file.relative_to(folder).as_posix()))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove(uri: str) -> None:
+    fs, path = url_to_fs(uri)
+    fs.rm(path)
