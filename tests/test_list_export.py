@@ -19,6 +19,7 @@ from rko_model.errors import NotPublishedError
 from rko_model.list_export import CSV, MANIFEST, PARQUET, export_folder, export_month
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
+from rko_model.warehouse.list_columns import PILOT_COLUMN_NAMES
 from rko_model.warehouse.staging import make_staging_engine, publish_month, read_published
 from tests.conftest import ENGINES, POSTGRES_URL, need_postgres
 from tests.helpers import reset_postgres_staging, run
@@ -57,7 +58,10 @@ def test_the_export_is_the_published_list_with_a_manifest(staging: Settings) -> 
     parquet = artifacts.read_parquet(ref["parquet"])
     csv = pd.read_csv(io.BytesIO(_file(staging, CSV)))
     for frame in (parquet, csv):
-        assert list(frame.columns) == ["report_date", "client_id", "score", "rank", "decile", "model_version", "run_id"]
+        assert list(frame.columns) == [
+            *("report_date", "client_id", "score", "rank", "decile", "model_version", "run_id"),
+            *PILOT_COLUMN_NAMES,  # the pilot's columns of list version 2 come along
+        ]
         assert frame["rank"].tolist() == list(range(1, 251))
         assert frame["client_id"].tolist() == published["client_id"].tolist()
         np.testing.assert_allclose(frame["score"].to_numpy(), published["score"].to_numpy())

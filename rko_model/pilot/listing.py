@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
+from rko_model import artifacts
 from rko_model import columns as col
 from rko_model.model.registry import Registry
 from rko_model.pilot.arms import add_pilot_columns
@@ -45,11 +45,9 @@ def reason_targets(listed: pd.DataFrame, config: PilotConfig) -> np.ndarray:
 def _snapshot_rows(paths: Sequence[str], ids: np.ndarray, columns: list[str]) -> pd.DataFrame:
     wanted = pd.Index(ids)
     parts = []
-    for path in paths:
-        source = pq.ParquetFile(path)
-        for batch in source.iter_batches(batch_size=50_000, columns=columns):
-            chunk = batch.to_pandas()
-            parts.append(chunk[chunk[col.CLIENT_ID].isin(wanted)])
+    for path in paths:  # URIs of the artefact store: any worker reads them
+        for chunk in artifacts.iter_parquet(path, 50_000):
+            parts.append(chunk.loc[chunk[col.CLIENT_ID].isin(wanted), columns])
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 

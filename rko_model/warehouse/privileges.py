@@ -28,6 +28,7 @@ ROLES = (SCORING, READER)
 _TABLE = """
 {warehouse}.clients                      SELECT    yes  no
 {warehouse}.client_attributes            SELECT    yes  no
+{warehouse}.marketing_contacts           SELECT    yes  no
 {warehouse}.account_monthly              SELECT    yes  no
 {warehouse}.payments                     SELECT    yes  no
 {warehouse}.product_events               SELECT    yes  no
