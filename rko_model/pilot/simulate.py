@@ -103,6 +103,7 @@ def visible(chunks: Iterable[tuple[str, pd.DataFrame]], cut: dt.date) -> Iterato
         "account_monthly": "month_end",
         "digital_activity": "month_end",
         "synthetic_truth": "month_end",
+        "synthetic_hazard": "month_end",
         "synthetic_contact_truth": "month_end",
         "payments": "payment_date",
         "marketing_contacts": CONTACT_DATE,
@@ -116,6 +117,9 @@ def visible(chunks: Iterable[tuple[str, pd.DataFrame]], cut: dt.date) -> Iterato
         elif name == "product_events":
             frame = frame[pd.to_datetime(frame["open_date"]) <= stamp].copy()
             frame.loc[pd.to_datetime(frame["close_date"]) > stamp, "close_date"] = pd.NaT
+        elif name == "client_attributes":  # the history as recorded by then: a later change is not known yet
+            frame = frame[pd.to_datetime(frame["valid_from"]) <= stamp].copy()
+            frame.loc[pd.to_datetime(frame["valid_to"]) > stamp, "valid_to"] = pd.NaT
         yield name, frame
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rko_model.errors import PackageError
+from rko_model.model.checksums import write_checksums
 from rko_model.model.package import (
     MODEL_FILE,
     bin_shares,
@@ -208,6 +209,7 @@ def test_the_package_carries_its_refit_and_retro_months_and_loading_checks_both(
         data = json.loads((copy / "manifest.json").read_text())
         change(data)
         (copy / "manifest.json").write_text(json.dumps(data))
+        write_checksums(copy)  # a consistent forgery: the checksums alone would not catch it
         return copy
 
     cases = {

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
+from rko_model import columns as col
 from rko_model.cli import main
 from rko_model.model.package import load_package
 from rko_model.model.registry import Registry
@@ -35,16 +36,10 @@ def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path)
     assert monthly["oracle_gini"].between(0.2, 1.0).all()  # the second, honest ceiling
     walk = pd.DataFrame(metrics["walk_forward"])
     assert set(walk["strategy"]) == {"frozen", "monthly", "quarterly"} and len(walk) == 3 * 2
-    assert {r["source"] for r in metrics["importance_by_source"]} <= {
-        "profile",
-        "accounts",
-        "payments",
-        "text",
-        "digital",
-    }
+    assert {r["source"] for r in metrics["importance_by_source"]} <= set(col.SOURCES)
     assert abs(sum(r["importance"] for r in metrics["importance"]) - 1) < 1e-6
     assert metrics["training"]["refit_on_all_rows"] and metrics["training"]["fit_rows"] == metrics["train_rows"]
-    assert [row["added"] for row in metrics["ablation"]] == ["profile", "accounts", "payments", "text", "digital"]
+    assert [row["added"] for row in metrics["ablation"]] == list(col.SOURCES)  # one step per source, in order
     assert len(metrics["business"]) == 2 and len(metrics["reliability"]) == 20
 
     report = (run.run_dir / "report.html").read_text(encoding="utf-8")
@@ -106,7 +101,7 @@ def test_training_defaults_live_in_one_place() -> None:
     """The CLI, the retraining DAG's params and TrainParams read the same defaults (issue 15)."""
     import ast
 
-    from rko_model.cli import build_parser
+    from rko_model.cli import DEFAULT_TRAIN_MONTHS, build_parser
     from rko_model.model import defaults as D
     from rko_model.settings import PROJECT_ROOT
 
@@ -125,11 +120,13 @@ def test_training_defaults_live_in_one_place() -> None:
         D.DEPTH,
         D.NEGATIVE_SHARE,
     )
+    # No --train-months means the default window, shortened to what the warehouse holds.
     assert (train_args.train_months, train_args.test_months, train_args.validation) == (
-        D.TRAIN_MONTHS,
+        None,
         D.TEST_MONTHS,
         D.VALIDATION,
     )
+    assert DEFAULT_TRAIN_MONTHS == D.TRAIN_MONTHS
     # The DAG's training params take their default values from the defaults module, not literals.
     tree = ast.parse((PROJECT_ROOT / "dags" / "rko_retrain.py").read_text(encoding="utf-8"))
     params_dict = next(

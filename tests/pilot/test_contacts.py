@@ -107,8 +107,15 @@ def test_the_old_rules_process_contacts_the_history_with_a_holdout() -> None:
         eligible = len(_eligible_at(tables, month))
         made = int((lists == pd.Timestamp(month)).sum())
         assert 0.6 * 0.1 * eligible < made < 0.1 * eligible  # SMB only, less the 10% holdout
-    clients = tables["clients"].set_index("client_id")
-    assert (clients.loc[contacts["client_id"].unique(), "segment"] == "SMB").all()
+    # SMB at the list's month, by the attribute history (a client may have moved segment since).
+    attrs = tables["client_attributes"]
+    seen = contacts.assign(list_month=lists).merge(attrs, on="client_id")
+    valid_to = pd.to_datetime(seen["valid_to"])
+    at_list = (pd.to_datetime(seen["valid_from"]) <= seen["list_month"]) & (
+        valid_to.isna() | (valid_to > seen["list_month"])
+    )
+    assert at_list.groupby([seen["client_id"], seen["campaign_id"]]).sum().eq(1).all()
+    assert (seen.loc[at_list, "segment"] == "SMB").all()
 
 
 def test_the_warehouse_sees_nothing_after_the_cut() -> None:
