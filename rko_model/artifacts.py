@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,7 +67,7 @@ def _write(uri: str, write: Callable[[IO[bytes]], None]) -> str:
     parent = path.rsplit("/", 1)[0]
     if parent:
         fs.makedirs(parent, exist_ok=True)
-    partial = f"{path}.partial-{uuid.uuid4().hex}"
+    partial = f"{path}.partial"  # one writer per file: a run holds its month, and its run id names the folder
     try:
         with fs.open(partial, "wb") as handle:
             write(handle)

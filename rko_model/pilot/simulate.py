@@ -207,8 +207,14 @@ def _ensure_champion(settings: Settings, train: TrainParams, n_train: int, n_tes
     from rko_model.training import train_and_report
 
     log.info("pilot simulation: no champion yet; training one on the history")
-    run = train_and_report(
-        make_engine(settings.warehouse_url), settings, n_train=n_train, n_test=n_test, params=train, ablation=False
+    run = train_and_report(  # a champion to score with: no ablation, no cadence comparison (walk-forward)
+        make_engine(settings.warehouse_url),
+        settings,
+        n_train=n_train,
+        n_test=n_test,
+        params=train,
+        ablation=False,
+        walk_forward=False,
     )
     registry.promote(run.run_id)
     return registry.required_champion_version()

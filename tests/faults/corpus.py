@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from fsspec.core import url_to_fs
 from sqlalchemy.engine import Engine
 
 from rko_model import monthly
@@ -507,7 +508,7 @@ def _sql_broken(stage: Stage) -> Iterator[Trial]:
 def _disk_full(stage: Stage) -> Iterator[Trial]:
     """the disk fills while the snapshot is written (its .partial file is /dev/full); such a file used to stay,
     keeping the disk full"""
-    folder = monthly.run_folder(stage.settings, REPORT_DATE, "case-disk-full")
+    folder = Path(url_to_fs(monthly.run_folder(stage.settings, REPORT_DATE, "case-disk-full"))[1])
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"snapshot_{WHOLE.label}.parquet.partial"
     partial.symlink_to("/dev/full")
