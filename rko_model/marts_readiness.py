@@ -11,20 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from rko_model.readiness import require_ready
+from rko_model.readiness import month_readiness
 from rko_model.settings import Settings
-from rko_model.snapshot import check_report_date
-from rko_model.warehouse.engine import make_engine
 
 log = logging.getLogger(__name__)
 
 
 def check_month_ready(settings: Settings, report_date: dt.date) -> None:
     """Raise (an RkoError saying what to do) when ``report_date``'s month is not ready to build marts from."""
-    engine = make_engine(settings.warehouse_url)
-    try:
-        check_report_date(engine, settings, report_date)
-        readiness = require_ready(engine, settings, report_date)
-    finally:
-        engine.dispose()
-    log.info("marts %s: the month is loaded (%s)", report_date, readiness.message())
+    readiness = month_readiness(settings, report_date)  # the same check `rko score` makes
+    log.info("marts %s: the month is loaded (%s sources judged)", report_date, len(readiness.get("sources", [])))

@@ -48,11 +48,11 @@ from rko_model.monitoring import (
 from rko_model.partitions import WHOLE, Partition, partitions_of
 from rko_model.pilot.arms import rules_keys
 from rko_model.pilot.listing import prepare_list
-from rko_model.readiness import check_readiness, require_ready
+from rko_model.readiness import month_readiness
 from rko_model.run_ids import check_run_id, folder_name
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
-from rko_model.snapshot import check_report_date, extract_client_facts, extract_snapshot
+from rko_model.snapshot import extract_client_facts, extract_snapshot
 from rko_model.source_values import infinite_features, source_value_failures
 from rko_model.validation import import_gx, validate_snapshot
 from rko_model.warehouse.attribute_history import check_attribute_history
@@ -457,7 +457,7 @@ def run_month(
         )
     done = already_published(settings, report_date, run_id)
     if done is None:  # a month the warehouse cannot score is refused before the month is claimed
-        readiness = readiness_ref(settings, report_date, force=force)
+        readiness = month_readiness(settings, report_date, force=force)
     else:
         log.info("run %s published %s already: nothing is published again", run_id, report_date)
         return {"status": "published", "rows_published": done["rows"], "score_psi": done.get("score_psi"), **done}
@@ -522,22 +522,3 @@ def record_after_publish(
             time.sleep(pause)
             pause *= 2
     raise AssertionError("unreachable")
-
-
-def readiness_ref(settings: Settings, report_date: dt.date, *, force: bool = False) -> Ref:
-    """The month's readiness for the run metrics; refuses an incomplete month unless ``force``.
-
-    The contract and the report date are checked first: a month missing altogether, or a broken
-    view, is named as such rather than as an incomplete load.
-    """
-    engine = make_engine(settings.warehouse_url)
-    try:
-        check_report_date(engine, settings, report_date)
-        if not force:
-            return {**require_ready(engine, settings, report_date).as_ref(), "forced": False}
-        readiness = check_readiness(engine, settings, report_date)
-    finally:
-        engine.dispose()
-    if not readiness.ready:
-        log.warning("scoring %s although it is not ready (--force): %s", report_date, readiness.message())
-    return {**readiness.as_ref(), "forced": not readiness.ready}

@@ -22,7 +22,8 @@ from sqlalchemy.engine import Engine
 from rko_model.dates import add_months
 from rko_model.errors import IncompleteDataError
 from rko_model.settings import Settings
-from rko_model.warehouse.engine import dialect_of
+from rko_model.snapshot import check_report_date
+from rko_model.warehouse.engine import dialect_of, make_engine
 from rko_model.warehouse.query import read_frame
 from rko_model.warehouse.sqlfiles import load_sql
 
@@ -145,3 +146,22 @@ def _count(frame: pd.DataFrame, column: str) -> int:
     if frame.empty or pd.isna(frame[column].iloc[0]):
         return 0
     return int(frame[column].iloc[0])
+
+
+def month_readiness(settings: Settings, report_date: dt.date, *, force: bool = False) -> dict:
+    """The month's readiness for the run metrics; refuses an incomplete month unless ``force``.
+
+    The contract and the report date are checked first: a month missing altogether, or a broken
+    view, is named as such rather than as an incomplete load.
+    """
+    engine = make_engine(settings.warehouse_url)
+    try:
+        check_report_date(engine, settings, report_date)
+        if not force:
+            return {**require_ready(engine, settings, report_date).as_ref(), "forced": False}
+        readiness = check_readiness(engine, settings, report_date)
+    finally:
+        engine.dispose()
+    if not readiness.ready:
+        log.warning("scoring %s although it is not ready (--force): %s", report_date, readiness.message())
+    return {**readiness.as_ref(), "forced": not readiness.ready}
