@@ -18,7 +18,7 @@ USER airflow
 # version (tests/test_stack.py checks the FROM line); the build fails here if they ever disagree.
 COPY --chown=airflow:0 requirements.txt /opt/rko/requirements.txt
 RUN python3.11 -m venv /opt/rko-venv \
-    && PIP_USER=false /opt/rko-venv/bin/python -m pip install --no-cache-dir --require-hashes -r /opt/rko/requirements.txt \
+    && PIP_USER=false /opt/rko-venv/bin/python -m pip install --no-cache-dir --no-deps --require-hashes -r /opt/rko/requirements.txt \
     && /opt/rko-venv/bin/python -m pip check \
     && /opt/rko-venv/bin/python -c "import importlib.metadata as m, sys; v = m.version('apache-airflow'); \
         sys.exit(None if v == sys.argv[1] else f'the lock has apache-airflow {v}, the image {sys.argv[1]}')" \

@@ -11,12 +11,14 @@ export DEMO_SEED ?= 42
 .PHONY: venv lock demo test lint bench clean
 
 # The install is locked: requirements.txt holds every package, transitive ones too, with its hashes
-# (made from requirements.in by `make lock`), and pip refuses anything else. The project itself goes in
+# (made from requirements.in by `make lock`), and pip refuses anything else. --no-deps: the lock is
+# complete, so pip installs it as written instead of re-resolving (pip 23's resolver also rejects a
+# dependency asked for with extras, celery[redis], against the lock's plain celery line). The project itself goes in
 # editable, built by the locked setuptools (no build isolation: nothing unhashed is fetched), then
 # `pip check` proves the environment consistent.
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pip check
 	touch $(STAMP)
