@@ -302,6 +302,7 @@ def _cmd_pilot_report(args: argparse.Namespace, settings: Settings) -> int:
         print(f"pilot report of {len(report.months)} months -> {args.out} (stored in rko_monitoring.rko_pilot_results)")
     else:
         print(text)
+    return 0
 
 
 def _cmd_marts_build(args: argparse.Namespace, settings: Settings) -> int:

@@ -90,14 +90,16 @@ def train_and_report(
     ablation: bool = D.ABLATION,
     walk_forward: bool = D.WALK_FORWARD,
     package_retro_model: bool = False,
+    as_of: dt.date | None = None,
 ) -> TrainingRun:
     """Validate the recipe out of time, refit it on the latest labelled months, package it, write the report.
 
-    ``package_retro_model`` packages the retro-tested model itself instead (for audit).
+    ``package_retro_model`` packages the retro-tested model itself instead (for audit); ``as_of``
+    trains as if nothing after that month were known (see :func:`plan_from_warehouse`).
     """
     started = time.perf_counter()
     params = params or TrainParams()
-    plan = plan_from_warehouse(engine, settings, n_train=n_train, n_test=n_test)
+    plan = plan_from_warehouse(engine, settings, n_train=n_train, n_test=n_test, as_of=as_of)
     refit = refit_months(plan.test_months, n_train)
     log.info(
         "training run: train %s..%s, test %s..%s, package refit on %s..%s",

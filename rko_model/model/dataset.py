@@ -92,12 +92,26 @@ def plan_retro(
 
 
 def plan_from_warehouse(
-    engine: Engine, settings: Settings, n_train: int = 12, n_test: int = 6, *, strict: bool = False
+    engine: Engine,
+    settings: Settings,
+    n_train: int = 12,
+    n_test: int = 6,
+    *,
+    strict: bool = False,
+    as_of: dt.date | None = None,
 ) -> RetroPlan:
+    """The retro plan for the warehouse's months; ``as_of`` plans as if nothing after that month were known.
+
+    ``as_of`` is for a warehouse that holds some tables past the month being decided (a pilot's
+    simulated bank, a replay): labels after it are not known yet, so no month past it is used.
+    """
     span = data_span(engine, settings)
     if span is None:
         raise IncompleteDataError("the warehouse holds no months: run `rko generate` first")
-    return plan_retro(*span, n_train=n_train, n_test=n_test, strict=strict)
+    start, end = span
+    if as_of is not None:
+        end = min(end, as_of)
+    return plan_retro(start, end, n_train=n_train, n_test=n_test, strict=strict)
 
 
 #: Months read at once on PostgreSQL, each on its own connection (SQLite has one writer-free reader path).

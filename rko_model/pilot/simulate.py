@@ -199,7 +199,7 @@ def _write(settings: Settings, sim: Simulation, contacts: pd.DataFrame, cut: dt.
     )
 
 
-def _ensure_champion(settings: Settings, train: TrainParams, n_train: int, n_test: int) -> str:
+def _ensure_champion(settings: Settings, train: TrainParams, n_train: int, n_test: int, as_of: dt.date) -> str:
     registry = Registry(settings.registry_dir)
     version = registry.champion_version()
     if version is not None:
@@ -215,6 +215,7 @@ def _ensure_champion(settings: Settings, train: TrainParams, n_train: int, n_tes
         params=train,
         ablation=False,
         walk_forward=False,
+        as_of=as_of,  # the bank's later months are written, but their openings are not known yet
     )
     registry.promote(run.run_id)
     return registry.required_champion_version()
@@ -238,7 +239,7 @@ def simulate(
     for k, report_date in enumerate(sim.report_dates):
         _write(settings, sim, contacts, report_date, whole=False)
         if k == 0:
-            version = _ensure_champion(settings, train or TrainParams(iterations=200), n_train, n_test)
+            version = _ensure_champion(settings, train or TrainParams(iterations=200), n_train, n_test, report_date)
             log.info("pilot simulation: champion %s scores the pilot", version)
         run_month(settings, report_date, f"pilot__{config.name}__{report_date:%Y%m%d}")
         listed = read_pilot_list(staging, settings.sql_dir, report_date)

@@ -6,7 +6,10 @@ import pytest
 
 from rko_model.dates import add_months
 from rko_model.errors import IncompleteDataError
-from rko_model.model.dataset import plan_retro
+from sqlalchemy.engine import Engine
+
+from rko_model.model.dataset import plan_from_warehouse, plan_retro
+from rko_model.settings import Settings
 
 
 def test_plan_keeps_training_labels_out_of_the_test_period() -> None:
@@ -41,3 +44,14 @@ def test_a_window_asked_for_must_fit_the_warehouse() -> None:
         len(plan_retro(dt.date(2024, 11, 30), dt.date(2026, 10, 31), n_train=6, n_test=2, strict=True).train_months)
         == 6
     )
+
+
+def test_a_plan_as_of_a_month_uses_no_label_after_it(bank: Engine, bank_settings: Settings) -> None:
+    """A warehouse with tables past the month being decided (a pilot's bank): its later labels are not known."""
+    full = plan_from_warehouse(bank, bank_settings, n_train=2, n_test=1)
+    as_of = add_months(full.test_months[-1], 1)  # two months earlier than the warehouse's end
+    plan = plan_from_warehouse(bank, bank_settings, n_train=2, n_test=1, as_of=as_of)
+    assert plan.test_months[-1] == add_months(as_of, -3) == add_months(full.test_months[-1], -2)
+    assert add_months(plan.train_months[-1], 3) <= plan.test_months[0]
+    later = add_months(full.test_months[-1], 12)  # a date past the warehouse changes nothing
+    assert plan_from_warehouse(bank, bank_settings, n_train=2, n_test=1, as_of=later) == full

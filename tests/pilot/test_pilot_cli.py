@@ -28,14 +28,6 @@ from tests.helpers import reset_postgres_staging
 
 CONFIG = PROJECT_ROOT / "config" / "pilot.json"
 
-# Known broken since the merge of issues 11-16 (session 4): on this small simulated bank the
-# champion's training now meets a frame with a single class ("holds a single class: nothing to
-# learn"), most likely between the refit on the latest labelled months (issue 11) and the bank
-# cut at the simulation's month (issue 14) with attribute history (issue 13). Open on issue 14.
-pytestmark = pytest.mark.xfail(
-    reason="pilot simulate trains a champion on a single-class frame since the session-4 merge (issue 14)",
-    strict=False,
-)
 ARGS = ["--clients", "3000", "--history-months", "20", "--iterations", "60", "--train-months", "2"]
 
 
