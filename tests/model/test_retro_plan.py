@@ -3,11 +3,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from rko_model.dates import add_months
 from rko_model.errors import IncompleteDataError
-from sqlalchemy.engine import Engine
-
 from rko_model.model.dataset import plan_from_warehouse, plan_retro
 from rko_model.settings import Settings
 
