@@ -132,10 +132,13 @@ def reset_postgres_staging(url: str) -> None:
     engine.dispose()
 
 
-def champion_stack(warehouse: Engine, url: str, kind: str, folder: Path, admin_url: str) -> Settings:
+def champion_stack(
+    warehouse: Engine, url: str, kind: str, folder: Path, admin_url: str, as_of: dt.date | None = None
+) -> Settings:
     """Settings on a written bank with empty staging tables and a promoted champion (a quick 40-tree model).
 
     PostgreSQL keeps the lists in the warehouse's database; SQLite in a file beside the data.
+    ``as_of``: the champion knows no label after that month, so a month from then on is out of time.
     """
     if kind == "postgresql":
         reset_postgres_staging(admin_url)
@@ -146,21 +149,27 @@ def champion_stack(warehouse: Engine, url: str, kind: str, folder: Path, admin_u
         Settings.from_env({"RKO_DATA_DIR": str(folder / "data")}), warehouse_url=url, staging_url=staging_url
     )
     trained = train_and_report(
-        warehouse, settings, n_train=2, n_test=1, params=TrainParams(iterations=40, depth=4), ablation=False
+        warehouse,
+        settings,
+        n_train=2,
+        n_test=1,
+        params=TrainParams(iterations=40, depth=4),
+        ablation=False,
+        as_of=as_of,
     )
     assert Registry(settings.registry_dir).promote(trained.run_id).promoted
     return settings
 
 
 @contextmanager
-def champion_bank(kind: str, folder: Path, bank: BankSpec) -> Iterator[Settings]:
+def champion_bank(kind: str, folder: Path, bank: BankSpec, as_of: dt.date | None = None) -> Iterator[Settings]:
     """``bank`` generated on ``kind`` with a promoted champion (see :func:`champion_stack`); dropped afterwards."""
     from tests.conftest import POSTGRES_URL, new_warehouse
 
     engine, url, drop = new_warehouse(kind, folder)
     try:
         write_bank(engine, generate(bank))
-        yield champion_stack(engine, url, kind, folder, POSTGRES_URL)
+        yield champion_stack(engine, url, kind, folder, POSTGRES_URL, as_of)
     finally:
         engine.dispose()
         drop()
