@@ -14,7 +14,8 @@ Every month, for the month that has just closed (the run's data interval, never 
 
 Backfill: `airflow backfill create --dag-id rko_feature_marts --from-date 2025-01-01
 --to-date 2026-10-31` (each month triggers its scoring run). Without Airflow:
-`rko marts build --month 2026-10-31` or `--from A --to B`. Connection: `rko_warehouse`.
+`rko marts build --month 2026-10-31` or `--from A --to B`. Connection: `rko_warehouse_marts`
+when defined (a login that may write the mart tables, see docs/security.md), else `rko_warehouse`.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def rko_feature_marts() -> None:
         from rko_model.warehouse.engine import make_engine
 
         context = get_current_context()
-        settings = task_settings()
+        settings = task_settings(builds_marts=True)  # rko_warehouse_marts when defined: it writes the marts
         with fail_fast():
             out = close_month(
                 make_engine(settings.warehouse_url), settings, report_date, lookback=int(context["params"]["lookback"])

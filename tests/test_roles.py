@@ -22,10 +22,12 @@ from rko_model.scoring import rank_scores
 from rko_model.settings import PROJECT_ROOT, Settings
 from rko_model.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
+from rko_model.warehouse import schema as warehouse_schema
 from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.privileges import PRIVILEGES, READER, SCORING, Cell, markdown_table
+from rko_model.warehouse.query import read_frame
 from rko_model.warehouse.roles import RoleNames, set_up_roles
-from rko_model.warehouse.staging import publish_month, read_published, read_runs, record_run
+from rko_model.warehouse.staging import publish_month, read_published, read_runs, record_pilot_lines, record_run
 from tests.conftest import POSTGRES_URL, TINY_BANK, need_postgres, new_warehouse
 
 MONTH = dt.date(2026, 10, 31)
@@ -60,6 +62,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     _drop_outputs(admin)
     engine, url, drop = new_warehouse("postgresql", tmp_path_factory.mktemp("roles"))
     write_bank(engine, generate(TINY_BANK))
+    schema_tables = warehouse_schema.metadata
+    schema_tables.create_all(engine, tables=list(warehouse_schema.MART_TABLES))  # empty marts: their cells
     with engine.connect() as conn:
         schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
     names = RoleNames(f"{prefix}_owner", f"{prefix}_scoring", f"{prefix}_reader", schema)
@@ -107,6 +111,19 @@ def test_the_scoring_role_reads_the_warehouse_and_publishes_through_the_function
     record_run(cluster.scoring, {"run_id": "r1", "report_date": MONTH, "status": "published"})
     record_run(cluster.scoring, {"run_id": "r1", "report_date": MONTH, "status": "published"})  # a retry
     assert read_runs(cluster.scoring)["run_id"].tolist() == ["r1"]
+
+
+def test_the_scoring_role_records_the_pilot_measurement_through_its_function(cluster: Cluster) -> None:
+    """The performance DAG's pilot task runs as the scoring role: a month's lines replaced, never written directly."""
+    lines = [
+        {"line": line, "eligible": 100, "contacted": c, "openings": 5, "verdict": "inconclusive", "increment": 0.01}
+        for line, c in (("model", 30), ("control", 0))
+    ]
+    record_pilot_lines(cluster.scoring, MONTH, lines)
+    record_pilot_lines(cluster.scoring, MONTH, lines[:1])  # a rerun replaces the month
+    stored = read_frame(cluster.scoring, "SELECT line, report_date FROM rko_monitoring.rko_pilot_results", {})
+    assert stored["line"].tolist() == ["model"] and str(stored["report_date"].iloc[0])[:10] == MONTH.isoformat()
+    _denied(cluster.scoring, "DELETE FROM rko_monitoring.rko_pilot_results")
 
 
 @pytest.mark.parametrize(

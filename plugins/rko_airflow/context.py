@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from rko_airflow.hooks import STAGING_CONN_ID, WAREHOUSE_CONN_ID, RkoDatabaseHook
+from rko_airflow.hooks import MARTS_CONN_ID, STAGING_CONN_ID, WAREHOUSE_CONN_ID, RkoDatabaseHook
 from rko_model import logmask
 from rko_model.dates import month_end
 from rko_model.errors import ConfigError, DataContractError, InvalidInputError, PackageError, ValidationError
@@ -18,17 +18,22 @@ from rko_model.faults import describe
 from rko_model.settings import Settings
 
 
-def task_settings() -> Settings:
+def task_settings(*, builds_marts: bool = False) -> Settings:
     """rko_model's settings with the warehouse and staging URLs of the Airflow Connections.
 
     Every task starts here, so this is also where the task's log handlers get the INN mask.
+    ``builds_marts``: the warehouse is reached through ``rko_warehouse_marts`` when it is defined
+    (a login that may write the mart tables; the scoring role only reads them).
     """
     logmask.install()
     with fail_fast():
         settings = Settings.from_env()
+    warehouse = RkoDatabaseHook(MARTS_CONN_ID) if builds_marts else None
+    if warehouse is None or not warehouse.exists():
+        warehouse = RkoDatabaseHook(WAREHOUSE_CONN_ID)
     return replace(
         settings,
-        warehouse_url=RkoDatabaseHook(WAREHOUSE_CONN_ID).sqlalchemy_url(),
+        warehouse_url=warehouse.sqlalchemy_url(),
         staging_url=RkoDatabaseHook(STAGING_CONN_ID).sqlalchemy_url(),
     )
 

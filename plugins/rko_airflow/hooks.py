@@ -21,6 +21,9 @@ from rko_model.warehouse.engine import make_engine
 
 WAREHOUSE_CONN_ID = "rko_warehouse"
 STAGING_CONN_ID = "rko_staging"
+#: Optional: the login that builds the feature marts (it writes the mart tables of the warehouse schema,
+#: which the scoring role only reads, docs/security.md); without it the marts DAG uses rko_warehouse.
+MARTS_CONN_ID = "rko_warehouse_marts"
 
 
 class RkoDatabaseHook(BaseHook):
@@ -56,6 +59,16 @@ class RkoDatabaseHook(BaseHook):
             f"connection {self.rko_conn_id!r} (type {conn.conn_type!r}) is neither a postgres connection nor "
             "one with an extra 'sqlalchemy_url'"
         )
+
+    def exists(self) -> bool:
+        """Whether the Connection is defined (an optional one falls back to another)."""
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            self.get_connection(self.rko_conn_id)
+        except AirflowNotFoundException:
+            return False
+        return True
 
     def get_engine(self) -> Engine:
         return make_engine(self.sqlalchemy_url())

@@ -1,6 +1,7 @@
 """Where the pilot reads and writes: the list with arms, the contacts, the measurement table.
 
-``rko_monitoring.rko_pilot_results`` holds one row per month and line (arm or comparison); a
+``rko_monitoring.rko_pilot_results`` (defined with the other monitoring tables in
+:mod:`rko_model.warehouse.staging`) holds one row per month and line (arm or comparison); a
 month is replaced in one transaction, so a rerun leaves one copy.
 """
 
@@ -10,44 +11,14 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Column, Date, DateTime, Float, Integer, MetaData, String, Table, inspect
+from sqlalchemy import String, inspect
 from sqlalchemy.engine import Engine
 
 from rko_model.dates import add_months
 from rko_model.pilot.measure import PilotLine
 from rko_model.warehouse.query import ColumnKind, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
-from rko_model.warehouse.staging import MONITORING_SCHEMA, ensure_tables
-
-metadata = MetaData()
-
-pilot_results = Table(
-    "rko_pilot_results",
-    metadata,
-    Column("report_date", Date, primary_key=True, comment="the list's month; its window closed 3 months later"),
-    Column("line", String(32), primary_key=True, comment="model, rules, control, model_vs_rules, ..."),
-    Column("eligible", Integer, nullable=False),
-    Column("contacted", Integer, nullable=False),
-    Column("openings", Integer, nullable=False),
-    Column("conversion", Float),
-    Column("contacted_openings", Integer),
-    Column("contacted_conversion", Float),
-    Column("matched_control", Integer, comment="control rows of the same ranks as the contacted rows"),
-    Column("matched_control_openings", Integer),
-    Column("matched_control_conversion", Float),
-    Column("increment", Float, comment="incremental 3-month conversion of the contacted rows"),
-    Column("ci_low", Float, comment="95% interval"),
-    Column("ci_high", Float),
-    Column("verdict", String(16), nullable=False, comment="positive, negative or inconclusive (interval holds 0)"),
-    Column("contact_cost", Float),
-    Column("cost_per_incremental_opening", Float),
-    Column("conversion_uplift", Float),
-    Column("cost_saving", Float),
-    Column("mde", Float, comment="minimum detectable increment, 80% power"),
-    Column("months_needed", Float, comment="months of this volume to detect the target increment"),
-    Column("evaluated_at", DateTime, nullable=False),
-    schema=MONITORING_SCHEMA,
-)
+from rko_model.warehouse.staging import ensure_tables, pilot_results, record_pilot_lines
 
 _RESULT_KINDS: dict[str, ColumnKind] = {
     c.name: "date" if c.name == "report_date" else "str" if isinstance(c.type, String) else "float"
@@ -59,18 +30,11 @@ _RESULT_KINDS: dict[str, ColumnKind] = {
 def ensure_pilot_tables(engine: Engine) -> None:
     with engine.begin() as conn:
         ensure_tables(conn)
-        metadata.create_all(conn, checkfirst=True)
 
 
 def record_pilot_month(engine: Engine, report_date: dt.date, lines: list[PilotLine]) -> None:
-    """Replace the month's lines in one transaction."""
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    with engine.begin() as conn:
-        ensure_tables(conn)
-        metadata.create_all(conn, checkfirst=True)
-        conn.execute(pilot_results.delete().where(pilot_results.c.report_date == report_date))
-        if lines:
-            conn.execute(pilot_results.insert(), [{**line.row(), "evaluated_at": now} for line in lines])
+    """Replace the month's lines in one transaction (see :func:`rko_model.warehouse.staging.record_pilot_lines`)."""
+    record_pilot_lines(engine, report_date, [line.row() for line in lines])
 
 
 def read_pilot_results(engine: Engine) -> pd.DataFrame:

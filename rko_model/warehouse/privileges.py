@@ -33,6 +33,12 @@ _TABLE = """
 {warehouse}.payments                     SELECT    yes  no
 {warehouse}.product_events               SELECT    yes  no
 {warehouse}.digital_activity             SELECT    yes  no
+{warehouse}.mart_client_month            SELECT    yes  no
+{warehouse}.mart_counterparty_month      SELECT    yes  no
+{warehouse}.mart_payment_text_month      SELECT    yes  no
+{warehouse}.mart_months                  SELECT    yes  no
+{warehouse}.mart_client_month            INSERT    no   no
+{warehouse}.mart_months                  DELETE    no   no
 {warehouse}.clients                      INSERT    no   no
 {warehouse}.payments                     DELETE    no   no
 {warehouse}.payments                     ALTER     no   no
@@ -79,8 +85,14 @@ rko_monitoring.rko_realised_performance  INSERT    no   no
 rko_monitoring.rko_realised_performance  UPDATE    no   no
 rko_monitoring.rko_realised_performance  DELETE    no   no
 rko_monitoring.rko_realised_performance  TRUNCATE  no   no
+rko_monitoring.rko_pilot_results         SELECT    yes  no
+rko_monitoring.rko_pilot_results         INSERT    no   no
+rko_monitoring.rko_pilot_results         UPDATE    no   no
+rko_monitoring.rko_pilot_results         DELETE    no   no
+rko_monitoring.rko_pilot_results         TRUNCATE  no   no
 rko_monitoring.rko_record_run            EXECUTE   yes  no
 rko_monitoring.rko_record_performance    EXECUTE   yes  no
+rko_monitoring.rko_record_pilot_month    EXECUTE   yes  no
 {database}                               TEMPORARY yes  yes
 """
 

@@ -167,6 +167,36 @@ realised_performance = Table(
 )
 
 
+#: The pilot's measurement: one row per list month and line (an arm or a comparison), see rko_model.pilot.
+pilot_results = Table(
+    "rko_pilot_results",
+    metadata,
+    Column("report_date", Date, primary_key=True, comment="the list's month; its window closed 3 months later"),
+    Column("line", String(32), primary_key=True, comment="model, rules, control, model_vs_rules, ..."),
+    Column("eligible", Integer, nullable=False),
+    Column("contacted", Integer, nullable=False),
+    Column("openings", Integer, nullable=False),
+    Column("conversion", Float),
+    Column("contacted_openings", Integer),
+    Column("contacted_conversion", Float),
+    Column("matched_control", Integer, comment="control rows of the same ranks as the contacted rows"),
+    Column("matched_control_openings", Integer),
+    Column("matched_control_conversion", Float),
+    Column("increment", Float, comment="incremental 3-month conversion of the contacted rows"),
+    Column("ci_low", Float, comment="95% interval"),
+    Column("ci_high", Float),
+    Column("verdict", String(16), nullable=False, comment="positive, negative or inconclusive (interval holds 0)"),
+    Column("contact_cost", Float),
+    Column("cost_per_incremental_opening", Float),
+    Column("conversion_uplift", Float),
+    Column("cost_saving", Float),
+    Column("mde", Float, comment="minimum detectable increment, 80% power"),
+    Column("months_needed", Float, comment="months of this volume to detect the target increment"),
+    Column("evaluated_at", DateTime, nullable=False),
+    schema=MONITORING_SCHEMA,
+)
+
+
 def sqlite_schema_files(url: str) -> dict[str, Path]:
     """The files behind the schemas for an SQLite staging URL: the URL's file and one beside it."""
     path = Path(make_url(url).database or "mo_staging.db")
@@ -447,6 +477,7 @@ PUBLISH_FUNCTIONS = (
     (STAGING_SCHEMA, "rko_propensity_swap"),
     (MONITORING_SCHEMA, "rko_record_run"),
     (MONITORING_SCHEMA, "rko_record_performance"),
+    (MONITORING_SCHEMA, "rko_record_pilot_month"),
 )
 
 
@@ -626,6 +657,33 @@ def record_performance(engine: Engine, row: dict[str, object], sql_dir: Path | N
             conn.execute(realised_performance.insert(), [values])
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
         raise WarehouseError(f"recording the performance of {values['report_date']} failed: {exc}") from exc
+
+
+def record_pilot_lines(engine: Engine, report_date: dt.date, rows: list[dict[str, object]]) -> None:
+    """Replace a month's pilot lines in one transaction; on PostgreSQL through the owner's function.
+
+    The scoring role writes no monitoring table directly (``docs/security.md``):
+    ``rko_monitoring.rko_record_pilot_month`` deletes the month and inserts its lines for it.
+    """
+    now = _now()
+    values = [{**{c.name: row.get(c.name) for c in pilot_results.columns}, "evaluated_at": now} for row in rows]
+    for value in values:
+        value["report_date"] = report_date
+    try:
+        with engine.begin() as conn:
+            ensure_tables(conn)
+            ensure_functions(conn)
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT rko_monitoring.rko_record_pilot_month(:report_date, CAST(:rows AS jsonb))"),
+                    {"report_date": report_date, "rows": json.dumps([_json_ready(v) for v in values])},
+                )
+                return
+            conn.execute(pilot_results.delete().where(pilot_results.c.report_date == report_date))
+            if values:
+                conn.execute(pilot_results.insert(), values)
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+        raise WarehouseError(f"recording the pilot measurement of {report_date} failed: {exc}") from exc
 
 
 def read_performance(engine: Engine) -> pd.DataFrame:

@@ -135,11 +135,24 @@ BEGIN
 END
 $fn$;
 
+-- One month's pilot measurement (one row per line: an arm or a comparison), replacing an earlier
+-- measurement of the month; every row is stored under p_report_date whatever it says.
+CREATE OR REPLACE FUNCTION rko_monitoring.rko_record_pilot_month(p_report_date date, p_rows jsonb) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    DELETE FROM rko_monitoring.rko_pilot_results AS m WHERE m.report_date = p_report_date;
+    INSERT INTO rko_monitoring.rko_pilot_results
+    SELECT (jsonb_populate_record(NULL::rko_monitoring.rko_pilot_results, r || jsonb_build_object('report_date', p_report_date))).*
+    FROM jsonb_array_elements(p_rows) AS e(r);
+END
+$fn$;
+
 REVOKE EXECUTE ON FUNCTION mo_staging.rko_month_claim(date, text, timestamp) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION mo_staging.rko_propensity_prepare_load(date, text, text, timestamp) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION mo_staging.rko_propensity_swap(date, text, bigint, timestamp) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION rko_monitoring.rko_record_run(jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION rko_monitoring.rko_record_performance(jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION rko_monitoring.rko_record_pilot_month(date, jsonb) FROM PUBLIC;
 
 -- The version of these functions (a hash of this file, bound by the caller as rko.functions_version):
 -- a caller re-creates them only when theirs differs.
