@@ -44,8 +44,8 @@ def report_date_of(context: Any) -> dt.date:
     - a run triggered by the feature marts' Asset: the month the marts were built for (the
       latest, should several builds have triggered one run);
     - a run with a monthly data interval (scheduled, backfilled): the month of the interval;
-    - a manual run of an Asset-scheduled DAG (its interval is the logical date alone): the
-      month that ended before the logical date, as ``rko logical-date`` computes it.
+    - a manual run of an Asset-scheduled DAG (its interval is a single moment): the last month
+      that ended before its logical date (``rko logical-date`` gives one for a month).
     """
     built = _marts_months(context)
     if built:
@@ -54,7 +54,10 @@ def report_date_of(context: Any) -> dt.date:
     if start is None:
         raise ValueError("this DAG run has no data interval; trigger it with a logical date")
     if end is not None and end == start:
-        return month_end(start.date() - dt.timedelta(days=1))
+        # A manual run: Airflow 3 infers its interval from when it was triggered, so the logical date
+        # given (``airflow dags trigger -l``) decides, when there is one; the last month end before it.
+        moment = context.get("logical_date") or start
+        return moment.date().replace(day=1) - dt.timedelta(days=1)
     return month_end(start.date())
 
 

@@ -4,7 +4,7 @@ The api-server, scheduler, dag-processor and two Celery workers run as separate 
 this machine, with Redis (127.0.0.1:6379) as the broker and a PostgreSQL database of their own
 for the metadata. Each worker has its own working and data folder; they share only the
 databases and the artefact store (``RKO_ARTIFACT_URL``). The test triggers ``rko_monthly_scoring``
-with 4 partitions and checks that both workers ran tasks, the month was published, and the
+with 4 partitions (a manual run for October) and checks that both workers ran tasks, the month was published, and the
 list equals the one a single process publishes. Every service it starts is stopped by its
 process id. Skipped, with the reason, only where Redis does not answer.
 """
@@ -254,16 +254,16 @@ def test_two_celery_workers_publish_the_list_of_a_single_process(stack: Stack) -
             sa.text("UPDATE dag SET is_paused = false, next_dagrun_create_after = NULL WHERE dag_id = :d"),
             {"d": DAG_ID},
         )
-    # A backfill run of October: its data interval is the month of its logical date, whatever today is
-    # (a triggered run's interval follows the wall clock in Airflow 3).
+    # A manual run for October: the scoring DAG is scheduled on the marts' and champion's Assets, so a
+    # manual run scores the month that ended before its logical date (backfills go through rko_feature_marts).
     started = time.perf_counter()
     stack.airflow(
-        "backfill", "create", "--dag-id", DAG_ID, "--from-date", "2026-10-01", "--to-date", "2026-10-01",
-        "--dag-run-conf", json.dumps({"partitions": 4}),
+        "dags", "trigger", DAG_ID, "--logical-date", "2026-11-01T03:00:00+00:00",
+        "--conf", json.dumps({"partitions": 4}),
     )  # fmt: skip
     run_id = stack.wait_for(
-        "the backfill run",
-        lambda: stack.scalar("SELECT run_id FROM dag_run WHERE dag_id = :d AND run_type = 'backfill'", d=DAG_ID),
+        "the triggered run",
+        lambda: stack.scalar("SELECT run_id FROM dag_run WHERE dag_id = :d AND run_type = 'manual'", d=DAG_ID),
         timeout=300,
     )
     state = stack.wait_for(

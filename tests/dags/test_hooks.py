@@ -85,6 +85,11 @@ def test_report_date_of_a_run_the_marts_triggered_or_a_manual_run() -> None:
     logical = pendulum.datetime(2026, 11, 1, 3, tz="UTC")
     manual = {"triggering_asset_events": {}, "data_interval_start": logical, "data_interval_end": logical}
     assert report_date_of(manual) == dt.date(2026, 10, 31)
+    # `airflow dags trigger -l`: the interval follows the wall clock, the logical date decides
+    now = pendulum.datetime(2026, 12, 2, 8, tz="UTC")
+    triggered_by_hand = {"data_interval_start": now, "data_interval_end": now, "logical_date": logical}
+    assert report_date_of(triggered_by_hand) == dt.date(2026, 10, 31)
+    assert report_date_of({"data_interval_start": now, "data_interval_end": now}) == dt.date(2026, 11, 30)
 
 
 def test_permanent_errors_fail_the_task_without_retries() -> None:
