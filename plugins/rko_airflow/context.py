@@ -1,4 +1,4 @@
-"""Settings and dates of a task, from the task's Connections and its DAG run's data interval."""
+"""What every task starts with: ``with task_run() as run:`` gives its settings, its month and fail-fast."""
 
 from __future__ import annotations
 
