@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from rko_airflow.marts_asset import FEATURE_MARTS, REPORT_DATE_KEY
 
 
@@ -48,30 +48,26 @@ from rko_airflow.marts_asset import FEATURE_MARTS, REPORT_DATE_KEY
 def rko_feature_marts() -> None:
     @task
     def ready() -> str:
-        from rko_airflow.context import fail_fast, report_date_of, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model.marts_readiness import check_month_ready
 
-        context = get_current_context()
-        report_date = report_date_of(context)
-        with fail_fast():
-            check_month_ready(task_settings(), report_date)
-        return report_date.isoformat()
+        with task_run() as run:
+            check_month_ready(run.settings, run.report_date)
+        return run.report_date.isoformat()
 
     @task(outlets=[FEATURE_MARTS])
     def build(report_date: str) -> dict:
-        from rko_airflow.context import fail_fast, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model.marts import close_month
         from rko_model.warehouse.engine import make_engine
 
-        context = get_current_context()
-        settings = task_settings(builds_marts=True)  # rko_warehouse_marts when defined: it writes the marts
-        with fail_fast():
-            out = close_month(
-                make_engine(settings.warehouse_url), settings, report_date, lookback=int(context["params"]["lookback"])
-            )
-        context["outlet_events"][FEATURE_MARTS].extra = {REPORT_DATE_KEY: report_date, "corrected": out["corrected"]}
+        with task_run(builds_marts=True) as run:  # rko_warehouse_marts when defined: it writes the marts
+            engine = make_engine(run.settings.warehouse_url)
+            out = close_month(engine, run.settings, report_date, lookback=int(run.params["lookback"]))
+        event = run.context["outlet_events"][FEATURE_MARTS]
+        event.extra = {REPORT_DATE_KEY: report_date, "corrected": out["corrected"]}
         return out
 
     build(ready())

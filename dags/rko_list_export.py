@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, task
 from rko_airflow.assets import PUBLISHED_LIST
 
 
@@ -40,15 +40,13 @@ from rko_airflow.assets import PUBLISHED_LIST
 def rko_list_export() -> None:
     @task
     def export() -> list[dict]:
-        from rko_airflow.context import fail_fast, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model.list_export import export_month
 
-        context = get_current_context()
-        months = months_to_export(context["params"].get("report_date"), context["triggering_asset_events"])
-        settings = task_settings()
-        with fail_fast():
-            return [export_month(settings, month) for month in months]
+        with task_run() as run:
+            months = months_to_export(run.params.get("report_date"), run.context["triggering_asset_events"])
+            return [export_month(run.settings, month) for month in months]
 
     export()
 

@@ -40,13 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import (
-    Param,
-    PokeReturnValue,
-    dag,
-    get_current_context,
-    task,
-)
+from airflow.sdk import Param, PokeReturnValue, dag, task
 from rko_airflow.assets import CHAMPION, FEATURE_MARTS, PUBLISHED_LIST
 
 #: Pokes of the readiness sensor; the deadline itself is a setting, read when it pokes.
@@ -73,68 +67,62 @@ def rko_monthly_scoring() -> None:
     # the settings and is judged in the poke, so the sensor's own timeout is only a backstop.
     @task.sensor(poke_interval=READINESS_POKE, timeout=dt.timedelta(days=62), mode="reschedule")
     def wait_for_data() -> PokeReturnValue:
-        from rko_airflow.context import report_date_of, task_settings, wait_for_readiness
+        from rko_airflow.context import current_run, wait_for_readiness
 
-        return wait_for_readiness(task_settings(), report_date_of(get_current_context()))
+        run = current_run()  # no fail_fast: a check that cannot reach the warehouse pokes again
+        return wait_for_readiness(run.settings, run.report_date)
 
     @task
     def plan() -> list[dict]:
-        from rko_airflow.context import fail_fast, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model import monthly
 
-        with fail_fast():
-            return monthly.plan(task_settings(), int(get_current_context()["params"]["partitions"]))
+        with task_run() as run:
+            return monthly.plan(run.settings, int(run.params["partitions"]))
 
     @task
     def extract(planned: dict) -> dict:
-        from rko_airflow.context import fail_fast, report_date_of, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model import monthly
         from rko_model.partitions import Partition
 
-        context = get_current_context()
-        with fail_fast():
+        with task_run() as run:
             partition = Partition(planned["partition"], planned["partitions"])
-            ref = monthly.extract(task_settings(), report_date_of(context), context["run_id"], partition)
+            ref = monthly.extract(run.settings, run.report_date, run.run_id, partition)
         return {**ref, "model_version": planned["model_version"]}
 
     @task
     def validate(extracted: dict) -> dict:
-        from rko_airflow.context import fail_fast, report_date_of, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model import monthly
 
-        context = get_current_context()
-        with fail_fast():  # bad data does not get better on retry
-            ref = monthly.validate(task_settings(), report_date_of(context), context["run_id"], extracted)
+        with task_run() as run:  # bad data does not get better on retry
+            ref = monthly.validate(run.settings, run.report_date, run.run_id, extracted)
         return {**ref, "model_version": extracted["model_version"]}
 
     @task(inlets=[CHAMPION])
     def score(validated: dict) -> dict:
-        from rko_airflow.context import fail_fast, report_date_of, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model import monthly
 
-        context = get_current_context()
-        with fail_fast():
-            return monthly.score(
-                task_settings(), report_date_of(context), context["run_id"], validated, validated["model_version"]
-            )
+        with task_run() as run:
+            return monthly.score(run.settings, run.report_date, run.run_id, validated, validated["model_version"])
 
     @task(outlets=[PUBLISHED_LIST])
     def publish(scored: list[dict]) -> dict:
-        from rko_airflow.context import fail_fast, report_date_of, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model import monthly
 
-        context = get_current_context()
-        report_date = report_date_of(context)
-        with fail_fast():
-            published = monthly.publish(task_settings(), report_date, context["run_id"], list(scored))
-        context["outlet_events"][PUBLISHED_LIST].extra = {
-            "report_date": report_date.isoformat(),
-            "run_id": context["run_id"],
+        with task_run() as run:
+            published = monthly.publish(run.settings, run.report_date, run.run_id, list(scored))
+        run.context["outlet_events"][PUBLISHED_LIST].extra = {
+            "report_date": run.report_date.isoformat(),
+            "run_id": run.run_id,
             "model_version": published["model_version"],
             "rows": published["rows"],
         }
@@ -144,16 +132,15 @@ def rko_monthly_scoring() -> None:
     def record(
         extracted: list[dict], validated: list[dict], scored: list[dict], published: dict, readiness: dict
     ) -> dict:
-        from rko_airflow.context import fail_fast, report_date_of, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model import monthly
 
-        context = get_current_context()
-        with fail_fast():  # idempotent: a retry records again, it never publishes again
+        with task_run() as run:  # idempotent: a retry records again, it never publishes again
             return monthly.record(
-                task_settings(),
-                report_date_of(context),
-                context["run_id"],
+                run.settings,
+                run.report_date,
+                run.run_id,
                 extracted=list(extracted),
                 validated=list(validated),
                 scored=list(scored),

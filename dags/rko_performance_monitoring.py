@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk import CronDataIntervalTimetable, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 
@@ -42,14 +42,15 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 def rko_performance_monitoring() -> None:
     @task
     def evaluate() -> dict:
-        from rko_airflow.context import report_date_of, task_settings
+        from rko_airflow.context import current_run
 
         from rko_model import performance
         from rko_model.errors import NotPublishedError
 
-        report_date = performance.evaluated_month(report_date_of(get_current_context()))
+        run = current_run()  # no fail_fast: a window the warehouse does not cover yet is retried
+        report_date = performance.evaluated_month(run.report_date)
         try:
-            return performance.evaluate_month(task_settings(), report_date).to_json()
+            return performance.evaluate_month(run.settings, report_date).to_json()
         except NotPublishedError as exc:  # nothing was scored that month: nothing to judge
             raise AirflowSkipException(str(exc)) from exc
 
@@ -66,13 +67,14 @@ def rko_performance_monitoring() -> None:
 
     @task
     def pilot(evaluated: dict) -> dict:
-        from rko_airflow.context import task_settings
+        from rko_airflow.context import current_run
 
         from rko_model.errors import IncompleteDataError, NotPublishedError
         from rko_model.pilot.report import evaluate_pilot_month
 
+        settings = current_run().settings
         try:
-            month = evaluate_pilot_month(task_settings(), evaluated["report_date"])
+            month = evaluate_pilot_month(settings, evaluated["report_date"])
         except (NotPublishedError, IncompleteDataError) as exc:  # no arms or no contacts: no pilot to measure
             raise AirflowSkipException(str(exc)) from exc
         return {line.line: {"increment": line.row()["increment"], "verdict": line.verdict} for line in month.lines}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 from rko_airflow.assets import CHAMPION
 
@@ -50,17 +50,17 @@ from rko_model.model import defaults as D  # plain constants: the one place of t
 def rko_retrain() -> None:
     @task
     def train() -> dict:
-        from rko_airflow.context import task_settings
+        from rko_airflow.context import current_run
 
         from rko_model.model.train import TrainParams
         from rko_model.training import train_and_report
         from rko_model.warehouse.engine import make_engine
 
-        params = get_current_context()["params"]
-        settings = task_settings()
+        current = current_run()  # no fail_fast: a training run that fails is retried once
+        params = current.params
         run = train_and_report(
-            make_engine(settings.warehouse_url),
-            settings,
+            make_engine(current.settings.warehouse_url),
+            current.settings,
             n_train=params["train_months"],
             n_test=params["test_months"],
             params=TrainParams(
@@ -83,13 +83,12 @@ def rko_retrain() -> None:
 
     @task(outlets=[CHAMPION])
     def promote(trained: dict) -> dict:
-        from rko_airflow.context import fail_fast, task_settings
+        from rko_airflow.context import task_run
 
         from rko_model.model.registry import Registry
 
-        params = get_current_context()["params"]
-        with fail_fast():  # a damaged registry or a bad tolerance does not mend on retry
-            decision = Registry(task_settings().registry_dir).promote(trained["version"], params["std_tolerance"])
+        with task_run() as run:  # a damaged registry or a bad tolerance does not mend on retry
+            decision = Registry(run.settings.registry_dir).promote(trained["version"], run.params["std_tolerance"])
         if not decision.promoted:  # no Asset event: the scoring side keeps its champion
             raise AirflowSkipException(f"{trained['version']} not promoted: {decision.reason}")
         return {"champion": decision.challenger, "reason": decision.reason}

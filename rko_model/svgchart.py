@@ -2,7 +2,9 @@
 
 Each function returns one ``<svg>`` element as text for monthly figures: categories (months)
 along x, a value or None (a gap) per category, optional reference lines (thresholds). Every
-mark carries a ``<title>``, which browsers show as a tooltip.
+mark carries a ``<title>``, which browsers show as a tooltip. Every text and attribute value
+is escaped here and every coordinate is a number formatted here, so the pages may embed the
+SVG as markup.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class _Frame:
 
 def _open(title: str, css_class: str) -> list[str]:
     return [
-        f'<svg class="chart {css_class}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+        f'<svg class="chart {escape(css_class)}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
         f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f'<text x="{LEFT}" y="18" class="chart-title">{escape(title)}</text>',
     ]
@@ -95,11 +97,11 @@ def _refs(frame: _Frame, refs: Sequence[RefLine], fmt: Callable[[float], str]) -
     for ref in refs:
         y = frame.y(ref.value)
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{ref.color}" '
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{escape(ref.color)}" '
             f'stroke-dasharray="5 4" class="ref"><title>{escape(ref.label)}: {escape(fmt(ref.value))}</title></line>'
         )
         parts.append(
-            f'<text x="{WIDTH - RIGHT - 2}" y="{y - 4:.1f}" class="ref-label" fill="{ref.color}" '
+            f'<text x="{WIDTH - RIGHT - 2}" y="{y - 4:.1f}" class="ref-label" fill="{escape(ref.color)}" '
             f'text-anchor="end">{escape(ref.label)}</text>'
         )
     return parts
@@ -124,7 +126,7 @@ def line_chart(
     css_class: str = "",
 ) -> str:
     """A line with a dot per month; a missing value breaks the line."""
-    finite = _finite(values)
+    finite, paint = _finite(values), escape(color)
     frame = _Frame(len(labels), finite, refs, zero)
     parts = [*_open(title, css_class), *_axes(frame, labels, fmt), *_refs(frame, refs, fmt)]
     segment: list[str] = []
@@ -140,12 +142,12 @@ def line_chart(
         segments.append(segment)
     for points in segments:
         if len(points) > 1:
-            parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{color}" stroke-width="2"/>')
+            parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{paint}" stroke-width="2"/>')
     for i, value in enumerate(values):
         if value is None or math.isnan(float(value)):
             continue
         parts.append(
-            f'<circle cx="{frame.x(i):.1f}" cy="{frame.y(float(value)):.1f}" r="3.5" fill="{color}" class="point">'
+            f'<circle cx="{frame.x(i):.1f}" cy="{frame.y(float(value)):.1f}" r="3.5" fill="{paint}" class="point">'
             f"<title>{escape(labels[i])}: {escape(fmt(float(value)))}</title></circle>"
         )
     parts += [*_empty(frame, finite), "</svg>"]
@@ -171,7 +173,7 @@ def bar_chart(
         if value is None or math.isnan(float(value)):
             continue
         top = frame.y(float(value))
-        fill = colors[i] if colors else "#1d4ed8"
+        fill = escape(colors[i] if colors else "#1d4ed8")
         parts.append(
             f'<rect x="{frame.x(i) - width / 2:.1f}" y="{min(top, base):.1f}" width="{width:.1f}" '
             f'height="{abs(base - top):.1f}" fill="{fill}" class="bar">'
@@ -215,11 +217,11 @@ def interval_chart(
             if low is not None and high is not None and not math.isnan(float(low)) and not math.isnan(float(high)):
                 parts.append(
                     f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{frame.y(float(low)):.1f}" y2="{frame.y(float(high)):.1f}" '
-                    f'stroke="{s.color}" stroke-width="2" class="whisker"/>'
+                    f'stroke="{escape(s.color)}" stroke-width="2" class="whisker"/>'
                 )
                 tip += f" [{fmt(float(low))}, {fmt(float(high))}]"
             parts.append(
-                f'<circle cx="{x:.1f}" cy="{frame.y(float(value)):.1f}" r="3.5" fill="{s.color}" class="point">'
+                f'<circle cx="{x:.1f}" cy="{frame.y(float(value)):.1f}" r="3.5" fill="{escape(s.color)}" class="point">'
                 f"<title>{escape(tip)}</title></circle>"
             )
     parts += [*_empty(frame, pool), "</svg>"]

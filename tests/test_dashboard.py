@@ -151,3 +151,25 @@ def test_charts_scale_to_their_thresholds_and_leave_gaps() -> None:
     heights = [float(h) for h in re.findall(r'height="([\d.]+)" fill', bars)]
     assert heights[1] == pytest.approx(2 * heights[0], abs=0.2)  # drawn to 0.1 px
     assert "no data yet" in bar_chart("rows", ["a"], [None])
+
+
+HOSTILE = "\"'><script>alert('x')</script>"
+ESCAPED = "&#34;&#39;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+
+
+def test_the_page_escapes_every_text_it_shows(settings: Settings, registry: Path) -> None:
+    """Texts from the tables and the registry (a version, a status, a message) are escaped by the template."""
+    url = f"sqlite:///{settings.data_dir / 'mo_staging.db'}"
+    seed_monitoring(url)
+    view = read_monitoring(replace(settings, staging_url=url, registry_dir=registry))
+    assert view.champion_manifest is not None
+    months = view.months.assign(model_version=HOSTILE, run_status=HOSTILE, performance_message=HOSTILE)
+    manifest = {**view.champion_manifest, "version": HOSTILE, "created_at": HOSTILE}
+    page = render_page(replace(view, months=months, champion_version=HOSTILE, champion_manifest=manifest))
+    assert "<script" not in page and HOSTILE not in page
+    assert f"<td class='l'>{ESCAPED}</td>" in page  # the month table's run status and model
+    assert f'title="{ESCAPED}"' in page  # the verdict's message, inside an attribute
+    assert f"<div class='v'>{ESCAPED}</div>" in page and f"<dd>{ESCAPED}</dd>" in page  # the champion
+    assert _cells(page)[month_label(MONTHS[0])][3] == ESCAPED
+    problem = render_page(replace(view, champion_manifest=None, champion_problem=HOSTILE))
+    assert f"<p class='bad'>{ESCAPED}</p>" in problem and "<script" not in problem

@@ -1,11 +1,12 @@
-"""Settings and dates of a task, from the task's Connections and its DAG run's data interval."""
+"""What every task starts with: ``with task_run() as run:`` gives its settings, its month and fail-fast."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -96,6 +97,48 @@ def fail_fast() -> Iterator[None]:
         if fault is None or fault.transient:
             raise
         raise AirflowFailException(f"{type(exc).__name__}: {fault.message}") from exc
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """What a task's body needs: its Airflow context, its settings and (read when first asked) its month."""
+
+    context: Any
+    settings: Settings
+
+    @cached_property
+    def report_date(self) -> dt.date:
+        """Lazy: tasks that never ask (``plan``) do not fail on a run without a data interval."""
+        return report_date_of(self.context)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.context["run_id"])
+
+    @property
+    def params(self) -> Any:
+        return self.context["params"]
+
+
+def current_run(*, builds_marts: bool = False, context: Any = None) -> TaskRun:
+    """The task's :class:`TaskRun`, for a task that leaves every error to its retries (no :func:`fail_fast`)."""
+    if context is None:
+        from airflow.sdk import get_current_context
+
+        context = get_current_context()
+    return TaskRun(context, task_settings(builds_marts=builds_marts))
+
+
+@contextmanager
+def task_run(*, builds_marts: bool = False, context: Any = None) -> Iterator[TaskRun]:
+    """The shared preamble of a task: ``with task_run() as run:``, its body under :func:`fail_fast`.
+
+    The settings are read before the body (``task_settings`` fails fast on its own permanent
+    fault, a bad setting); ``builds_marts`` as in :func:`task_settings`.
+    """
+    run = current_run(builds_marts=builds_marts, context=context)
+    with fail_fast():
+        yield run
 
 
 def wait_for_readiness(settings: Settings, report_date: dt.date, now: dt.datetime | None = None) -> Any:

@@ -1,14 +1,15 @@
 """The training run's report: a self-contained HTML page (PNG plots embedded) and its JSON metrics.
 
 Rendering is pure: it takes the run's metrics (as written to ``metrics.json``) and the
-retro predictions, so ``rko report`` can redraw any earlier run.
+retro predictions, so ``rko report`` can redraw any earlier run. The markup is the template
+``templates/report.html.j2`` (autoescaped); this module draws the plots and shapes the figures.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
+import json
 from typing import Any
 
 import matplotlib
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rko_model.model import metrics
+from rko_model.templating import render
 
 MODEL_LABELS = {
     "rules": "Business rules",
@@ -96,24 +98,18 @@ def reliability_plot(reliability: pd.DataFrame) -> str:
     return _png(fig)
 
 
-def _table(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+def _table(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> dict[str, list]:
+    """A frame as the template's ``table``: column names and cells as text (a missing float: empty)."""
+
     def cell(value: Any) -> str:
         if isinstance(value, float | np.floating):
             return "" if np.isnan(value) else floatfmt.format(value)
-        return html.escape(str(value))
+        return str(value)
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in frame.itertuples(False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:13px}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}.plots img{max-width:49%;vertical-align:top}
-.kpi{display:inline-block;margin:0 1.5em .8em 0}.kpi b{font-size:1.4em;display:block}
-"""
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "rows": [[cell(v) for v in row] for row in frame.itertuples(False)],
+    }
 
 
 def render_html(run: dict[str, Any], predictions: pd.DataFrame) -> str:
@@ -145,114 +141,79 @@ def render_html(run: dict[str, Any], predictions: pd.DataFrame) -> str:
         ("cost saving @ rules' conversions", f"{headline['cost_saving_mean']:.1%}"),
     ]
     target = run["spec"]["target"]
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>rko-scoring run {html.escape(run['run_id'])}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>RKO propensity: training run {html.escape(run['run_id'])}</h1>",
-        f"<p>Trained on {len(run['plan']['train_months'])} months "
-        f"({run['plan']['train_months'][0]} … {run['plan']['train_months'][-1]}, {run['train_rows']:,} rows); "
-        f"tested out of time on {len(run['plan']['test_months'])} later months "
-        f"({run['plan']['test_months'][0]} … {run['plan']['test_months'][-1]}, {run['test_rows']:,} rows). "
-        f"Package <code>{html.escape(run.get('package_version') or '-')}</code>.</p>",
-        "<div>" + "".join(f"<span class='kpi'><b>{v}</b>{html.escape(k)}</span>" for k, v in kpis) + "</div>",
-        "<div class='plots'>",
-        f"<img alt='gains' src='data:image/png;base64,{gains_plot(predictions, target, models)}'>",
-        f"<img alt='gini by month' src='data:image/png;base64,{gini_plot(monthly)}'>",
-        "</div>",
-        *_package_section(run),
-        "<h2>Models on the retro months</h2>",
-        _table(summary),
-        "<h3>Gini by month</h3>",
-        "<p>Two ceilings: the <b>point-in-time truth</b> 1−(1−h)³ from the report month's hazard h (what a "
-        "model could know at the report date, but miscalibrated for months 2 and 3), and the <b>oracle</b> "
-        "1−(1−h1)(1−h2)(1−h3) over the hazards the window's openings were really drawn from (an upper bound "
-        "for any model, up to sampling noise).</p>",
-        _table(gini_table.reset_index()),
-        *_walk_forward_section(run),
-        *_importance_section(run),
-        "<h2>Ablation: one data source at a time</h2>",
-        *(
-            [
-                f"<div class='plots'><img alt='ablation' src='data:image/png;base64,{ablation_plot(ablation)}'></div>",
-                _table(ablation),
-            ]
-            if not ablation.empty
-            else ["<p>Not run (<code>--no-ablation</code>).</p>"]
-        ),
-        "<h2>Business effect against the rules (top 10% contacted)</h2>",
-        "<p>Conversion uplift = model conversion / rules conversion − 1 at equal contact volume; "
-        "cost saving = 1 − contacts the model needs to reach the rules' conversions / contacts the rules used.</p>",
-        _table(business),
-        "<h2>Calibration</h2>",
-        f"<div class='plots'><img alt='reliability' src='data:image/png;base64,{reliability_plot(reliability)}'></div>",
-        _table(calib),
-        "<h2>Run</h2>",
-        f"<pre>{html.escape(_run_facts(run))}</pre>",
-        "</body></html>",
-    ]
-    return "\n".join(parts)
+    plan = run["plan"]
+    plots = {
+        "gains": gains_plot(predictions, target, models),
+        "gini": gini_plot(monthly),
+        "ablation": ablation_plot(ablation) if not ablation.empty else None,
+        "reliability": reliability_plot(reliability),
+    }
+    return render(
+        "report.html.j2",
+        run_id=run["run_id"],
+        train=_months(plan["train_months"], run["train_rows"]),
+        test=_months(plan["test_months"], run["test_rows"]),
+        package_version=run.get("package_version") or "-",
+        kpis=kpis,
+        plots=plots,
+        package=_package(run.get("package")),
+        training=_training(run.get("training")),
+        summary=_table(summary),
+        gini=_table(gini_table.reset_index()),
+        walk_forward=_walk_forward(run),
+        importance=_importance(run),
+        ablation=None if ablation.empty else _table(ablation),
+        business=_table(business),
+        calib=_table(calib),
+        run_facts=_run_facts(run),
+    )
 
 
-def _package_section(run: dict[str, Any]) -> list[str]:
-    package, training = run.get("package"), run.get("training")
-    parts = ["<h2>The packaged model</h2>"]
-    if package:
-        months = package["training_months"]
-        if package["packaged"] == "refit":
-            what = (
-                f"The package holds the <b>recipe refit on the latest {len(months)} labelled months</b> "
-                f"({months[0]} … {months[-1]}, {package['rows']:,} rows, {package['trees']} trees), after the recipe "
-                "was validated out of time on the retro months below. Its own figures are those of the recipe."
-            )
-        else:
-            what = (
-                f"The package holds <b>the retro-tested model itself</b> (for audit), trained on {months[0]} … "
-                f"{months[-1]}: the figures below are its own."
-            )
-        parts.append(f"<p>{what}</p>")
-    if training:
-        parts.append(
-            f"<p>Trees chosen on a <b>{html.escape(str(training['validation']))}</b> validation: best iteration "
-            f"{training['best_iteration'] + 1} of a cap of {training['cap']}; final model refit on "
-            f"{'all ' if training['refit_on_all_rows'] else ''}{training['fit_rows']:,} rows "
-            f"with {training['trees']} trees.</p>"
-        )
-        if training.get("near_cap"):
-            parts.append(
-                "<p style='color:#b00'><b>Warning:</b> the best iteration is within 5% of the cap: early stopping "
-                "did not fire; raise the cap (<code>--iterations</code>) or the learning rate.</p>"
-            )
-    return parts if len(parts) > 1 else []
+def _months(months: list[str], rows: int) -> dict[str, Any]:
+    return {"count": len(months), "first": months[0], "last": months[-1], "rows": f"{rows:,}"}
 
 
-def _walk_forward_section(run: dict[str, Any]) -> list[str]:
+def _package(package: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not package:
+        return None
+    return {
+        "packaged": package["packaged"],
+        "months": package["training_months"],
+        "rows": f"{package['rows']:,}" if "rows" in package else None,
+        "trees": package.get("trees"),
+    }
+
+
+def _training(training: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not training:
+        return None
+    return {
+        "validation": str(training["validation"]),
+        "best_iteration": training["best_iteration"] + 1,
+        "cap": training["cap"],
+        "all": "all " if training["refit_on_all_rows"] else "",
+        "fit_rows": f"{training['fit_rows']:,}",
+        "trees": training["trees"],
+        "near_cap": bool(training.get("near_cap")),
+    }
+
+
+def _walk_forward(run: dict[str, Any]) -> dict[str, Any] | None:
     walk = pd.DataFrame(run.get("walk_forward") or [])
     if walk.empty:
-        return ["<h2>Walk-forward retraining</h2><p>Not run.</p>"]
-    table = walk.pivot(index="month", columns="strategy", values="gini").reset_index()
-    return [
-        "<h2>Walk-forward retraining: frozen, monthly, quarterly</h2>",
-        "<p>For each test month M, the retrained models use the 12 months whose label windows had closed "
-        "at M. Reduced to stay affordable: retrained models reuse the frozen model's tree count (one fit "
-        "each, no validation fit), frames are stacked once.</p>",
-        _table(table),
-        _table(pd.DataFrame(run.get("walk_forward_summary") or [])),
-    ]
+        return None
+    return {
+        "by_month": _table(walk.pivot(index="month", columns="strategy", values="gini").reset_index()),
+        "summary": _table(pd.DataFrame(run.get("walk_forward_summary") or [])),
+    }
 
 
-def _importance_section(run: dict[str, Any]) -> list[str]:
+def _importance(run: dict[str, Any]) -> dict[str, Any] | None:
     importance = pd.DataFrame(run.get("importance") or [])
     if importance.empty:
-        return []
+        return None
     by_source = pd.DataFrame(run.get("importance_by_source") or [])
-    return [
-        "<h2>What drives the model</h2>",
-        "<p>CatBoost's own importance (PredictionValuesChange) of the tested multimodal model, as shares.</p>",
-        "<h3>By data source</h3>",
-        _table(by_source),
-        "<h3>Top 15 features</h3>",
-        _table(importance.head(15)),
-    ]
+    return {"by_source": _table(by_source), "top": _table(importance.head(15))}
 
 
 def _run_facts(run: dict[str, Any]) -> str:
@@ -267,6 +228,4 @@ def _run_facts(run: dict[str, Any]) -> str:
         "data_fingerprint",
         "seconds",
     )
-    import json
-
     return json.dumps({k: run.get(k) for k in keys}, indent=2, ensure_ascii=False)

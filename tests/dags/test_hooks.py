@@ -103,3 +103,46 @@ def test_permanent_errors_fail_the_task_without_retries() -> None:
     for retryable in (WarehouseError("connection lost"), MonthBusyError("another run")):
         with pytest.raises(type(retryable)), fail_fast():
             raise retryable
+
+
+def test_task_run_gives_the_settings_the_month_and_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The DAGs' preamble: settings from the Connections, the month when asked, permanent faults fail at once."""
+    import datetime as dt
+
+    import pendulum
+    from airflow.sdk.exceptions import AirflowFailException
+    from rko_airflow.context import current_run, task_run
+
+    from rko_model.errors import PackageError, WarehouseError
+
+    warehouse, staging = f"sqlite:///{tmp_path / 'w.db'}", f"sqlite:///{tmp_path / 's.db'}"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RKO_WAREHOUSE", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": warehouse}})
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RKO_STAGING", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": staging}})
+    )
+    context = {
+        "run_id": "manual__1",
+        "params": {"partitions": 2},
+        "data_interval_start": pendulum.datetime(2026, 2, 1, 3, tz="UTC"),
+    }
+    with task_run(context=context) as run:
+        assert (run.settings.warehouse_url, run.settings.staging_url) == (warehouse, staging)
+        assert run.report_date == dt.date(2026, 2, 28) and run.run_id == "manual__1" and run.params["partitions"] == 2
+    with pytest.raises(AirflowFailException, match="PackageError: checksum"), task_run(context=context):
+        raise PackageError("checksum does not match")
+    with pytest.raises(WarehouseError), task_run(context=context):
+        raise WarehouseError("connection lost")  # transient: left to the retries
+    with pytest.raises(PackageError):  # current_run: the task's errors are its own, nothing converted
+        current_run(context=context)
+        raise PackageError("checksum does not match")
+    # The month is read when asked: a task that never asks runs without a data interval.
+    no_interval = current_run(context={"run_id": "manual__2", "data_interval_start": None})
+    with pytest.raises(ValueError, match="no data interval"):
+        _ = no_interval.report_date
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_RKO_WAREHOUSE_MARTS", json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": staging}})
+    )
+    with task_run(builds_marts=True, context=context) as run:
+        assert run.settings.warehouse_url == staging
