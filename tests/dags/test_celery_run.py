@@ -233,10 +233,6 @@ def _files(root: Path) -> list[str]:
     return sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-@pytest.mark.skipif(
-    os.environ.get("RKO_CELERY_TEST") != "1",
-    reason="not yet passing end to end here (issue 15, next session): set RKO_CELERY_TEST=1 to run it",
-)
 def test_two_celery_workers_publish_the_list_of_a_single_process(stack: Stack) -> None:
     started = time.perf_counter()
     monthly.run_month(stack.settings, MONTH, "single-process")
