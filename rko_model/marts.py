@@ -25,7 +25,8 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -119,6 +120,28 @@ def _read_facts(conn: Engine | Connection, settings: Settings, name: str, month:
     return frame.iloc[0].reindex(list(_FACTS)).fillna(0).astype("int64")
 
 
+#: How long a month's build waits on SQLite for another build's write lock (PostgreSQL waits on its advisory lock).
+SQLITE_BUILD_WAIT_MS = 600_000
+
+
+@contextmanager
+def _build_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a month's build; on SQLite it holds the write lock from BEGIN (waiting for it)."""
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        sqlite = conn.connection.driver_connection  # on the driver: a statement here would open the transaction
+        sqlite.execute(f"PRAGMA busy_timeout = {SQLITE_BUILD_WAIT_MS:d}")
+        try:
+            immediate = conn.execution_options(sqlite_immediate=True)
+            with immediate.begin():
+                yield immediate
+        finally:
+            sqlite.execute("PRAGMA busy_timeout = 5000")  # pysqlite's default, for the pooled connection
+
+
 def build_month(engine: Engine, settings: Settings, month: dt.date | str) -> MonthBuild:
     """Build (or rebuild) one month's marts from its raw rows, replacing the month in one transaction."""
     month = parse_report_date(month)
@@ -126,9 +149,10 @@ def build_month(engine: Engine, settings: Settings, month: dt.date | str) -> Mon
     dialect = engine.dialect.name
     params = month_params(month)
     try:
-        with engine.begin() as conn:
-            ensure_marts(conn)
+        with _build_transaction(engine) as conn:
+            # The lock first: two months built at once (a backfill) would otherwise race to create the tables.
             execute(conn, load_sql(settings.sql_dir, "marts/lock_marts", dialect), {"lock_key": MARTS_LOCK_KEY})
+            ensure_marts(conn)
             execute(conn, load_sql(settings.sql_dir, "marts/tune", dialect))
             replaced = execute(conn, load_sql(settings.sql_dir, "marts/delete_month", dialect), params) > 0
             for name in _DELETE[:-1]:

@@ -200,6 +200,28 @@ def test_regenerating_the_bank_drops_the_marts(tiny: tuple[Engine, Settings]) ->
     assert raw_months(engine, settings) == (dt.date(2025, 7, 31), dt.date(2026, 10, 31))
 
 
+def test_two_months_built_at_once_on_a_warehouse_without_marts(tiny: tuple[Engine, Settings]) -> None:
+    """A backfill runs months side by side: the first builds must not race to create the mart tables."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rko_model.marts import build_month
+    from rko_model.warehouse.engine import make_engine
+
+    _, settings = tiny
+    months = [add_months(R, -1), R]
+    engines = [make_engine(settings.warehouse_url) for _ in months]  # each build on its own pool, as two workers
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            built = list(
+                pool.map(lambda pair: build_month(pair[0], settings, pair[1]), zip(engines, months, strict=True))
+            )
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert [b.month_end for b in built] == months and all(b.clients > 0 for b in built)
+    assert set(months) <= set(built_months(tiny[0], settings))
+
+
 def test_cli_builds_a_range_with_progress_lines(
     tiny: tuple[Engine, Settings], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

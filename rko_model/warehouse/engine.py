@@ -90,7 +90,13 @@ def sqlite_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untype
 
 
 def sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-    conn.exec_driver_sql("BEGIN")
+    """BEGIN, or BEGIN IMMEDIATE for a connection with the execution option ``sqlite_immediate``.
+
+    A deferred transaction that reads first and then writes fails at once ("database is
+    locked") when another writer got there in between; IMMEDIATE takes the write lock at BEGIN
+    and waits for it instead (up to the connection's busy timeout).
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")
 
 
 def dialect_of(engine: Engine) -> str:
