@@ -31,7 +31,9 @@ CHUNK_ROWS = 20_000
 MIN_CONTRIBUTION = 1e-6
 
 
-def contributions(model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
+def contributions(
+    model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec, shap_calc_type: str = "Regular"
+) -> np.ndarray:
     """Per-row SHAP values of the spec's features (log-odds), without the expected value."""
     parts = []
     for start in range(0, len(frame), CHUNK_ROWS):
@@ -39,7 +41,7 @@ def contributions(model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureS
         pool = Pool(
             model_matrix(chunk, spec), cat_features=list(spec.categorical), text_features=list(spec.text) or None
         )
-        parts.append(model.get_feature_importance(pool, type="ShapValues")[:, :-1])
+        parts.append(model.get_feature_importance(pool, type="ShapValues", shap_calc_type=shap_calc_type)[:, :-1])
     return np.vstack(parts) if parts else np.zeros((0, len(spec.features)))
 
 
@@ -53,9 +55,11 @@ def grouped_contributions(values: np.ndarray, spec: FeatureSpec) -> tuple[np.nda
     return values @ membership, unique
 
 
-def explain(model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec, top: int = 3) -> pd.DataFrame:
+def explain(
+    model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec, top: int = 3, shap_calc_type: str = "Regular"
+) -> pd.DataFrame:
     """``client_id``, the top reason codes, their contributions and ``reason_text`` for every row of ``frame``."""
-    values = contributions(model, frame, spec)
+    values = contributions(model, frame, spec, shap_calc_type)
     grouped, codes = grouped_contributions(values, spec)
     order = np.argsort(-grouped, axis=1, kind="stable")[:, :top]
     top_values = np.take_along_axis(grouped, order, axis=1)
