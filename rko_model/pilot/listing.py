@@ -46,6 +46,8 @@ REASON_LIST_COLUMNS = (*REASON_COLUMNS, "reason_text")
 PARTITION_MARGIN = 0.02
 #: Snapshot rows read at a time when the reasons' rows are gathered.
 READ_ROWS = 20_000
+#: Rows explained per SHAP call (the contributions matrix of this many rows is small).
+EXPLAIN_ROWS = 20_000
 
 
 def _targets(model_rank: np.ndarray, arms: np.ndarray, rules_ranks: np.ndarray | None, share: float) -> np.ndarray:
@@ -87,18 +89,31 @@ def partition_targets(scores: pd.DataFrame, config: PilotConfig, partitions: int
 def explain_rows(package: ModelPackage, paths: Sequence[str], ids: np.ndarray, config: PilotConfig) -> pd.DataFrame:
     """The reasons (``client_id`` and the published reason columns) of clients ``ids``, read from snapshot files.
 
-    The files are streamed and each chunk's wanted rows are explained at once, so memory does
-    not grow with the month.
+    The files are streamed; the wanted rows are gathered and explained :data:`EXPLAIN_ROWS` at a
+    time (a SHAP call has a fixed cost, CatBoost's exact SHAP a per-call precalculation), so
+    memory does not grow with the month.
     """
     wanted = pd.Index(ids)
     columns = [col.CLIENT_ID, *package.spec.features]
-    parts = []
+    shap_calc_type = REASON_SHAP[config.reason_shap]
+    parts: list[pd.DataFrame] = []
+    pending: list[pd.DataFrame] = []
+
+    def flush() -> None:
+        rows = pd.concat(pending, ignore_index=True)
+        pending.clear()
+        reasons = explain(package.model, rows, package.spec, shap_calc_type=shap_calc_type)
+        parts.append(reasons[[col.CLIENT_ID, *REASON_LIST_COLUMNS]])
+
     for path in paths:  # URIs of the artefact store: any worker reads them
         for chunk in artifacts.iter_parquet(path, READ_ROWS):
             rows = chunk.loc[chunk[col.CLIENT_ID].isin(wanted), columns]
             if len(rows):
-                reasons = explain(package.model, rows, package.spec, shap_calc_type=REASON_SHAP[config.reason_shap])
-                parts.append(reasons[[col.CLIENT_ID, *REASON_LIST_COLUMNS]])
+                pending.append(rows)
+            if sum(len(p) for p in pending) >= EXPLAIN_ROWS:
+                flush()
+    if pending:
+        flush()
     if not parts:
         return pd.DataFrame(
             {
@@ -139,7 +154,7 @@ def prepare_list(
     if explained:
         aligned = known.drop_duplicates(col.CLIENT_ID).set_index(col.CLIENT_ID).reindex(ids)
         for name in REASON_LIST_COLUMNS:
-            values = listed[name].to_numpy(dtype=object)
+            values = np.array(listed[name], dtype=object)  # a writable copy
             values[targets] = aligned[name].to_numpy(dtype=object)
             listed[name] = values
     publish_seconds = round(time.perf_counter() - started, 2)

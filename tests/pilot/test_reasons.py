@@ -146,3 +146,15 @@ def test_approximate_reasons_mostly_agree_with_the_exact_ones(fitted: tuple[Trai
         )
     ]
     assert np.mean(overlap) >= 2.0
+
+
+def test_the_approximate_contributions_are_catboosts_on_every_row(fitted: tuple[TrainedModel, pd.DataFrame]) -> None:
+    """The leaf-table values of a multimodal package: CatBoost's for every numeric feature and every row's total."""
+    trained, rows = fitted
+    spec = trained.spec
+    values = contributions(trained.model, rows, spec, "Approximate")
+    pool = Pool(model_matrix(rows, spec), cat_features=list(spec.categorical), text_features=list(spec.text))
+    own = trained.model.get_feature_importance(pool, type="ShapValues", shap_calc_type="Approximate")[:, :-1]
+    numeric = [i for i, f in enumerate(spec.features) if f in spec.numeric]
+    assert np.allclose(values[:, numeric], own[:, numeric], atol=1e-9, rtol=0)
+    assert np.allclose(values.sum(axis=1), own.sum(axis=1), atol=1e-9, rtol=0)
