@@ -4,8 +4,11 @@ On one bank (schema rko_bench_<clients>) and its bench champion (trained by
 bench_scoring_dag.prepare_model, i.e. the project's train_and_report, text feature included),
 the latest month's snapshot is extracted once; the top 30% of it by score (the contacted
 deciles) is explained in several ways, and each way is timed (median of ``--repeat`` runs)
-beside ``predict`` of the whole snapshot. It also reports how often the Approximate top-3
-reason codes agree with the Regular ones on the same rows.
+beside ``predict`` of the whole snapshot: CatBoost's get_feature_importance (Regular, Approximate,
+threads, call size) and the leaf-table evaluation of CatBoost's approximate SHAP that the reasons
+use (rko_model.pilot.leaf_shap). It also reports how often each approximate method's top-3
+reason codes agree with CatBoost's Regular ones on the same rows, and the mean |value| of the
+categorical and text features under each method.
 Usage: python bench/bench_reasons.py [--clients 100000] [--url postgresql+psycopg2://...] [--repeat 3]
 """
 
@@ -39,7 +42,8 @@ def measure(url: str, folder: str, repeat: int) -> dict:
 
     from rko_model.model.prepare import model_matrix
     from rko_model.model.registry import Registry
-    from rko_model.pilot.reasons import explain
+    from rko_model.pilot.leaf_shap import approximate_shap, leaf_table
+    from rko_model.pilot.reasons import contributions, grouped_contributions
     from rko_model.snapshot import data_end, extract_snapshot
     from rko_model.warehouse.engine import make_engine
 
@@ -55,8 +59,7 @@ def measure(url: str, folder: str, repeat: int) -> dict:
     scores = package.score(snapshot)
     top = snapshot.iloc[np.argsort(-scores, kind="stable")[: int(0.3 * len(snapshot))]].reset_index(drop=True)
     out["top_rows"] = len(top)
-    matrix = model_matrix(top, spec)
-    pool = Pool(matrix, cat_features=list(spec.categorical), text_features=list(spec.text) or None)
+    pool = Pool(model_matrix(top, spec), cat_features=list(spec.categorical), text_features=list(spec.text))
 
     def shap(calc: str, threads: int = -1, rows: Pool = pool) -> np.ndarray:
         return model.get_feature_importance(rows, type="ShapValues", shap_calc_type=calc, thread_count=threads)
@@ -65,51 +68,64 @@ def measure(url: str, folder: str, repeat: int) -> dict:
         lambda: Pool(model_matrix(top, spec), cat_features=list(spec.categorical), text_features=list(spec.text)),
         repeat,
     )
-    for calc in ("Regular", "Approximate"):
-        out[f"{calc}_s"] = _median_seconds(lambda c=calc: shap(c), repeat)
-        out[f"{calc}_1thread_s"] = _median_seconds(lambda c=calc: shap(c, 1), 1)
-    # chunk size: the same rows in chunks of 5k and in one call
-    for size in (5_000, len(top)):
-        chunks = [
-            Pool(
-                model_matrix(top.iloc[s : s + size], spec),
-                cat_features=list(spec.categorical),
-                text_features=list(spec.text),
-            )
-            for s in range(0, len(top), size)
-        ]
-        out[f"Regular_chunk{size}_s"] = _median_seconds(lambda cs=chunks: [shap("Regular", -1, p) for p in cs], 1)
-    # per-row cost: a sample of 3,000 rows (CatBoost's shrink() breaks a model with text features in
-    # ShapValues, "result buffer has size 384 less than text processing produce 47744", so the cost
-    # against trees is not measured on cut copies)
-    sample = Pool(
-        model_matrix(top.iloc[:3000], spec), cat_features=list(spec.categorical), text_features=list(spec.text)
-    )
-    for calc in ("Regular", "Approximate"):
-        seconds = _median_seconds(
-            lambda c=calc: model.get_feature_importance(sample, type="ShapValues", shap_calc_type=c), repeat
+    out["predict_top_s"] = _median_seconds(lambda: model.predict(pool, prediction_type="RawFormulaVal"), repeat)
+    out["catboost_Regular_s"] = _median_seconds(lambda: shap("Regular"), repeat)
+    out["catboost_Regular_1thread_s"] = _median_seconds(lambda: shap("Regular", 1), 1)
+    out["catboost_Approximate_s"] = _median_seconds(lambda: shap("Approximate"), repeat)
+    out["catboost_Approximate_1thread_s"] = _median_seconds(lambda: shap("Approximate", 1), 1)
+    chunks = [
+        Pool(
+            model_matrix(top.iloc[s : s + 5000], spec),
+            cat_features=list(spec.categorical),
+            text_features=list(spec.text),
         )
-        out[f"ms_per_row_{calc}_3000rows"] = round(1000 * seconds / 3000, 3)
-    out["ms_per_row_predict_3000rows"] = round(1000 * _median_seconds(lambda: model.predict(sample), repeat) / 3000, 4)
-    # agreement of the top-3 reason codes, and the additivity of the approximate values
-    regular = explain(model, top, spec, shap_calc_type="Regular")
-    approximate = explain(model, top, spec, shap_calc_type="Approximate")
-    codes = ["reason_1", "reason_2", "reason_3"]
-    r = regular[codes].fillna("").to_numpy()
-    a = approximate[codes].fillna("").to_numpy()
-    out["agree_top1"] = round(float(np.mean(r[:, 0] == a[:, 0])), 4)
-    out["agree_top3_ordered"] = round(float(np.mean((r == a).all(axis=1))), 4)
-    out["agree_top3_as_set"] = round(float(np.mean([set(x) == set(y) for x, y in zip(r, a, strict=True)])), 4)
-    out["mean_overlap_of_3"] = round(
-        float(np.mean([len(set(x) & set(y) - {""}) for x, y in zip(r, a, strict=True)])), 3
+        for s in range(0, len(top), 5000)
+    ]
+    out["catboost_Regular_in_5000_row_calls_s"] = _median_seconds(lambda: [shap("Regular", -1, p) for p in chunks], 1)
+    out["leaf_table_build_s"] = _median_seconds(lambda: leaf_table(model, pool), repeat)
+    table = leaf_table(model, pool)
+    out["calc_leaf_indexes_s"] = _median_seconds(lambda: model.calc_leaf_indexes(pool), repeat)
+    out["leaf_table_approximate_s"] = _median_seconds(lambda: approximate_shap(model, pool, table), repeat)
+    out["contributions_approximate_s"] = _median_seconds(lambda: contributions(model, top, spec, "Approximate"), repeat)
+
+    # agreement of the top-3 reason codes (as explain ranks them) between the methods
+    def top3(values: np.ndarray) -> np.ndarray:
+        grouped, codes = grouped_contributions(values, spec)
+        order = np.argsort(-grouped, axis=1, kind="stable")[:, :3]
+        names = np.asarray(codes, dtype=object)[order]
+        names[np.take_along_axis(grouped, order, axis=1) <= 1e-6] = ""
+        return names
+
+    regular = shap("Regular")[:, :-1]
+    methods = {
+        "catboost_approximate": shap("Approximate")[:, :-1],
+        "leaf_table_approximate": approximate_shap(model, pool, table),
+    }
+    r = top3(regular)
+    for name, values in methods.items():
+        a = top3(values)
+        out[f"{name}_vs_regular_top1"] = round(float(np.mean(r[:, 0] == a[:, 0])), 4)
+        out[f"{name}_vs_regular_top3_ordered"] = round(float(np.mean((r == a).all(axis=1))), 4)
+        out[f"{name}_vs_regular_top3_set"] = round(
+            float(np.mean([set(x) == set(y) for x, y in zip(r, a, strict=True)])), 4
+        )
+        out[f"{name}_vs_regular_mean_overlap_of_3"] = round(
+            float(np.mean([len(set(x) & set(y) - {""}) for x, y in zip(r, a, strict=True)])), 3
+        )
+    pooled = set(model.get_cat_feature_indices()) | set(model.get_text_feature_indices())
+    numeric = [i for i in range(regular.shape[1]) if i not in pooled]
+    own = methods["catboost_approximate"]
+    out["leaf_table_max_diff_numeric"] = float(
+        np.abs(own[:, numeric] - methods["leaf_table_approximate"][:, numeric]).max()
     )
-    raw = model.predict(pool, prediction_type="RawFormulaVal")
-    approx_full = shap("Approximate")
-    out["approximate_additive_max_err"] = float(np.abs(approx_full.sum(axis=1) - raw).max())
-    out["explain_Regular_s"] = _median_seconds(lambda: explain(model, top, spec, shap_calc_type="Regular"), 1)
-    out["explain_Approximate_s"] = _median_seconds(
-        lambda: explain(model, top, spec, shap_calc_type="Approximate"), repeat
-    )
+    out["leaf_table_max_diff_totals"] = float(np.abs(own.sum(1) - methods["leaf_table_approximate"].sum(1)).max())
+    names = list(model.feature_names_)
+    for i in sorted(pooled):
+        out[f"mean_abs_{names[i]}_catboost_regular|catboost_approx|leaf_table"] = (
+            round(float(np.abs(regular[:, i]).mean()), 4),
+            round(float(np.abs(own[:, i]).mean()), 4),
+            round(float(np.abs(methods["leaf_table_approximate"][:, i]).mean()), 4),
+        )
     return out
 
 

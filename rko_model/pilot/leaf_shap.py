@@ -126,7 +126,9 @@ def leaf_table(model: CatBoostClassifier, pool: Pool) -> LeafTable:
 
 def approximate_shap(model: CatBoostClassifier, pool: Pool, table: LeafTable) -> np.ndarray:
     """Per-row approximate SHAP values of the model's features (without the expected value): leaves' rows summed."""
-    leaves = np.asfortranarray(model.calc_leaf_indexes(pool))  # a tree's leaves of all rows are contiguous
+    # a tree's leaves of all rows contiguous; a leaf index of a depth-8 tree at most fits a byte
+    indexes = model.calc_leaf_indexes(pool)
+    leaves = np.asfortranarray(indexes, dtype=np.uint8 if int(table.counts.max(initial=1)) <= 256 else np.int64)
     out = np.zeros((table.width, leaves.shape[0]))  # a feature's values of all rows are contiguous
     bounds = [*table.bounds.tolist(), len(table.trees)]
     for i, feature in enumerate(table.features.tolist()):

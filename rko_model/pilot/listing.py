@@ -106,7 +106,7 @@ def explain_rows(package: ModelPackage, paths: Sequence[str], ids: np.ndarray, c
         parts.append(reasons[[col.CLIENT_ID, *REASON_LIST_COLUMNS]])
 
     for path in paths:  # URIs of the artefact store: any worker reads them
-        for chunk in artifacts.iter_parquet(path, READ_ROWS):
+        for chunk in artifacts.iter_parquet(path, READ_ROWS, only=(col.CLIENT_ID, np.asarray(ids, dtype=np.int64))):
             rows = chunk.loc[chunk[col.CLIENT_ID].isin(wanted), columns]
             if len(rows):
                 pending.append(rows)
