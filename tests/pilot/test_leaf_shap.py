@@ -78,3 +78,13 @@ def test_a_call_that_disagrees_with_catboost_falls_back_to_catboost(
     own = model.get_feature_importance(pool.slice(list(range(50))), type="ShapValues", shap_calc_type="Approximate")
     assert np.allclose(values, own[:, :-1])
     assert leaf_shap.CHECK_ROWS > 0
+
+
+def test_without_a_text_feature_every_value_is_catboosts(cat_and_noise_text) -> None:  # type: ignore[no-untyped-def]
+    """CatBoost's misattribution needs CTR and text features together: without the text, all columns agree."""
+    _, pool, frame = cat_and_noise_text
+    plain = Pool(frame[["x", "cat"]], pool.get_label(), cat_features=["cat"])
+    model = CatBoostClassifier(iterations=60, depth=4, verbose=0, random_seed=1, thread_count=1).fit(plain)
+    values = approximate_shap(model, plain, leaf_table(model, plain))
+    own = model.get_feature_importance(plain, type="ShapValues", shap_calc_type="Approximate")[:, :-1]
+    assert np.allclose(values, own, atol=1e-12, rtol=0)
