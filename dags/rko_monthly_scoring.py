@@ -16,7 +16,9 @@ hour; the run scores the month the marts were built for (never the clock):
    so Celery workers share the month);
 3. **validate** it with Great Expectations: a critical failure stops the run here, before
    anything is scored or published, and the full result is kept beside the snapshot;
-4. **score** it with that model, streaming the snapshot in chunks;
+4. **score** it with that model, streaming the snapshot in chunks, and compute the reasons
+   (`docs/reasons.md`) of its clients that the month's contacted deciles will need, so that
+   reasons run in the mapped tasks, not serially at publish;
 5. **publish** the whole month's ranked list to `mo_staging.rko_propensity`, replacing that
    month in one transaction, fenced (a run that lost the month to another publishes nothing),
    with its run recorded as published in the same transaction (reruns and backfills leave

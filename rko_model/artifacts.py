@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import IO
 
 import fsspec
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
@@ -110,11 +112,18 @@ def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(handle, columns=columns)
 
 
-def iter_parquet(uri: str, batch_size: int) -> Iterator[pd.DataFrame]:
-    """The Parquet file at ``uri`` in chunks of ``batch_size`` rows: memory does not grow with the file."""
+def iter_parquet(uri: str, batch_size: int, only: tuple[str, np.ndarray] | None = None) -> Iterator[pd.DataFrame]:
+    """The Parquet file at ``uri`` in chunks of ``batch_size`` rows: memory does not grow with the file.
+
+    ``only`` = (column, values): just the rows whose column holds one of the values, filtered
+    in Arrow before the chunk becomes a DataFrame (cheaper when few rows are wanted).
+    """
     fs, path = url_to_fs(uri)
+    wanted = pa.array(only[1]) if only is not None else None
     with fs.open(path, "rb") as handle:
         for batch in pq.ParquetFile(handle).iter_batches(batch_size=batch_size):
+            if only is not None:
+                batch = batch.filter(pc.is_in(batch.column(only[0]), value_set=wanted))
             yield batch.to_pandas()
 
 

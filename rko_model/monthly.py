@@ -10,7 +10,8 @@ A month may be split into partitions (client id modulo N, see :mod:`rko_model.pa
 that are extracted, validated and scored independently, by different workers; publishing
 gathers the partitions' scores, ranks the whole month and replaces it in one transaction, so
 the list is the same for any N. Scoring streams its snapshot in chunks, so its memory does
-not grow with the month.
+not grow with the month; it also explains the partition's likely contacted clients
+(:mod:`rko_model.pilot.listing`), which publishing joins to the list.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from rko_model.monitoring import (
 )
 from rko_model.partitions import WHOLE, Partition, partitions_of
 from rko_model.pilot.arms import rules_keys
-from rko_model.pilot.listing import prepare_list
+from rko_model.pilot.listing import partition_reasons, prepare_list
 from rko_model.readiness import month_readiness
 from rko_model.run_ids import check_run_id, folder_name
 from rko_model.scoring import rank_scores
@@ -218,7 +219,8 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     path = f"{run_folder(settings, report_date, run_id)}/scores_{partition.label}.parquet"
     _write_parquet(frame, path)
     log.info("score %s %s: %d clients with model %s", report_date, partition.label, len(frame), package.version)
-    return {
+    scored_at = time.perf_counter()
+    ref = {
         "scores_path": str(path),
         "snapshot_path": validated["snapshot_path"],
         **partition.params(),
@@ -226,8 +228,19 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
         "model_version": package.version,
         "bin_counts": add_counts(counts),
         "unseen_counts": None if None in unseen else add_counts(unseen),
-        "seconds": round(time.perf_counter() - started, 2),
     }
+    config = settings.pilot_config()
+    if config.reason_deciles > 0:  # here, in the mapped tasks, rather than serially at publish
+        reasons = partition_reasons(package, frame, validated["snapshot_path"], config, partition.count)
+        reasons_path = f"{run_folder(settings, report_date, run_id)}/reasons_{partition.label}.parquet"
+        _write_parquet(reasons, reasons_path)
+        ref.update(
+            reasons_path=reasons_path,
+            reasons_rows=len(reasons),
+            reasons_seconds=round(time.perf_counter() - scored_at, 2),
+        )
+        log.info("score %s %s: reasons for %d clients", report_date, partition.label, len(reasons))
+    return {**ref, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def publish(

@@ -57,6 +57,19 @@ def test_a_failed_write_leaves_the_earlier_file_and_no_partial(store: str, tmp_p
     assert artifacts.listing(artifacts.join(root, "month")) == ["scores.parquet"]
 
 
+@pytest.mark.parametrize("store", ["file", "memory"])
+def test_chunks_can_be_read_for_some_rows_only(store: str, tmp_path: Path) -> None:
+    root = tmp_path.as_uri() if store == "file" else f"memory://rko-{uuid.uuid4().hex}"
+    uri = artifacts.join(root, "snapshot.parquet")
+    frame = pd.DataFrame({"client_id": range(100, 150), "text": [f"t{i}" for i in range(50)]})
+    artifacts.write_parquet(frame, uri, row_group_size=16)
+    wanted = [149, 101, 120, 999]
+    chunks = list(artifacts.iter_parquet(uri, 16, only=("client_id", wanted)))
+    assert len(chunks) == 4  # every chunk is read, only its wanted rows kept
+    got = pd.concat(chunks, ignore_index=True)
+    assert got["client_id"].tolist() == [101, 120, 149] and got["text"].tolist() == ["t1", "t20", "t49"]
+
+
 def test_a_writer_that_knows_only_paths_uploads_to_a_remote_store() -> None:
     root = f"memory://rko-{uuid.uuid4().hex}/validation"
     with artifacts.local_folder(root) as folder:
@@ -119,6 +132,8 @@ def test_workers_with_separate_disks_share_only_the_store(stack: Settings, tmp_p
         "snapshot_p1of2.parquet",
         "scores_p0of2.parquet",
         "scores_p1of2.parquet",
+        "reasons_p0of2.parquet",  # the score steps' reasons (rko_model.pilot.listing)
+        "reasons_p1of2.parquet",
         "validation_2026-10-31.json",
     }
     pd.testing.assert_frame_equal(_published(stack), single)

@@ -19,6 +19,11 @@ from rko_model.errors import ConfigError
 
 MODEL, RULES, CONTROL = "model", "rules", "control"
 ARMS = (MODEL, RULES, CONTROL)
+#: How reasons' contributions are computed (CatBoost's ``shap_calc_type``): "approximate" is
+#: CatBoost's own path-based (Saabas-style) SHAP, additive like the exact one and several times
+#: cheaper; "regular" is CatBoost's exact TreeSHAP (docs/reasons.md has the measured trade-off).
+REASON_SHAP = {"approximate": "Approximate", "regular": "Regular"}
+
 #: The two channels of the design doc.
 BANNER, MANAGER = "banner", "manager"
 CHANNELS = (BANNER, MANAGER)
@@ -37,6 +42,7 @@ class PilotConfig:
             the rest get a banner.
         cost_per_contact: cost of one contact per channel, in roubles.
         reason_deciles: the deciles (1 = top) whose clients get reasons in the list.
+        reason_shap: how their contributions are computed, a key of :data:`REASON_SHAP`.
         target_increment: the incremental 3-month conversion the pilot should detect (0.01 = 1 point).
     """
 
@@ -49,6 +55,7 @@ class PilotConfig:
     manager_share: float = 0.2
     cost_per_contact: dict[str, float] = field(default_factory=lambda: {BANNER: 15.0, MANAGER: 600.0})
     reason_deciles: int = 3
+    reason_shap: str = "approximate"
     target_increment: float = 0.01
 
     def __post_init__(self) -> None:
@@ -67,6 +74,10 @@ class PilotConfig:
             )
         if not 0 <= self.reason_deciles <= 10:
             raise ConfigError(f"pilot {self.name}: reason_deciles {self.reason_deciles} is not between 0 and 10")
+        if self.reason_shap not in REASON_SHAP:
+            raise ConfigError(
+                f"pilot {self.name}: reason_shap {self.reason_shap!r} is not one of {sorted(REASON_SHAP)}"
+            )
         if self.target_increment <= 0:
             raise ConfigError(f"pilot {self.name}: target_increment must be positive")
         if not self.salt:

@@ -80,6 +80,10 @@ def test_the_configuration_file_is_read_and_checked(tmp_path: Path) -> None:
     path.write_text(json.dumps({"model_share": 0.9, "rules_share": 0.4, "control_share": 0.2}))
     with pytest.raises(ConfigError, match="sum to 1"):
         load_pilot_config(path)
+    path.write_text(json.dumps({"reason_shap": "exact"}))
+    with pytest.raises(ConfigError, match="reason_shap"):
+        load_pilot_config(path)
+    assert load_pilot_config(None).reason_shap == "approximate"
     path.write_text(json.dumps({"shares": 1}))
     with pytest.raises(ConfigError, match="unknown keys"):
         load_pilot_config(path)
