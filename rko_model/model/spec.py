@@ -27,6 +27,9 @@ class FeatureSpec:
     categorical: tuple[str, ...] = ()
     text: tuple[str, ...] = ()
     name: str = field(default="custom", compare=False)
+    #: How many earlier dates' labels overlap a date's label (a 3-month window on monthly dates: 2).
+    #: The time holdout leaves that many dates out of the fit before its held block.
+    label_overlap: int = 0
 
     def __post_init__(self) -> None:
         features = self.features
@@ -37,6 +40,8 @@ class FeatureSpec:
             raise InvalidInputError(f"feature spec lists columns in more than one role: {duplicated}")
         if {self.id_column, self.date_column, self.target} & set(features):
             raise InvalidInputError("the id, date and target columns cannot also be features")
+        if self.label_overlap < 0:
+            raise InvalidInputError(f"label_overlap must be at least 0, got {self.label_overlap}")
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -59,6 +64,7 @@ class FeatureSpec:
             self.categorical,
             (),
             name=f"{self.name}-tabular",
+            label_overlap=self.label_overlap,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,4 +90,5 @@ def rko_spec(sources: Iterable[str] | None = None) -> FeatureSpec:
         categorical=tuple(c for g in groups for c in g.get("categorical", ())),
         text=tuple(c for g in groups for c in g.get("text", ())),
         name="rko-" + "+".join(chosen) if sources is not None else "rko",
+        label_overlap=col.LABEL_HORIZON_MONTHS - 1,  # report months' 3-month windows overlap the 2 before
     )

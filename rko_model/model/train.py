@@ -73,6 +73,7 @@ class TrainParams:
             raise InvalidInputError(f"validation_share must be in (0, 1), got {self.validation_share}")
         if self.folds < 2:
             raise InvalidInputError(f"folds must be at least 2, got {self.folds}")
+
         if self.iterations < 1 or (self.fixed_iterations is not None and self.fixed_iterations < 1):
             raise InvalidInputError("iterations must be positive")
 
@@ -153,13 +154,14 @@ def resolve_validation(frame: pd.DataFrame, spec: FeatureSpec, scheme: str) -> s
     return "time"
 
 
-def time_holdout(frame: pd.DataFrame, spec: FeatureSpec, share: float) -> tuple[np.ndarray, np.ndarray]:
+def time_holdout(frame: pd.DataFrame, spec: FeatureSpec, share: float, purge: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Masks (fit, held) holding out the latest dates: at least ``share`` of rows and enough positives.
 
     A single last block can be unrepresentative (few rows, few positives, a drifting base
     rate): the block grows, date by date, until it is big enough, and always leaves at least
     one date to fit on. AUC, the stopping metric, ranks within the block, so a base rate that
-    drifts does not stop the fit early by itself.
+    drifts does not stop the fit early by itself. ``purge``: the dates just before the block are
+    left out of the fit (a gap as wide as the label windows overlap), as many as leave one to fit on.
     """
     dates = pd.to_datetime(frame[spec.date_column]).to_numpy()
     target = frame[spec.target].to_numpy()
@@ -169,7 +171,12 @@ def time_holdout(frame: pd.DataFrame, spec: FeatureSpec, share: float) -> tuple[
         held = dates >= cut
         if held.mean() >= share and int(target[held].sum()) >= min(MIN_HELD_POSITIVES, int(target.sum()) // 4):
             break
-    return ~held, held
+    before = np.sort(np.unique(dates[~held]))
+    gap = min(purge, len(before) - 1)
+    if gap < purge:
+        log.warning("time holdout: %d date(s) before the held block, so only %d purged of %d", len(before), gap, purge)
+    fit = ~held if gap <= 0 else dates < before[-gap]
+    return fit, held
 
 
 def random_holdout(frame: pd.DataFrame, spec: FeatureSpec, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -254,7 +261,7 @@ def train(frame: pd.DataFrame, spec: FeatureSpec, params: TrainParams | None = N
         fit, held_frame, probe = frame, frame, None
     else:
         if scheme == "time":
-            fit_mask, held_mask = time_holdout(frame, spec, params.validation_share)
+            fit_mask, held_mask = time_holdout(frame, spec, params.validation_share, spec.label_overlap)
         else:
             fit_mask, held_mask = random_holdout(frame, spec, params.validation_share, params.random_seed)
         fit, held_frame = frame[fit_mask], frame[held_mask]

@@ -98,8 +98,8 @@ def test_the_final_model_is_refit_on_every_row_with_the_count_scaled() -> None:
     frame, spec = _other_product()
     model = train(frame, spec, FAST)
     assert model.refit and model.fit_rows == len(frame)
-    fit_share = (len(frame) - model.eval_rows) / len(frame)
-    assert model.iterations == int(np.ceil((model.best_iteration + 1) / fit_share))
+    fitted, _ = time_holdout(frame, spec, FAST.validation_share, spec.label_overlap)  # the rows trees were chosen on
+    assert model.iterations == int(np.ceil((model.best_iteration + 1) / fitted.mean()))
     assert model.model.tree_count_ == model.iterations
     stopped = train(frame, spec, TrainParams(**{**FAST.to_dict(), "refit": False}))
     assert stopped.fit_rows == len(frame) - stopped.eval_rows and not stopped.refit
@@ -142,6 +142,23 @@ def test_a_drifting_base_rate_and_a_thin_last_block_do_not_cut_training_short() 
     plain = train(frame, spec, TrainParams(**{**params.to_dict(), "fixed_iterations": 600}))
     y = fresh["y"].to_numpy()
     assert metrics.gini(y, model.predict(fresh)) >= metrics.gini(y, plain.predict(fresh)) - 0.02
+
+
+def test_the_time_holdout_purges_the_dates_whose_labels_overlap_the_held_block() -> None:
+    """Panel rows of the 2 months before the held block share its openings: they are not fitted on."""
+    frame, spec = _drifting()
+    dates = pd.to_datetime(frame["date"])
+    ordered = sorted(dates.unique())
+    fit, held = time_holdout(frame, spec, 0.15, purge=2)
+    first_held = dates[held].min()
+    between = [d for d in ordered if dates[fit].max() < d < first_held]
+    assert len(between) == 2 and not (fit & held).any()
+    assert dates[fit].max() == ordered[ordered.index(first_held) - 3]
+    unpurged, _ = time_holdout(frame, spec, 0.15)
+    assert unpurged.sum() > fit.sum()
+    tiny = frame[dates.isin(ordered[-3:])]  # too few dates: fewer purged, one left to fit on
+    fit, held = time_holdout(tiny, spec, 0.15, purge=5)
+    assert fit.any() and held.any()
 
 
 def test_bad_targets_are_refused() -> None:
