@@ -297,11 +297,12 @@ def test_a_two_month_backfill_of_the_marts_scores_through_the_scheduler(stack: S
     The range holds logical dates (the start of each month's interval): 2026-09-01 01:00 and 2026-10-01 01:00.
     """
     marts = "rko_feature_marts"
-    stack.wait_for(
-        "the dag-processor to store rko_feature_marts",
-        lambda: stack.scalar("SELECT count(*) FROM serialized_dag WHERE dag_id = :d", d=marts),
-        timeout=600,
-    )
+    for dag_id in (marts, DAG_ID):  # both stored (and so in the dag table) before they are unpaused
+        stack.wait_for(
+            f"the dag-processor to store {dag_id}",
+            lambda dag_id=dag_id: stack.scalar("SELECT count(*) FROM serialized_dag WHERE dag_id = :d", d=dag_id),
+            timeout=600,
+        )
     with stack.metadata.begin() as conn:  # scoring follows the marts' Asset; the marts' own schedule held back
         conn.execute(sa.text("UPDATE dag SET is_paused = false WHERE dag_id = :d"), {"d": DAG_ID})
         conn.execute(
@@ -329,9 +330,9 @@ def test_a_two_month_backfill_of_the_marts_scores_through_the_scheduler(stack: S
                 params={"d": DAG_ID},
             )
         done = runs["state"].isin(["success", "failed"])
-        return runs if len(runs) >= 1 and bool(done.all()) else None
+        return runs.to_dict("records") if len(runs) >= 1 and bool(done.all()) else None
 
-    runs = stack.wait_for("the Asset-triggered scoring runs", scored, timeout=1200)
+    runs = pd.DataFrame(stack.wait_for("the Asset-triggered scoring runs", scored, timeout=1200))
     assert set(runs["state"]) == {"success"}, runs.to_string()
     published = read_published(make_staging_engine(stack.settings.staging_url), pd.Timestamp(MONTH).date())
     assert set(published["run_id"]) <= set(runs["run_id"]), (set(published["run_id"]), runs.to_string())
