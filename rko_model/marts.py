@@ -120,8 +120,9 @@ def _read_facts(conn: Engine | Connection, settings: Settings, name: str, month:
     return frame.iloc[0].reindex(list(_FACTS)).fillna(0).astype("int64")
 
 
-#: How long a month's build waits on SQLite for another build's write lock (PostgreSQL waits on its advisory lock).
-SQLITE_BUILD_WAIT_MS = 600_000
+#: How long a month's build waits on SQLite for another build's write lock, 10 minutes (PostgreSQL waits on
+#: its advisory lock); a literal statement, as every SQL text here.
+_SQLITE_WAIT = "PRAGMA busy_timeout = 600000"
 
 
 @contextmanager
@@ -133,7 +134,7 @@ def _build_transaction(engine: Engine) -> Iterator[Connection]:
                 yield conn
             return
         sqlite = conn.connection.driver_connection  # on the driver: a statement here would open the transaction
-        sqlite.execute(f"PRAGMA busy_timeout = {SQLITE_BUILD_WAIT_MS:d}")
+        sqlite.execute(_SQLITE_WAIT)
         try:
             immediate = conn.execution_options(sqlite_immediate=True)
             with immediate.begin():
