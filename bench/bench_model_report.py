@@ -137,3 +137,64 @@ def _verdict(diff: float, floor: float) -> str:
     if pd.isna(diff):
         return "not finished"
     return "ok" if diff >= floor else "MISSED"
+
+
+def _seeds(folder: Path) -> list[dict]:
+    """The quality files with the plain yardstick's months joined (NaN where plain did not run)."""
+    seeds = []
+    for p in sorted(folder.glob("quality_*.json")):
+        s = json.loads(p.read_text())
+        m = pd.DataFrame(s["per_month"])
+        plain = folder / f"plain_{s['clients']}_{s['seed']}.json"
+        if plain.exists():
+            m = m.merge(pd.DataFrame(json.loads(plain.read_text())["per_month"]), on="month", how="left")
+        else:
+            m["plain"] = float("nan")
+        s["months"] = m
+        seeds.append(s)
+    return seeds
+
+
+def render_txt(folder: Path, header: str = "") -> str:
+    """bench/results/model.txt: per seed and test month recipe / plain / truth / oracle, the targets met or not."""
+    out = [header] if header else []
+    for s in _seeds(folder):
+        m, t = s["months"], s["training"]
+        share = s.get("sample", 1.0)
+        sample = f", a stable {share:.0%} of a {s['bank_clients']:,}-client bank" if share < 1 else ""
+        out.append(
+            f"seed {s['seed']}: {s['clients']:,} clients{sample} x 36 months; {s['train_rows']:,} training rows; "
+            f"recipe trees best {t['best_iteration'] + 1} / refit {t['trees']} / cap {t['cap']}"
+            f"{' NEAR CAP' if t['near_cap'] else ''}; retro {s['retro_s']:.0f} s"
+        )
+        out.append("  month        recipe   plain  recipe-plain   truth  oracle  recipe/truth")
+        for r in m.itertuples(index=False):
+            out.append(
+                f"  {r.month}  {r.recipe:.4f}  {r.plain:.4f}  {r.recipe - r.plain:+.4f}"
+                f" {_verdict(r.recipe - r.plain, -0.003):>12}"
+                f"  {r.truth:.4f}  {r.oracle:.4f}  {r.recipe / r.truth:.3f}"
+            )
+        mean, truth, oracle, std = m["recipe"].mean(), m["truth"].mean(), m["oracle"].mean(), m["recipe"].std(ddof=0)
+        worst = (m["recipe"] - m["plain"]).min()
+        out.append(
+            f"  mean         {mean:.4f}  {m['plain'].mean():.4f}  {m['recipe'].mean() - m['plain'].mean():+.4f}"
+            f"               {truth:.4f}  {oracle:.4f}  {mean / truth:.3f}"
+        )
+        out.append(f"  target recipe >= plain - 0.003 every month: worst {worst:+.4f} {_verdict(worst, -0.003)}")
+        out.append(
+            f"  target mean >= 0.95 x truth: {mean / truth:.3f} {'met' if mean >= 0.95 * truth else 'NOT MET'};"
+            f" share of the oracle {mean / oracle:.3f}"
+        )
+        out.append(f"  target monthly std <= 0.02: {std:.4f} {'met' if std <= 0.02 else 'NOT MET'}")
+        out.append("")
+    for w in sorted(folder.glob("walk_*.json")):
+        wk = json.loads(w.read_text())
+        out.append(
+            f"walk-forward, seed {wk['seed']}, {wk['clients']:,} clients ({wk.get('features', 'multimodal')}, "
+            f"{wk['trees']} fixed trees at learning rate {wk['learning_rate']}; {wk['walk_forward_s']:.0f} s):"
+        )
+        table = pd.DataFrame(wk["walk_forward"]).pivot(index="month", columns="strategy", values="gini")
+        out += ["  " + line for line in table.round(4).to_string().splitlines()]
+        out += ["  " + line for line in pd.DataFrame(wk["walk_forward_summary"]).round(4).to_string().splitlines()]
+        out.append("")
+    return "\n".join(out).replace(" ok ", " met ").replace("MISSED", "NOT MET") + "\n"
