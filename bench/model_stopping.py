@@ -1,6 +1,6 @@
 """Where does the recipe's early stopping land against the test months? (diagnosis of the model bench)
 
-Usage: python bench/model_stopping.py [--clients 60000] [--seed 7] [--sample 0.25] [--trees 1500]
+Usage: python bench/model_stopping.py [--clients 60000] [--seed 7] [--sample 0.25] [--trees 1500] [--runs as_is purged]
 
 On one bank's 12 retro training months, the recipe's CatBoost (the defaults of
 ``rko_model/model/defaults.py``) is fitted for a fixed number of trees on the rows outside the time
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--sample", type=float, default=0.25)
     parser.add_argument("--trees", type=int, default=1500)
     parser.add_argument("--plain", action="store_true")
+    parser.add_argument("--runs", nargs="+", default=["as_is", "purged"], help="which fits (as_is, purged)")
     args = parser.parse_args()
     data = sampled(frames(args.clients, args.seed), args.sample)
     train_frame = months_of(data["all"], data["plan"]["train_months"])
@@ -75,6 +76,7 @@ def main() -> None:
     runs = {"as_is": (fit_mask, TrainParams()), "purged": (purged, TrainParams())}
     if args.plain:
         runs["plain_lr_0.05_l2_3"] = (fit_mask, TrainParams(learning_rate=0.05, l2_leaf_reg=3.0))
+    runs = {k: v for k, v in runs.items() if k in args.runs or k.startswith("plain")}
     for name, (mask, params) in runs.items():
         out[name] = curve(train_frame[mask], train_frame[held_mask], test_frame, params, args.trees)
         print(name, json.dumps(out[name]), flush=True)
