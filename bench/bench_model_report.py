@@ -110,6 +110,7 @@ def render(folder: Path, note: str = "") -> str:
             _md(frame),
             "",
         ]
+    lines += _stopping(folder)
     timing = folder / "timing_100000.json"
     if timing.exists():
         lines += [
@@ -187,6 +188,7 @@ def render_txt(folder: Path, header: str = "") -> str:
         )
         out.append(f"  target monthly std <= 0.02: {std:.4f} {'met' if std <= 0.02 else 'NOT MET'}")
         out.append("")
+    out += _stopping(folder)
     for w in sorted(folder.glob("walk_*.json")):
         wk = json.loads(w.read_text())
         out.append(
@@ -197,4 +199,28 @@ def render_txt(folder: Path, header: str = "") -> str:
         out += ["  " + line for line in table.round(4).to_string().splitlines()]
         out += ["  " + line for line in pd.DataFrame(wk["walk_forward_summary"]).round(4).to_string().splitlines()]
         out.append("")
-    return "\n".join(out).replace(" ok ", " met ").replace("MISSED", "NOT MET") + "\n"
+    return "\n".join(out).replace("MISSED", "NOT MET").replace(" ok\n", " met\n").replace(" ok ", " met ") + "\n"
+
+
+def _stopping(folder: Path) -> list[str]:
+    """bench/model_stopping.py's figures: the holdout's best iteration against the test months' best."""
+    lines = []
+    for path in sorted(folder.glob("stopping_*.json")):
+        d = json.loads(path.read_text())
+        lines += [
+            f"Where early stopping lands (bench/model_stopping.py), seed {d['seed']}, {d['clients']:,} clients,"
+            f" {d['trees']} trees fitted on the rows outside the time holdout, AUC followed on the holdout and on"
+            " the 6 test months:",
+            "",
+        ]
+        for name in ("as_is", "purged", "plain_lr_0.05_l2_3"):
+            if name in d:
+                r = d[name]
+                lines.append(
+                    f"- {name}: best iteration by the holdout {r['best_iteration_holdout']}, by the test months"
+                    f" {r['best_iteration_test']}; test Gini at the holdout's best"
+                    f" {r['test_gini_at_holdout_best']:.4f}, at the test's best {r['test_gini_at_test_best']:.4f};"
+                    f" test Gini by trees {r['test_gini_by_trees']}"
+                )
+        lines.append("")
+    return lines
