@@ -49,7 +49,9 @@ def curve(fit: pd.DataFrame, held: pd.DataFrame, test: pd.DataFrame, params: Tra
         "best_iteration_test": best_test + 1,
         "test_gini_at_holdout_best": round(2 * test_auc[best_held] - 1, 4),
         "test_gini_at_test_best": round(2 * test_auc[best_test] - 1, 4),
-        "test_gini_by_trees": {str(k): round(2 * test_auc[k - 1] - 1, 4) for k in (100, 250, 500, 1000, trees)},
+        "test_gini_by_trees": {
+            str(k): round(2 * test_auc[k - 1] - 1, 4) for k in (100, 250, 500, 1000, trees) if k <= trees
+        },
         "seconds": round(time.perf_counter() - started, 1),
     }
 
