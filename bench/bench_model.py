@@ -8,7 +8,7 @@ Usage:
   python bench/bench_model.py timing  [--clients 100000]                    # run_retro with / without ablation
   python bench/bench_model.py memory  [--clients 20000]                     # peak RSS by negative share
   python bench/bench_model.py scoring [--clients 100000] [--score-rows 1000000] [--url URL]  # package vs bare
-  python bench/bench_model.py report                                        # docs/results/model_bench.md
+  python bench/bench_model.py report                    # docs/results/model_bench.md, bench/results/model.txt
 
 Banks are SQLite warehouses under data/bench_model/ (bench/_model_data.py), generated once.
 Targets (issue 11), per seed: every test month, the recipe's Gini >= plain
@@ -36,6 +36,7 @@ from _model_data import FOLDER
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "results" / "model_bench.md"
+TXT = ROOT / "bench" / "results" / "model.txt"
 #: The walk-forward comparison's cheaper recipe (every strategy, the frozen model included):
 #: 200 trees at learning rate 0.15, no validation fit, so that 7 fits per seed stay affordable.
 WALK_TREES, WALK_LR = 200, 0.15
@@ -141,6 +142,9 @@ def quality(clients: int, seed: int, sample: float = 1.0) -> dict:
     }
     path = FOLDER / f"quality_{int(clients * sample)}_{seed}.json"
     path.write_text(json.dumps(out, indent=1, default=str))
+    # The test months' scores, for paired bootstraps against the plain yardstick (bench/model_noise.py).
+    keep = [c for c in ("client_id", "report_date", "target", MULTIMODAL, "truth", "oracle") if c in preds.columns]
+    preds[keep].to_parquet(FOLDER / f"preds_quality_{int(clients * sample)}_{seed}.parquet")
     return {"file": str(path)}
 
 
@@ -179,6 +183,9 @@ def plain(clients: int, seed: int, sample: float = 1.0) -> dict:
     }
     path = FOLDER / f"plain_{int(clients * sample)}_{seed}.json"
     path.write_text(json.dumps(out, indent=1))
+    test_frame[["client_id", "report_date", "target", "score"]].to_parquet(
+        FOLDER / f"preds_plain_{int(clients * sample)}_{seed}.parquet"
+    )
     return {"file": str(path)}
 
 
@@ -509,11 +516,14 @@ def stack_marts(url: str, clients_list: list[int]) -> None:
 
 def write_report() -> None:
     """docs/results/model_bench.md from the seeds' JSON files (and the timing file when present)."""
-    from bench_model_report import render
+    from bench_model_report import render, render_txt
 
     note_file = FOLDER / "note.md"  # what this run could not do, written by hand beside the figures
     REPORT.write_text(render(FOLDER, note_file.read_text() if note_file.exists() else ""), encoding="utf-8")
     print(f"written {REPORT}")
+    header_file = FOLDER / "note.txt"  # the same for bench/results/model.txt: what ran, the load
+    TXT.write_text(render_txt(FOLDER, header_file.read_text() if header_file.exists() else ""), encoding="utf-8")
+    print(f"written {TXT}")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,7 @@ def render(folder: Path, note: str = "") -> str:
             _md(frame),
             "",
         ]
+    lines += _stopping(folder)
     timing = folder / "timing_100000.json"
     if timing.exists():
         lines += [
@@ -137,3 +138,89 @@ def _verdict(diff: float, floor: float) -> str:
     if pd.isna(diff):
         return "not finished"
     return "ok" if diff >= floor else "MISSED"
+
+
+def _seeds(folder: Path) -> list[dict]:
+    """The quality files with the plain yardstick's months joined (NaN where plain did not run)."""
+    seeds = []
+    for p in sorted(folder.glob("quality_*.json")):
+        s = json.loads(p.read_text())
+        m = pd.DataFrame(s["per_month"])
+        plain = folder / f"plain_{s['clients']}_{s['seed']}.json"
+        if plain.exists():
+            m = m.merge(pd.DataFrame(json.loads(plain.read_text())["per_month"]), on="month", how="left")
+        else:
+            m["plain"] = float("nan")
+        s["months"] = m
+        seeds.append(s)
+    return seeds
+
+
+def render_txt(folder: Path, header: str = "") -> str:
+    """bench/results/model.txt: per seed and test month recipe / plain / truth / oracle, the targets met or not."""
+    out = [header] if header else []
+    for s in _seeds(folder):
+        m, t = s["months"], s["training"]
+        share = s.get("sample", 1.0)
+        sample = f", a stable {share:.0%} of a {s['bank_clients']:,}-client bank" if share < 1 else ""
+        out.append(
+            f"seed {s['seed']}: {s['clients']:,} clients{sample} x 36 months; {s['train_rows']:,} training rows; "
+            f"recipe trees best {t['best_iteration'] + 1} / refit {t['trees']} / cap {t['cap']}"
+            f"{' NEAR CAP' if t['near_cap'] else ''}; retro {s['retro_s']:.0f} s"
+        )
+        out.append("  month        recipe   plain  recipe-plain   truth  oracle  recipe/truth")
+        for r in m.itertuples(index=False):
+            out.append(
+                f"  {r.month}  {r.recipe:.4f}  {r.plain:.4f}  {r.recipe - r.plain:+.4f}"
+                f" {_verdict(r.recipe - r.plain, -0.003):>12}"
+                f"  {r.truth:.4f}  {r.oracle:.4f}  {r.recipe / r.truth:.3f}"
+            )
+        mean, truth, oracle, std = m["recipe"].mean(), m["truth"].mean(), m["oracle"].mean(), m["recipe"].std(ddof=0)
+        worst = (m["recipe"] - m["plain"]).min()
+        out.append(
+            f"  mean         {mean:.4f}  {m['plain'].mean():.4f}  {m['recipe'].mean() - m['plain'].mean():+.4f}"
+            f"               {truth:.4f}  {oracle:.4f}  {mean / truth:.3f}"
+        )
+        out.append(f"  target recipe >= plain - 0.003 every month: worst {worst:+.4f} {_verdict(worst, -0.003)}")
+        out.append(
+            f"  target mean >= 0.95 x truth: {mean / truth:.3f} {'met' if mean >= 0.95 * truth else 'NOT MET'};"
+            f" share of the oracle {mean / oracle:.3f}"
+        )
+        out.append(f"  target monthly std <= 0.02: {std:.4f} {'met' if std <= 0.02 else 'NOT MET'}")
+        out.append("")
+    out += _stopping(folder)
+    for w in sorted(folder.glob("walk_*.json")):
+        wk = json.loads(w.read_text())
+        out.append(
+            f"walk-forward, seed {wk['seed']}, {wk['clients']:,} clients ({wk.get('features', 'multimodal')}, "
+            f"{wk['trees']} fixed trees at learning rate {wk['learning_rate']}; {wk['walk_forward_s']:.0f} s):"
+        )
+        table = pd.DataFrame(wk["walk_forward"]).pivot(index="month", columns="strategy", values="gini")
+        out += ["  " + line for line in table.round(4).to_string().splitlines()]
+        out += ["  " + line for line in pd.DataFrame(wk["walk_forward_summary"]).round(4).to_string().splitlines()]
+        out.append("")
+    return "\n".join(out).replace("MISSED", "NOT MET").replace(" ok\n", " met\n").replace(" ok ", " met ") + "\n"
+
+
+def _stopping(folder: Path) -> list[str]:
+    """bench/model_stopping.py's figures: the holdout's best iteration against the test months' best."""
+    lines = []
+    for path in sorted(folder.glob("stopping_*.json")):
+        d = json.loads(path.read_text())
+        lines += [
+            f"Where early stopping lands (bench/model_stopping.py), seed {d['seed']}, {d['clients']:,} clients,"
+            f" {d['trees']} trees fitted on the rows outside the time holdout, AUC followed on the holdout and on"
+            " the 6 test months:",
+            "",
+        ]
+        for name in ("as_is", "purged", "plain_lr_0.05_l2_3"):
+            if name in d:
+                r = d[name]
+                lines.append(
+                    f"- {name}: best iteration by the holdout {r['best_iteration_holdout']}, by the test months"
+                    f" {r['best_iteration_test']}; test Gini at the holdout's best"
+                    f" {r['test_gini_at_holdout_best']:.4f}, at the test's best {r['test_gini_at_test_best']:.4f};"
+                    f" test Gini by trees {r['test_gini_by_trees']}"
+                )
+        lines.append("")
+    return lines
