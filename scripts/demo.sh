@@ -14,10 +14,8 @@ $BIN/rko generate --clients "$CLIENTS" --months "$MONTHS" --seed "$SEED"
 $BIN/rko marts build   # the monthly feature marts: training and scoring read them from here on
 
 echo "== 2/4 training: retro tests, report, package; promotion"
-# A quick recipe for the demo: 6 training and 3 test months, a higher learning rate (fewer trees), no
-# ablation or walk-forward. `rko train` alone is the production recipe (12 + 6 months, the defaults of
-# rko_model/model/defaults.py, the ablation and the walk-forward retro).
-$BIN/rko train --no-ablation --no-walk-forward --train-months 6 --test-months 3 --learning-rate 0.2
+# The production recipe without the ablation and the walk-forward retro (`rko train` alone adds them).
+$BIN/rko train --no-ablation --no-walk-forward
 $BIN/rko promote --allow-refusal
 
 echo "== 3/4 Airflow: rko_monthly_scoring for the latest complete month"
