@@ -1,9 +1,10 @@
 """The recipe's out-of-time Gini per test month on a model bench bank, quickly (no ceilings, no baselines).
 
-Usage: python bench/recipe_gini.py SEED [SAMPLE]   # frames of bench/_model_data.py (60,000 clients x 36 months)
+Usage: python bench/recipe_gini.py SEED [SAMPLE [LEARNING_RATE]]
+(the frames of bench/_model_data.py: 60,000 clients x 36 months).
 
 Compare with ``bench/bench_model.py plain`` of the same seed and sample. Writes
-data/bench_model/recipe_<clients>_<seed>.json (RKO_BENCH_MODEL_DIR moves the folder).
+data/bench_model/recipe_<clients>_<seed>_lr<rate>.json (RKO_BENCH_MODEL_DIR moves the folder).
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     seed = int(sys.argv[1])
     sample = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+    params = TrainParams(learning_rate=float(sys.argv[3])) if len(sys.argv) > 3 else TrainParams()
     data = sampled(frames(CLIENTS, seed), sample)
     train_frame = months_of(data["all"], data["plan"]["train_months"])
     test = months_of(data["all"], data["plan"]["test_months"])
     started = time.perf_counter()
-    model = train(train_frame, rko_spec(), TrainParams())
+    model = train(train_frame, rko_spec(), params)
     test["score"] = model.predict(test)
     out = {
         "seed": seed,
+        "learning_rate": params.learning_rate,
         "clients": int(CLIENTS * sample),
         "best_iteration": model.best_iteration + 1,
         "trees": model.iterations,
@@ -46,7 +49,7 @@ def main() -> None:
             for month, g in test.groupby("report_date")
         },
     }
-    path = FOLDER / f"recipe_{out['clients']}_{seed}.json"
+    path = FOLDER / f"recipe_{out['clients']}_{seed}_lr{params.learning_rate:g}.json"
     path.write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
 
