@@ -82,27 +82,38 @@ def steps(url: str, folder: str, repeat: int) -> dict:
     }
 
 
-def main() -> None:
-    import os
-    import tempfile
-
-    parser = argparse.ArgumentParser(description=__doc__)
+def bench_args(description: str | None = __doc__) -> argparse.Namespace:
+    """The options of the pilot benches (this one and bench_reasons.py): clients, server, repeats."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--url", default=DEFAULT_PG)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def prepared_bank(clients: int, server_url: str) -> tuple[str, str]:
+    """The bench bank's URL (generated when missing) and a data folder holding its champion."""
+    import tempfile
+
     from bench_generator import run_generate
     from bench_scoring_dag import prepare_model
     from bench_snapshot import has_bank
 
-    folder = str(Path(tempfile.gettempdir()) / f"rko-bench-pilot-{args.clients}")
+    folder = str(Path(tempfile.gettempdir()) / f"rko-bench-pilot-{clients}")
     Path(folder).mkdir(parents=True, exist_ok=True)
-    url = schema_url(args.url, f"rko_bench_{args.clients}")
+    url = schema_url(server_url, f"rko_bench_{clients}")
     if not has_bank(url):
-        made = child(run_generate, url, args.clients, 24)
-        print(f"bank of {args.clients:,d} clients x 24 months: {made['rows']:,d} rows in {made['wall_s']:.0f} s")
-    model = child(prepare_model, url, folder)
-    print(f"champion {model['version']}", flush=True)
+        made = child(run_generate, url, clients, 24)
+        print(f"bank of {clients:,d} clients x 24 months: {made['rows']:,d} rows in {made['wall_s']:.0f} s")
+    print(f"champion {child(prepare_model, url, folder)['version']}", flush=True)
+    return url, folder
+
+
+def main() -> None:
+    import os
+
+    args = bench_args()
+    url, folder = prepared_bank(args.clients, args.url)
     print(f"load before: {os.getloadavg()}", flush=True)
     out = child(steps, url, folder, args.repeat)
     rows = out["rows"]

@@ -14,7 +14,6 @@ Usage: python bench/bench_reasons.py [--clients 100000] [--url postgresql+psycop
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import DEFAULT_PG, child, schema_url
+from _common import child
 
 
 def _median_seconds(func, repeat: int) -> float:  # type: ignore[no-untyped-def]
@@ -130,19 +129,10 @@ def measure(url: str, folder: str, repeat: int) -> dict:
 
 
 def main() -> None:
-    import tempfile
+    from bench_pilot import bench_args, prepared_bank
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, default=100_000)
-    parser.add_argument("--url", default=DEFAULT_PG)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    from bench_scoring_dag import prepare_model
-
-    folder = str(Path(tempfile.gettempdir()) / f"rko-bench-pilot-{args.clients}")
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    url = schema_url(args.url, f"rko_bench_{args.clients}")
-    print(f"champion {child(prepare_model, url, folder)['version']}", flush=True)
+    args = bench_args(__doc__)
+    url, folder = prepared_bank(args.clients, args.url)
     out = child(measure, url, folder, args.repeat)
     for key, value in out.items():
         print(f"  {key:<34} {value}", flush=True)

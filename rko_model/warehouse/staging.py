@@ -637,53 +637,54 @@ def read_runs(engine: Engine) -> pd.DataFrame:
     return read_frame(engine, "SELECT * FROM rko_monitoring.rko_run_metrics ORDER BY recorded_at, run_id", {}, kinds)  # type: ignore[arg-type]
 
 
-def record_performance(engine: Engine, row: dict[str, object], sql_dir: Path | None = None) -> None:
-    """Write a month's realised performance, replacing an earlier evaluation of the same month."""
-    values = {c.name: row.get(c.name) for c in realised_performance.columns}
-    values["report_date"] = pd.Timestamp(values["report_date"]).date()  # type: ignore[arg-type]
-    values["evaluated_at"] = _now()
+def _replace_month(
+    engine: Engine,
+    table: Table,
+    report_date: dt.date,
+    values: list[dict[str, object]],
+    function_call: tuple[str, dict[str, object]],
+    what: str,
+    sql_dir: Path | None = None,
+) -> None:
+    """Replace ``table``'s rows of ``report_date`` with ``values`` in one transaction.
+
+    On PostgreSQL through the owner's SECURITY DEFINER function (``function_call``: its SQL and
+    parameters), since the scoring role writes no monitoring table directly (docs/security.md).
+    """
     try:
         with engine.begin() as conn:
             ensure_tables(conn)
             ensure_functions(conn, sql_dir)
             if conn.dialect.name == "postgresql":
-                conn.execute(
-                    text("SELECT rko_monitoring.rko_record_performance(CAST(:row AS jsonb))"),
-                    {"row": json.dumps(_json_ready(values))},
-                )
+                conn.execute(text(function_call[0]), function_call[1])
                 return
-            month = realised_performance.c.report_date == values["report_date"]
-            conn.execute(realised_performance.delete().where(month))
-            conn.execute(realised_performance.insert(), [values])
+            conn.execute(table.delete().where(table.c.report_date == report_date))
+            if values:
+                conn.execute(table.insert(), values)
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
-        raise WarehouseError(f"recording the performance of {values['report_date']} failed: {exc}") from exc
+        raise WarehouseError(f"recording {what} of {report_date} failed: {exc}") from exc
+
+
+def record_performance(engine: Engine, row: dict[str, object], sql_dir: Path | None = None) -> None:
+    """Write a month's realised performance, replacing an earlier evaluation of the same month."""
+    values = {c.name: row.get(c.name) for c in realised_performance.columns}
+    values["report_date"] = report_date = pd.Timestamp(values["report_date"]).date()  # type: ignore[arg-type]
+    values["evaluated_at"] = _now()
+    call = "SELECT rko_monitoring.rko_record_performance(CAST(:row AS jsonb))"
+    function_call = (call, {"row": json.dumps(_json_ready(values))})
+    _replace_month(engine, realised_performance, report_date, [values], function_call, "the performance", sql_dir)
 
 
 def record_pilot_lines(engine: Engine, report_date: dt.date, rows: list[dict[str, object]]) -> None:
-    """Replace a month's pilot lines in one transaction; on PostgreSQL through the owner's function.
-
-    The scoring role writes no monitoring table directly (``docs/security.md``):
-    ``rko_monitoring.rko_record_pilot_month`` deletes the month and inserts its lines for it.
-    """
+    """Replace a month's pilot lines in one transaction (``rko_monitoring.rko_record_pilot_month`` on PostgreSQL)."""
     now = _now()
-    values = [{**{c.name: row.get(c.name) for c in pilot_results.columns}, "evaluated_at": now} for row in rows]
-    for value in values:
-        value["report_date"] = report_date
-    try:
-        with engine.begin() as conn:
-            ensure_tables(conn)
-            ensure_functions(conn)
-            if conn.dialect.name == "postgresql":
-                conn.execute(
-                    text("SELECT rko_monitoring.rko_record_pilot_month(:report_date, CAST(:rows AS jsonb))"),
-                    {"report_date": report_date, "rows": json.dumps([_json_ready(v) for v in values])},
-                )
-                return
-            conn.execute(pilot_results.delete().where(pilot_results.c.report_date == report_date))
-            if values:
-                conn.execute(pilot_results.insert(), values)
-    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
-        raise WarehouseError(f"recording the pilot measurement of {report_date} failed: {exc}") from exc
+    values = [
+        {**{c.name: row.get(c.name) for c in pilot_results.columns}, "report_date": report_date, "evaluated_at": now}
+        for row in rows
+    ]
+    call = "SELECT rko_monitoring.rko_record_pilot_month(:report_date, CAST(:rows AS jsonb))"
+    function_call = (call, {"report_date": report_date, "rows": json.dumps([_json_ready(v) for v in values])})
+    _replace_month(engine, pilot_results, report_date, values, function_call, "the pilot measurement")
 
 
 def read_performance(engine: Engine) -> pd.DataFrame:
