@@ -1,6 +1,6 @@
 """The recipe's out-of-time Gini per test month on a model bench bank, quickly (no ceilings, no baselines).
 
-Usage: python bench/recipe_gini.py SEED [SAMPLE [LEARNING_RATE]]
+Usage: python bench/recipe_gini.py SEED [SAMPLE [LEARNING_RATE [TIME_FOLDS [EARLY_STOPPING_ROUNDS]]]]
 (the frames of bench/_model_data.py: 60,000 clients x 36 months).
 
 Compare with ``bench/bench_model.py plain`` of the same seed and sample. Writes
@@ -30,7 +30,12 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     seed = int(sys.argv[1])
     sample = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
-    params = TrainParams(learning_rate=float(sys.argv[3])) if len(sys.argv) > 3 else TrainParams()
+    base = TrainParams()
+    params = TrainParams(
+        learning_rate=float(sys.argv[3]) if len(sys.argv) > 3 else base.learning_rate,
+        time_folds=int(sys.argv[4]) if len(sys.argv) > 4 else base.time_folds,
+        early_stopping_rounds=int(sys.argv[5]) if len(sys.argv) > 5 else base.early_stopping_rounds,
+    )
     data = sampled(frames(CLIENTS, seed), sample)
     train_frame = months_of(data["all"], data["plan"]["train_months"])
     test = months_of(data["all"], data["plan"]["test_months"])
@@ -41,7 +46,10 @@ def main() -> None:
         "seed": seed,
         "learning_rate": params.learning_rate,
         "clients": int(CLIENTS * sample),
+        "time_folds": params.time_folds,
+        "early_stopping_rounds": params.early_stopping_rounds,
         "best_iteration": model.best_iteration + 1,
+        "fold_best": [b + 1 for b in model.fold_best],
         "trees": model.iterations,
         "seconds": round(time.perf_counter() - started),
         "per_month": {
@@ -49,7 +57,8 @@ def main() -> None:
             for month, g in test.groupby("report_date")
         },
     }
-    path = FOLDER / f"recipe_{out['clients']}_{seed}_lr{params.learning_rate:g}.json"
+    tag = f"lr{params.learning_rate:g}_tf{params.time_folds}_es{params.early_stopping_rounds}"
+    path = FOLDER / f"recipe_{out['clients']}_{seed}_{tag}.json"
     path.write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
 

@@ -27,6 +27,8 @@ NEGATIVE_SHARE: Final = 1.0
 VALIDATION: Final = "time"
 VALIDATION_SHARE: Final = 0.15
 FOLDS: Final = 5
+#: Purged time holdouts (rolling origin) whose mean chooses the tree count; 1: the latest block only.
+TIME_FOLDS: Final = 1
 #: Refit on every training row with the tree count scaled to the larger data.
 REFIT: Final = True
 #: CatBoost text processing: "default" (CatBoost's own).

@@ -56,6 +56,9 @@ class TrainParams:
     validation: str = D.VALIDATION
     validation_share: float = D.VALIDATION_SHARE
     folds: int = D.FOLDS
+    #: Time holdouts (rolling origin): the latest block, then the block before it, each purged;
+    #: the tree count is the mean over blocks, which steadies it against one block's noise.
+    time_folds: int = D.TIME_FOLDS
     refit: bool = D.REFIT
     text_processing: str = D.TEXT_PROCESSING
     #: A fixed number of trees: no validation, one fit on every row (walk-forward retraining).
@@ -73,6 +76,8 @@ class TrainParams:
             raise InvalidInputError(f"validation_share must be in (0, 1), got {self.validation_share}")
         if self.folds < 2:
             raise InvalidInputError(f"folds must be at least 2, got {self.folds}")
+        if self.time_folds < 1:
+            raise InvalidInputError(f"time_folds must be at least 1, got {self.time_folds}")
 
         if self.iterations < 1 or (self.fixed_iterations is not None and self.fixed_iterations < 1):
             raise InvalidInputError("iterations must be positive")
@@ -179,6 +184,32 @@ def time_holdout(frame: pd.DataFrame, spec: FeatureSpec, share: float, purge: in
     return fit, held
 
 
+def time_folds(
+    frame: pd.DataFrame, spec: FeatureSpec, share: float, purge: int, folds: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Up to ``folds`` purged time holdouts, latest first: each next one is cut from the dates before
+    the previous held block, as :func:`time_holdout` cuts the first (rolling origin).
+
+    Fewer folds come back when the earlier dates cannot hold another block and a fit of at least
+    ``purge + 1`` dates (a short frame gets one).
+    """
+    dates = pd.to_datetime(frame[spec.date_column]).to_numpy()
+    out = [time_holdout(frame, spec, share, purge)]
+    while len(out) < folds:
+        earlier = dates < dates[out[-1][1]].min()
+        if np.unique(dates[earlier]).size < purge + 3:
+            break
+        sub = frame[earlier]
+        fit, held = time_holdout(sub, spec, share, purge)
+        if not fit.any() or int(sub[spec.target].to_numpy()[held].sum()) == 0:
+            break
+        fit_mask, held_mask = np.zeros(len(frame), bool), np.zeros(len(frame), bool)
+        fit_mask[np.flatnonzero(earlier)[fit]] = True
+        held_mask[np.flatnonzero(earlier)[held]] = True
+        out.append((fit_mask, held_mask))
+    return out
+
+
 def random_holdout(frame: pd.DataFrame, spec: FeatureSpec, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Masks (fit, held): ``share`` of the rows of each class, at random (stratified)."""
     folds = stratified_folds(frame[spec.target].to_numpy(), round(1 / share), seed)
@@ -259,6 +290,27 @@ def train(frame: pd.DataFrame, spec: FeatureSpec, params: TrainParams | None = N
         best = round(float(np.mean(fold_best)))
         fit_share = (params.folds - 1) / params.folds
         fit, held_frame, probe = frame, frame, None
+    elif scheme == "time" and params.time_folds > 1:
+        blocks = time_folds(frame, spec, params.validation_share, spec.label_overlap, params.time_folds)
+        fold_best, scaled = [], []
+        for k, (fit_mask, held_mask) in enumerate(blocks):
+            log.info(
+                "%s: time fold %d/%d: choosing trees on %d rows, validating on %d",
+                spec.name,
+                k + 1,
+                len(blocks),
+                int(fit_mask.sum()),
+                int(held_mask.sum()),
+            )
+            best_k, model_k = _best_trees(frame[fit_mask], frame[held_mask], spec, params)
+            fold_best.append(best_k)
+            scaled.append((best_k + 1) * len(frame) / int(fit_mask.sum()))
+            if k == 0:
+                probe, fit, held_frame = model_k, frame[fit_mask], frame[held_mask]
+        # The count for all rows, averaged over folds (each scaled from its own fit); expressed back on
+        # the latest fold's fit so that the refit below scales it like a single holdout.
+        fit_share = len(fit) / len(frame)
+        best = max(0, round(float(np.mean(scaled)) * fit_share) - 1)
     else:
         if scheme == "time":
             fit_mask, held_mask = time_holdout(frame, spec, params.validation_share, spec.label_overlap)

@@ -9,7 +9,7 @@ import pytest
 from rko_model.errors import InvalidInputError
 from rko_model.model import metrics
 from rko_model.model.spec import FeatureSpec
-from rko_model.model.train import TrainParams, random_holdout, stratified_folds, time_holdout, train
+from rko_model.model.train import TrainParams, random_holdout, stratified_folds, time_folds, time_holdout, train
 
 FAST = TrainParams(iterations=150, learning_rate=0.15, depth=4, early_stopping_rounds=30)
 
@@ -159,6 +159,33 @@ def test_the_time_holdout_purges_the_dates_whose_labels_overlap_the_held_block()
     tiny = frame[dates.isin(ordered[-3:])]  # too few dates: fewer purged, one left to fit on
     fit, held = time_holdout(tiny, spec, 0.15, purge=5)
     assert fit.any() and held.any()
+
+
+def test_rolling_time_folds_are_purged_disjoint_and_latest_first() -> None:
+    """Each earlier fold is cut before the later held block, with its own purge gap."""
+    frame, spec = _drifting()
+    dates = pd.to_datetime(frame["date"])
+    blocks = time_folds(frame, spec, 0.15, purge=2, folds=3)
+    assert len(blocks) == 3
+    assert blocks[0][0].tolist() == time_holdout(frame, spec, 0.15, purge=2)[0].tolist()  # the first is the holdout
+    ordered = sorted(dates.unique())
+    for k, (fit, held) in enumerate(blocks):
+        first_held = dates[held].min()
+        assert not (fit & held).any() and held.any()
+        assert dates[fit].max() == ordered[ordered.index(first_held) - 3]  # two dates purged
+        if k:
+            assert dates[held].max() < dates[blocks[k - 1][1]].min()  # strictly before the later block
+    short = frame[dates.isin(ordered[-5:])]  # no room for a second block: one fold
+    assert len(time_folds(short, spec, 0.15, purge=2, folds=3)) == 1
+
+
+def test_the_tree_count_is_the_mean_over_time_folds() -> None:
+    frame, spec = _drifting()
+    model = train(frame, spec, TrainParams(**{**FAST.to_dict(), "time_folds": 3}))
+    assert len(model.fold_best) == 3 and model.validation == "time"
+    blocks = time_folds(frame, spec, FAST.validation_share, 0, 3)
+    scaled = [(b + 1) * len(frame) / int(fit.sum()) for b, (fit, _) in zip(model.fold_best, blocks, strict=True)]
+    assert abs(model.iterations - np.mean(scaled)) <= 2  # refit with the mean of the folds' scaled counts
 
 
 def test_bad_targets_are_refused() -> None:
