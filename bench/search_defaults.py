@@ -63,7 +63,7 @@ def one(clients: int, seed: int, change: dict, sample: float, refit: bool = True
     ginis = list(per_month.values())
     return {
         "seed": seed,
-        "clients": len(kept["client_id"].unique()),
+        "clients": round(clients * sample),  # the bank's clients kept (plain_<clients>_<seed>.json)
         "refit": refit,
         "per_month": per_month,
         "train_rows": len(train_frame),
@@ -85,7 +85,11 @@ def main() -> None:
     parser.add_argument("--no-refit", dest="refit", action="store_false", help="score the early-stopped model")
     parser.add_argument("--changes", type=json.loads, default=CHANGES, help="JSON list of settings over the base")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "search_defaults.jsonl")
+    parser.add_argument("--summary", action="store_true", help="only print the table of --out")
     args = parser.parse_args()
+    if args.summary:
+        summarise(args.out)
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     done = set()
     if args.out.exists():
