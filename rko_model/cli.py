@@ -155,8 +155,8 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         if run.packaged == "retro"
         else "the recipe refit on the latest labelled months"
     )
-    print(f"  package: {run.package_dir} ({which})")
-    print(f"  report:  {run.run_dir / 'report.html'}")
+    print(f"  package: {run.package_url} ({which})")
+    print(f"  report:  {run.report_url}")
     print(f"  promote it with: rko promote --version {run.run_id}")
     return 0
 
@@ -172,10 +172,10 @@ def _cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
     from rko_model.errors import PackageError
     from rko_model.model.registry import Registry
 
-    registry = Registry(settings.registry_dir)
+    registry = Registry.of(settings)
     version = args.version or (registry.versions() or [None])[-1]
     if version is None:
-        raise PackageError(f"the registry {settings.registry_dir} holds no packages: run `rko train` first")
+        raise PackageError(f"the registry {settings.registry_url} holds no packages: run `rko train` first")
     decision = registry.promote(version, tolerance=args.tolerance)
     verdict = "promoted to champion" if decision.promoted else "not promoted"
     print(f"{version}: {verdict}: {decision.reason}")

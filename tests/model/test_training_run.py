@@ -24,10 +24,16 @@ TINY_PARAMS = TrainParams(iterations=60, learning_rate=0.2, depth=4, early_stopp
 
 
 def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path) -> None:
-    settings = replace(bank_settings, registry_dir=tmp_path / "registry", runs_dir=tmp_path / "runs")
+    # RKO_REGISTRY_DIR / RKO_RUNS_DIR given as plain paths: local folders outside the artefact root.
+    settings = replace(bank_settings, registry_url=str(tmp_path / "registry"), runs_url=str(tmp_path / "runs"))
     run = train_and_report(bank, settings, n_train=3, n_test=2, params=TINY_PARAMS)
+    run_dir = tmp_path / "runs" / run.run_id
+    assert (
+        run.run_url == run_dir.as_uri()
+        and run.package_url == (tmp_path / "registry" / "packages" / run.run_id).as_uri()
+    )
 
-    metrics = json.loads((run.run_dir / "metrics.json").read_text(encoding="utf-8"))
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["plan"]["test_months"] == ["2026-06-30", "2026-07-31"]
     assert metrics["plan"]["train_months"] == ["2026-01-31", "2026-02-28", "2026-03-31"]
     monthly = pd.DataFrame(metrics["monthly"])
@@ -42,14 +48,14 @@ def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path)
     assert [row["added"] for row in metrics["ablation"]] == list(col.SOURCES)  # one step per source, in order
     assert len(metrics["business"]) == 2 and len(metrics["reliability"]) == 20
 
-    report = (run.run_dir / "report.html").read_text(encoding="utf-8")
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
     assert report.count("data:image/png;base64,") == 4
     assert "Ablation" in report and "Business effect" in report and "Reliability" not in report[:100]
     assert "recipe refit on the latest 3 labelled months" in report and "What drives the model" in report
     assert "Walk-forward" in report and "oracle" in report
 
     # The package: the recipe refit on the latest 3 months whose windows closed by the data's end (2026-10-31).
-    package = load_package(run.package_dir, expected_spec=rko_spec())
+    package = load_package(tmp_path / "registry" / "packages" / run.run_id, expected_spec=rko_spec())
     assert run.packaged == "refit" and package.manifest["packaged"] == "refit"
     assert package.manifest["training_months"] == ["2026-05-31", "2026-06-30", "2026-07-31"]
     assert package.manifest["refit_months"] == package.manifest["training_months"]
@@ -59,12 +65,13 @@ def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path)
     }
     assert package.manifest["retro"]["test_months"] == metrics["plan"]["test_months"]
     assert package.manifest["training"]["trees"] == metrics["training"]["trees"]  # the recipe's tree count
-    preds = pd.read_parquet(run.run_dir / "predictions.parquet")
+    preds = pd.read_parquet(run_dir / "predictions.parquet")
     assert set(MODELS) <= set(preds.columns) and "truth" in preds
+    assert sorted(p.name for p in run_dir.iterdir()) == ["metrics.json", "predictions.parquet", "report.html"]
 
-    before = (run.run_dir / "report.html").stat().st_mtime_ns
-    assert rerender_report(settings) == run.run_dir / "report.html"
-    assert (run.run_dir / "report.html").stat().st_mtime_ns >= before
+    before = (run_dir / "report.html").stat().st_mtime_ns
+    assert rerender_report(settings) == run.report_url == (run_dir / "report.html").as_uri()
+    assert (run_dir / "report.html").stat().st_mtime_ns >= before
 
 
 def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -77,9 +84,8 @@ def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert main([*args, "--package-retro-model", "--no-walk-forward"]) == 0
     out = capsys.readouterr().out
     assert "mean retro Gini" in out and "the retro-tested model itself (audit)" in out
-    audit = load_package(
-        Registry(tmp_path / "data" / "registry").path_for(Registry(tmp_path / "data" / "registry").versions()[-1])
-    )
+    registry = Registry(tmp_path / "data" / "registry")  # by default under the artefact root, the data folder
+    audit = registry.load(registry.versions()[-1])
     assert audit.manifest["packaged"] == "retro"
     assert audit.manifest["training_months"] == audit.manifest["retro_months"]["train"]
     import time
