@@ -18,7 +18,7 @@ from rko_model.model.retro import MODELS
 from rko_model.model.spec import rko_spec
 from rko_model.model.train import TrainParams
 from rko_model.settings import Settings
-from rko_model.training import rerender_report, train_and_report
+from rko_model.training import rerender_report, runs, train_and_report
 
 TINY_PARAMS = TrainParams(iterations=60, learning_rate=0.2, depth=4, early_stopping_rounds=20)
 
@@ -72,6 +72,12 @@ def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path)
     before = (run_dir / "report.html").stat().st_mtime_ns
     assert rerender_report(settings) == run.report_url == (run_dir / "report.html").as_uri()
     assert (run_dir / "report.html").stat().st_mtime_ns >= before
+
+    # Another worker, with a data folder of its own, sets the same registry and runs: it sees the run and loads
+    # the package from its own verified copy.
+    other = replace(settings, data_dir=tmp_path / "other-worker")
+    assert runs(other) == [run.run_id]
+    assert Registry.of(other).load(run.run_id).path.parent == tmp_path / "other-worker" / "cache" / "packages"
 
 
 def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
