@@ -128,7 +128,7 @@ def files(uri: str) -> dict[str, int]:
     Empty when nothing is there. One listing request on an object store, so a reader can
     compare a folder's contents without downloading them.
     """
-    fs, path = url_to_fs(uri)
+    fs, path = _fresh(uri)
     prefix = path.rstrip("/") + "/"
     if not fs.exists(path):
         return {}
@@ -142,7 +142,7 @@ def files(uri: str) -> dict[str, int]:
 
 def folders(uri: str) -> list[str]:
     """The names of the folders (prefixes, on an object store) directly under ``uri``; empty when it does not exist."""
-    fs, path = url_to_fs(uri)
+    fs, path = _fresh(uri)
     if not fs.exists(path):
         return []
     entries = fs.ls(path, detail=True)
@@ -196,14 +196,25 @@ def iter_parquet(uri: str, batch_size: int, only: tuple[str, np.ndarray] | None 
             yield batch.to_pandas()
 
 
-def exists(uri: str) -> bool:
+def _fresh(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and path of ``uri``, with fsspec's cached listings of it dropped.
+
+    s3fs keeps the listings it made for the life of the (shared) filesystem object: a
+    long-running process would not see a package or a file another worker added since.
+    """
     fs, path = url_to_fs(uri)
+    fs.invalidate_cache(path)
+    return fs, path
+
+
+def exists(uri: str) -> bool:
+    fs, path = _fresh(uri)
     return bool(fs.exists(path))
 
 
 def listing(uri: str) -> list[str]:
     """The names (not URIs) of the files directly under ``uri``; empty when it does not exist."""
-    fs, path = url_to_fs(uri)
+    fs, path = _fresh(uri)
     if not fs.exists(path):
         return []
     return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))
