@@ -146,6 +146,8 @@ class Registry:
             version = str(json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))["version"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise PackageError(f"model package {folder}: unreadable {MANIFEST_FILE} ({exc})") from exc
+        if not version or "/" in version or "\\" in version or version.startswith("."):
+            raise PackageError(f"model package {folder}: version {version!r} cannot name a folder of the registry")
         target = self.package_url(version)
         if version in self.versions() or artifacts.files(target):
             raise PackageError(f"model package {target} already exists; versions are never overwritten")
