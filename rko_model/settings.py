@@ -35,7 +35,8 @@ class Settings:
         warehouse_url: SQLAlchemy URL of the warehouse holding the data-contract tables.
         staging_url: where the ranked lists (schema ``mo_staging``) and run metrics (schema
             ``rko_monitoring``) go; on SQLite a file per schema, ATTACHed under that name.
-        data_dir: folder for local artefacts (the default SQLite warehouse, snapshots).
+        data_dir: this machine's local folder: the default SQLite warehouse, the default artefact root,
+            and the package cache (:attr:`package_cache_dir`).
         sql_dir: folder of the SQL files.
         okved_exclusions_path: text file listing OKVED codes or classes left out.
         registry_url: the model registry (packages, champion pointer, promotion decisions), a
