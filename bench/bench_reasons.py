@@ -49,7 +49,7 @@ def measure(url: str, folder: str, repeat: int) -> dict:
     settings = _settings(url, folder)
     engine = make_engine(url)
     report_date = data_end(engine, settings)
-    registry = Registry(settings.registry_dir)
+    registry = Registry.of(settings)
     package = registry.load(registry.required_champion_version())
     model, spec = package.model, package.spec
     snapshot = extract_snapshot(engine, report_date, settings)

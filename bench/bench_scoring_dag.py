@@ -47,7 +47,7 @@ def prepare_model(url: str, folder: str) -> dict:
     from rko_model.warehouse.engine import make_engine
 
     settings = _settings(url, folder)
-    registry = Registry(settings.registry_dir)
+    registry = Registry.of(settings)
     if registry.champion_version():
         return {"version": registry.champion_version()}
     run = train_and_report(
@@ -146,7 +146,7 @@ def naive(url: str, folder: str, sql_flavour: str = "postgresql") -> dict:
     for c in ("legal_form", "okved_code", "okved_class", "region_code"):
         eligible[c] = eligible[c].astype("str")
     frame = assemble_snapshot(eligible, frames[1:], report_date)
-    model = Registry(settings.registry_dir).champion()
+    model = Registry.of(settings).champion()
     t = time.perf_counter()
     scores = model.score(frame)
     score_s = time.perf_counter() - t

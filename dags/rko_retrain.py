@@ -77,7 +77,7 @@ def rko_retrain() -> None:
         return {
             "version": run.run_id,
             "packaged": run.packaged,
-            "report": str(run.run_dir / "report.html"),
+            "report": run.report_url,
             **run.headline,
         }
 
@@ -88,7 +88,7 @@ def rko_retrain() -> None:
         from rko_model.model.registry import Registry
 
         with task_run() as run:  # a damaged registry or a bad tolerance does not mend on retry
-            decision = Registry(run.settings.registry_dir).promote(trained["version"], run.params["std_tolerance"])
+            decision = Registry.of(run.settings).promote(trained["version"], run.params["std_tolerance"])
         if not decision.promoted:  # no Asset event: the scoring side keeps its champion
             raise AirflowSkipException(f"{trained['version']} not promoted: {decision.reason}")
         return {"champion": decision.challenger, "reason": decision.reason}

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
+from rko_model import atomic
 from rko_model.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -41,15 +42,23 @@ def default_root(data_dir: Path) -> str:
     return data_dir.expanduser().resolve().as_uri()
 
 
-def check_root(url: str) -> None:
+def to_url(location: str | Path) -> str:
+    """A store location as a URL: a URL stays as it is, a plain path becomes the ``file://`` URL of that folder."""
+    text = str(location)
+    if "://" in text:
+        return text
+    return Path(text).expanduser().resolve().as_uri()
+
+
+def check_root(url: str, setting: str = "RKO_ARTIFACT_URL") -> None:
     """Fail early, naming the setting, for a root fsspec cannot reach (unknown scheme, missing driver)."""
     if "://" not in url:
-        raise ConfigError(f"RKO_ARTIFACT_URL: {url!r} is not a URL (e.g. file:///srv/rko or s3://rko-artifacts/prod)")
+        raise ConfigError(f"{setting}: {url!r} is not a URL (e.g. file:///srv/rko or s3://rko-artifacts/prod)")
     protocol = url.split("://", 1)[0]
     try:
         fsspec.get_filesystem_class(protocol)
     except (ValueError, ImportError) as exc:
-        raise ConfigError(f"RKO_ARTIFACT_URL: no fsspec filesystem for {protocol!r}: {exc}") from exc
+        raise ConfigError(f"{setting}: no fsspec filesystem for {protocol!r}: {exc}") from exc
 
 
 def join(root: str, *parts: str) -> str:
@@ -95,9 +104,69 @@ def write_bytes(data: bytes, uri: str) -> str:
     return _write(uri, lambda handle: handle.write(data))
 
 
+def write_text(text: str, uri: str) -> str:
+    """UTF-8 ``text`` at ``uri``, atomically; on a local store also flushed to disk before the rename.
+
+    For small files that say what is current (the champion pointer, a promotion decision):
+    a crash right after the write must not leave the old state or an empty file.
+    """
+    target = local_path(uri)
+    if target is not None:
+        atomic.write_text(target, text)
+        return uri
+    return write_bytes(text.encode("utf-8"), uri)
+
+
 def read_bytes(uri: str) -> bytes:
     fs, path = url_to_fs(uri)
     return fs.cat_file(path)
+
+
+def files(uri: str) -> dict[str, int]:
+    """Every file under ``uri``, at any depth: its name relative to ``uri`` (with slashes) and its size in bytes.
+
+    Empty when nothing is there. One listing request on an object store, so a reader can
+    compare a folder's contents without downloading them.
+    """
+    fs, path = _fresh(uri)
+    prefix = path.rstrip("/") + "/"
+    if not fs.exists(path):
+        return {}
+    found = fs.find(path, detail=True)
+    return {
+        name[len(prefix) :]: int(info.get("size") or 0)
+        for name, info in found.items()
+        if name.startswith(prefix) and info.get("type", "file") == "file"
+    }
+
+
+def folders(uri: str) -> list[str]:
+    """The names of the folders (prefixes, on an object store) directly under ``uri``; empty when it does not exist."""
+    fs, path = _fresh(uri)
+    if not fs.exists(path):
+        return []
+    entries = fs.ls(path, detail=True)
+    return sorted(e["name"].rstrip("/").rsplit("/", 1)[-1] for e in entries if e.get("type") == "directory")
+
+
+def download(uri: str, names: list[str], folder: Path) -> None:
+    """Copy the files ``names`` (relative to ``uri``) into the local ``folder``, keeping their relative paths."""
+    fs, path = url_to_fs(uri)
+    for name in names:
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fs.get_file(f"{path.rstrip('/')}/{name}", str(target))
+
+
+def upload(folder: Path, uri: str, last: tuple[str, ...] = ()) -> None:
+    """Copy every file of the local ``folder`` under ``uri``, each atomically; the names in ``last`` go last.
+
+    An object store has no folder to rename into place: a reader that finds the ``last``
+    file knows every other file is there.
+    """
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    for name in sorted(names, key=lambda n: n in last):
+        write_bytes((folder / name).read_bytes(), join(uri, name))
 
 
 def read_parquet(uri: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -127,14 +196,25 @@ def iter_parquet(uri: str, batch_size: int, only: tuple[str, np.ndarray] | None 
             yield batch.to_pandas()
 
 
-def exists(uri: str) -> bool:
+def _fresh(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and path of ``uri``, with fsspec's cached listings of it dropped.
+
+    s3fs keeps the listings it made for the life of the (shared) filesystem object: a
+    long-running process would not see a package or a file another worker added since.
+    """
     fs, path = url_to_fs(uri)
+    fs.invalidate_cache(path)
+    return fs, path
+
+
+def exists(uri: str) -> bool:
+    fs, path = _fresh(uri)
     return bool(fs.exists(path))
 
 
 def listing(uri: str) -> list[str]:
     """The names (not URIs) of the files directly under ``uri``; empty when it does not exist."""
-    fs, path = url_to_fs(uri)
+    fs, path = _fresh(uri)
     if not fs.exists(path):
         return []
     return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))

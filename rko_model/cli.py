@@ -155,8 +155,8 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         if run.packaged == "retro"
         else "the recipe refit on the latest labelled months"
     )
-    print(f"  package: {run.package_dir} ({which})")
-    print(f"  report:  {run.run_dir / 'report.html'}")
+    print(f"  package: {run.package_url} ({which})")
+    print(f"  report:  {run.report_url}")
     print(f"  promote it with: rko promote --version {run.run_id}")
     return 0
 
@@ -168,14 +168,26 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_champion(args: argparse.Namespace, settings: Settings) -> int:
+    """The champion's version (exit 0), or exit 3 when the registry has none: scripts ask the store, not a path."""
+    from rko_model.model.registry import Registry
+
+    version = Registry.of(settings).champion_version()
+    if version is None:
+        print(f"no champion in {settings.registry_url}")
+        return 3
+    print(version)
+    return 0
+
+
 def _cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
     from rko_model.errors import PackageError
     from rko_model.model.registry import Registry
 
-    registry = Registry(settings.registry_dir)
+    registry = Registry.of(settings)
     version = args.version or (registry.versions() or [None])[-1]
     if version is None:
-        raise PackageError(f"the registry {settings.registry_dir} holds no packages: run `rko train` first")
+        raise PackageError(f"the registry {settings.registry_url} holds no packages: run `rko train` first")
     decision = registry.promote(version, tolerance=args.tolerance)
     verdict = "promoted to champion" if decision.promoted else "not promoted"
     print(f"{version}: {verdict}: {decision.reason}")
@@ -520,6 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
     pro.add_argument("--tolerance", type=_tolerance, default=0.01, help="allowed increase of the monthly Gini std")
     pro.add_argument("--allow-refusal", action="store_true", help="exit 0 even when the rule refuses")
     pro.set_defaults(func=_cmd_promote)
+
+    cha = sub.add_parser("champion", help="print the champion's version (exit 3 when there is none)")
+    cha.set_defaults(func=_cmd_champion)
 
     sco = sub.add_parser("score", help="run the monthly scoring steps without Airflow and publish the list")
     sco.add_argument("--report-date", required=True, help="a month end or 'latest'")

@@ -109,10 +109,10 @@ def champion_manifest(settings: Settings) -> tuple[str | None, dict[str, Any] | 
     """The champion's version and verified manifest, or the reason there is none to show."""
     from rko_model.model.registry import Registry  # loads CatBoost: only when the page is drawn
 
-    registry = Registry(settings.registry_dir)
+    registry = Registry.of(settings)
     version = registry.champion_version()
     if version is None:
-        return None, None, f"no champion in {settings.registry_dir} yet: run `rko train` and `rko promote`"
+        return None, None, f"no champion in {settings.registry_url} yet: run `rko train` and `rko promote`"
     try:
         return version, registry.load(version).manifest, None
     except PackageError as exc:

@@ -286,3 +286,8 @@ def render_page(view: MonitoringView) -> str:
         pilot=_pilot(view),
         champion=_champion(view),
     )
+
+
+def render_unavailable(reason: str) -> str:
+    """The page served (503) when the monitoring view cannot be read: the reason, escaped by the template."""
+    return render("unavailable.html.j2", reason=reason)

@@ -109,7 +109,7 @@ def _partition_of(ref: Ref) -> Partition:
 
 def plan(settings: Settings, partitions: int = 1) -> list[Ref]:
     """One reference per partition, with the champion's version fixed for the whole run."""
-    version = Registry(settings.registry_dir).required_champion_version()
+    version = Registry.of(settings).required_champion_version()
     return [{"partition": p.index, "partitions": p.count, "model_version": version} for p in partitions_of(partitions)]
 
 
@@ -198,7 +198,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     report_date = parse_report_date(report_date)
     partition = _partition_of(validated)
     started = time.perf_counter()
-    package = Registry(settings.registry_dir).load(model_version)
+    package = Registry.of(settings).load(model_version)
     ids, scores, counts, unseen, keys = [], [], [], [], []
     for chunk in artifacts.iter_parquet(validated["snapshot_path"], CHUNK_ROWS):
         chunk_scores = package.score(chunk)
@@ -277,7 +277,7 @@ def publish(
     scores = pd.concat([artifacts.read_parquet(ref["scores_path"]) for ref in scored], ignore_index=True)
     ranked = rank_scores(scores[col.CLIENT_ID].to_numpy(), scores["score"].to_numpy(), report_date, version, run_id)
     ranked, pilot_figures = prepare_list(settings, ranked, scores, scored, version)
-    reference = Registry(settings.registry_dir).reference(version)
+    reference = Registry.of(settings).reference(version)
     unseen_parts = [ref.get("unseen_counts") for ref in scored]
     unseen = unseen_shares(None if None in unseen_parts else add_counts(unseen_parts))  # type: ignore[arg-type]
     figures = {

@@ -35,11 +35,16 @@ class Settings:
         warehouse_url: SQLAlchemy URL of the warehouse holding the data-contract tables.
         staging_url: where the ranked lists (schema ``mo_staging``) and run metrics (schema
             ``rko_monitoring``) go; on SQLite a file per schema, ATTACHed under that name.
-        data_dir: folder for local artefacts (the default SQLite warehouse, snapshots).
+        data_dir: this machine's local folder: the default SQLite warehouse, the default artefact root,
+            and the package cache (:attr:`package_cache_dir`).
         sql_dir: folder of the SQL files.
         okved_exclusions_path: text file listing OKVED codes or classes left out.
-        registry_dir: the model registry (packages, champion pointer, promotion decisions).
-        runs_dir: one folder per training run: metrics, predictions, the HTML report.
+        registry_url: the model registry (packages, champion pointer, promotion decisions), a
+            URL of the artefact store; by default ``<artifact_url>/registry``, overridden by
+            ``RKO_REGISTRY_DIR`` (a URL, or a plain path: a local folder). See
+            :mod:`rko_model.model.registry`.
+        runs_url: one folder per training run (metrics, predictions, the HTML report); by
+            default ``<artifact_url>/runs``, overridden by ``RKO_RUNS_DIR`` like the registry.
         gini_floor: realised Gini of a scored month below which monitoring raises an alert.
         psi_warn: score PSI from which monitoring logs a warning.
         psi_alert: score PSI above which monitoring raises an alert.
@@ -47,7 +52,8 @@ class Settings:
             permanent 5% control group (:mod:`rko_model.pilot.config`).
         artifact_url: root of the artefact store (``RKO_ARTIFACT_URL``, fsspec: ``file://`` or
             ``s3://``) for the files tasks hand on (snapshots, scores, validation results,
-            exported lists); by default the data folder itself. See :mod:`rko_model.artifacts`.
+            exported lists), the model registry and the training runs; by default the data
+            folder itself. See :mod:`rko_model.artifacts`.
         feature_source: ``auto`` (default: the feature marts where every month of the snapshot's
             window is built, else the raw tables), ``marts`` (marts required) or ``raw``.
         readiness_deadline_hours: how long after a month closes the scoring DAG waits for the
@@ -59,21 +65,29 @@ class Settings:
     data_dir: Path
     sql_dir: Path
     okved_exclusions_path: Path
-    registry_dir: Path
-    runs_dir: Path
     gini_floor: float = DEFAULT_GINI_FLOOR
     psi_warn: float = DEFAULT_PSI_WARN
     psi_alert: float = DEFAULT_PSI_ALERT
     pilot_config_path: Path | None = None
     artifact_url: str = ""
+    registry_url: str = ""
+    runs_url: str = ""
     feature_source: str = "auto"
     readiness_deadline_hours: float = DEFAULT_READINESS_DEADLINE_HOURS
 
     def __post_init__(self) -> None:
-        if not self.artifact_url:  # settings built in code default to the data folder, like from_env
-            from rko_model.artifacts import default_root
+        from rko_model.artifacts import default_root, join, to_url
 
+        if not self.artifact_url:  # settings built in code default to the data folder, like from_env
             object.__setattr__(self, "artifact_url", default_root(self.data_dir))
+        for name in ("registry", "runs"):  # under the artefact root unless set; a plain path is a local folder
+            value = getattr(self, f"{name}_url")
+            object.__setattr__(self, f"{name}_url", to_url(value) if value else join(self.artifact_url, name))
+
+    @property
+    def package_cache_dir(self) -> Path:
+        """This machine's verified copies of registry packages (CatBoost loads a model from a local file only)."""
+        return self.data_dir / "cache" / "packages"
 
     def pilot_config(self):  # type: ignore[no-untyped-def]
         """The pilot configuration (arm shares, volumes, costs), read from its file when one is set."""
@@ -96,13 +110,13 @@ class Settings:
             okved_exclusions_path=Path(
                 env.get("RKO_OKVED_EXCLUSIONS", str(PROJECT_ROOT / "config" / "okved_exclusions.txt"))
             ),
-            registry_dir=Path(env.get("RKO_REGISTRY_DIR", str(data_dir / "registry"))),
-            runs_dir=Path(env.get("RKO_RUNS_DIR", str(data_dir / "runs"))),
             gini_floor=_float(env, "RKO_GINI_FLOOR", DEFAULT_GINI_FLOOR),
             psi_warn=_float(env, "RKO_PSI_WARN", DEFAULT_PSI_WARN),
             psi_alert=_float(env, "RKO_PSI_ALERT", DEFAULT_PSI_ALERT),
             pilot_config_path=Path(env["RKO_PILOT_CONFIG"]) if env.get("RKO_PILOT_CONFIG") else None,
             artifact_url=env.get("RKO_ARTIFACT_URL", ""),
+            registry_url=env.get("RKO_REGISTRY_DIR", ""),
+            runs_url=env.get("RKO_RUNS_DIR", ""),
             feature_source=(env.get("RKO_FEATURE_SOURCE") or "auto").strip().lower(),
             readiness_deadline_hours=_float(env, "RKO_READINESS_DEADLINE_HOURS", DEFAULT_READINESS_DEADLINE_HOURS),
         )
@@ -113,12 +127,17 @@ class Settings:
         """Fail early, with the setting's name, when a path the project needs is missing."""
         if not self.sql_dir.is_dir():
             raise ConfigError(f"RKO_SQL_DIR: SQL folder {self.sql_dir} does not exist")
+        from rko_model.artifacts import check_root, local_path
+
+        check_root(self.artifact_url)
+        for name, url in (("RKO_REGISTRY_DIR", self.registry_url), ("RKO_RUNS_DIR", self.runs_url)):
+            check_root(url, name)
         for name, folder in (
             ("RKO_DATA_DIR", self.data_dir),
-            ("RKO_REGISTRY_DIR", self.registry_dir),
-            ("RKO_RUNS_DIR", self.runs_dir),
+            ("RKO_REGISTRY_DIR", local_path(self.registry_url)),
+            ("RKO_RUNS_DIR", local_path(self.runs_url)),
         ):
-            if folder.exists() and not folder.is_dir():
+            if folder is not None and folder.exists() and not folder.is_dir():
                 raise ConfigError(f"{name}: {folder} is a file, not a folder: point {name} at a folder")
         if not self.okved_exclusions_path.is_file():
             raise ConfigError(f"RKO_OKVED_EXCLUSIONS: exclusion list {self.okved_exclusions_path} does not exist")
@@ -130,9 +149,6 @@ class Settings:
                 )
         if self.pilot_config_path is not None and not self.pilot_config_path.is_file():
             raise ConfigError(f"RKO_PILOT_CONFIG: pilot configuration {self.pilot_config_path} does not exist")
-        from rko_model.artifacts import check_root
-
-        check_root(self.artifact_url)
         if not -1.0 <= self.gini_floor <= 1.0:
             raise ConfigError(f"RKO_GINI_FLOOR: {self.gini_floor} is not a Gini (between -1 and 1)")
         if self.feature_source not in FEATURE_SOURCES:

@@ -1,15 +1,17 @@
 """The training run end to end: data from the warehouse, retro tests, a package, a report.
 
 This module wires the pure model functions to the I/O (warehouse, registry, run folders);
-the CLI and the retraining DAG call :func:`train_and_report`.
+the CLI and the retraining DAG call :func:`train_and_report`. The package and the run's files
+go to the artefact store (``Settings.registry_url``, ``Settings.runs_url``): the worker that
+trains and the one that promotes or scores need not share a disk.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -19,6 +21,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from rko_model import artifacts
 from rko_model import columns as col
 from rko_model.dates import add_months
 from rko_model.errors import PackageError
@@ -48,11 +51,17 @@ REPORT_FILE = "report.html"
 
 @dataclass(frozen=True)
 class TrainingRun:
+    """A finished training run: where its files and its package are in the artefact store (URLs)."""
+
     run_id: str
-    run_dir: Path
-    package_dir: Path
+    run_url: str
+    package_url: str
     headline: dict[str, float]
     packaged: str = "refit"
+
+    @property
+    def report_url(self) -> str:
+        return artifacts.join(self.run_url, REPORT_FILE)
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -135,23 +144,25 @@ def train_and_report(
         log.info("package: refit the recipe on %d rows of %s..%s", len(package_frame), refit[0], refit[-1])
         model = refit_package_model(package_frame, tested)
     fingerprint = data_fingerprint(package_frame, model.spec)
-    registry = Registry(settings.registry_dir)
     package_months = [m.isoformat() for m in (refit if packaged == "refit" else plan.train_months)]
-    package_dir = save_package(
-        model,
-        registry.path_for(run_id),
-        version=run_id,
-        training_months=package_months,
-        retro=retro,
-        fingerprint=fingerprint,
-        reference=reference_distributions(package_frame, model.predict(package_frame), model),
-        provenance=provenance(
-            packaged,
-            [m.isoformat() for m in plan.train_months],
-            test_months,
-            [m.isoformat() for m in refit],
-        ),
-    )
+    with tempfile.TemporaryDirectory(prefix="rko-package-") as staging:  # CatBoost writes a local file
+        package_url = Registry.of(settings).add(
+            save_package(
+                model,
+                Path(staging) / run_id,
+                version=run_id,
+                training_months=package_months,
+                retro=retro,
+                fingerprint=fingerprint,
+                reference=reference_distributions(package_frame, model.predict(package_frame), model),
+                provenance=provenance(
+                    packaged,
+                    [m.isoformat() for m in plan.train_months],
+                    test_months,
+                    [m.isoformat() for m in refit],
+                ),
+            )
+        )
     run = {
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -184,9 +195,9 @@ def train_and_report(
         "data_fingerprint": fingerprint,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    run_dir = write_run(settings.runs_dir / run_id, run, result.predictions)
+    run_url = write_run(artifacts.join(settings.runs_url, run_id), run, result.predictions)
     return TrainingRun(
-        run_id=run_id, run_dir=run_dir, package_dir=package_dir, headline=result.headline(), packaged=packaged
+        run_id=run_id, run_url=run_url, package_url=package_url, headline=result.headline(), packaged=packaged
     )
 
 
@@ -222,43 +233,41 @@ def stacked_months(
     return StackedMonths(all=frame, spec_date=col.REPORT_DATE)
 
 
-def write_run(folder: Path, run: dict[str, Any], predictions: pd.DataFrame) -> Path:
-    """Write metrics, predictions and the report into ``folder`` at once (a staging folder, renamed)."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        (staging / METRICS_FILE).write_text(
-            json.dumps(run, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
-        )
-        predictions.to_parquet(staging / PREDICTIONS_FILE, index=False)
-        (staging / REPORT_FILE).write_text(render_html(run, predictions), encoding="utf-8")
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    log.info("training run %s written to %s", run["run_id"], folder)
-    return folder
+def write_run(run_url: str, run: dict[str, Any], predictions: pd.DataFrame) -> str:
+    """Write the predictions, the report and the metrics under ``run_url``, each file atomically.
+
+    ``metrics.json`` goes last: a run is listed (:func:`runs`) only once all of its files are
+    there, on a local folder as on an object store, which has no folder to rename into place.
+    """
+    buffer = io.BytesIO()
+    predictions.to_parquet(buffer, index=False)
+    artifacts.write_bytes(buffer.getvalue(), artifacts.join(run_url, PREDICTIONS_FILE))
+    artifacts.write_bytes(render_html(run, predictions).encode("utf-8"), artifacts.join(run_url, REPORT_FILE))
+    metrics = json.dumps(run, indent=1, ensure_ascii=False, default=str)
+    artifacts.write_bytes(metrics.encode("utf-8"), artifacts.join(run_url, METRICS_FILE))
+    log.info("training run %s written to %s", run["run_id"], run_url)
+    return run_url
 
 
 def runs(settings: Settings) -> list[str]:
-    if not settings.runs_dir.is_dir():
-        return []
-    return sorted(p.name for p in settings.runs_dir.iterdir() if (p / METRICS_FILE).is_file())
+    """The ids of the complete training runs under ``settings.runs_url``, oldest first."""
+    return sorted(
+        name.split("/", 1)[0]
+        for name in artifacts.files(settings.runs_url)
+        if name.count("/") == 1 and name.endswith("/" + METRICS_FILE)
+    )
 
 
-def rerender_report(settings: Settings, run_id: str | None = None) -> Path:
-    """Redraw the report of ``run_id`` (default: the latest run) from its stored metrics and predictions."""
+def rerender_report(settings: Settings, run_id: str | None = None) -> str:
+    """Redraw the report of ``run_id`` (default: the latest run) from its stored metrics and predictions; its URL."""
     known = runs(settings)
     if not known:
-        raise PackageError(f"no training runs under {settings.runs_dir}: run `rko train` first")
+        raise PackageError(f"no training runs under {settings.runs_url}: run `rko train` first")
     run_id = run_id or known[-1]
     if run_id not in known:
-        raise PackageError(f"no training run {run_id!r} under {settings.runs_dir}; known: {known}")
-    folder = settings.runs_dir / run_id
-    run = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
-    predictions = pd.read_parquet(folder / PREDICTIONS_FILE)
-    report = folder / REPORT_FILE
-    partial = report.with_name(REPORT_FILE + ".partial")
-    partial.write_text(render_html(run, predictions), encoding="utf-8")
-    partial.replace(report)
-    return report
+        raise PackageError(f"no training run {run_id!r} under {settings.runs_url}; known: {known}")
+    run_url = artifacts.join(settings.runs_url, run_id)
+    run = json.loads(artifacts.read_bytes(artifacts.join(run_url, METRICS_FILE)).decode("utf-8"))
+    predictions = artifacts.read_parquet(artifacts.join(run_url, PREDICTIONS_FILE))
+    report = artifacts.join(run_url, REPORT_FILE)
+    return artifacts.write_bytes(render_html(run, predictions).encode("utf-8"), report)

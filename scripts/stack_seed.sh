@@ -12,7 +12,6 @@ SEED=${RKO_SEED_RANDOM:-42}
 TRAIN_MONTHS=${RKO_SEED_TRAIN_MONTHS:-6}
 TEST_MONTHS=${RKO_SEED_TEST_MONTHS:-3}
 ITERATIONS=${RKO_SEED_ITERATIONS:-200}
-REGISTRY=${RKO_REGISTRY_DIR:-${RKO_DATA_DIR:?RKO_DATA_DIR is not set}/registry}
 
 # `python -m` from the project's root: importable whoever runs it (root in airflow-init, the airflow user elsewhere).
 rko() { python -m rko_model.cli "$@"; }
@@ -30,8 +29,9 @@ else
     rko marts build   # the feature marts of every month; rko_feature_marts keeps them up to date
 fi
 
-if [[ -f "$REGISTRY/champion.json" ]]; then
-    echo "the registry $REGISTRY already has a champion: not training"
+# The registry is in the artefact store (a bucket in the stack): asked through the CLI, not as a path.
+if champion=$(rko champion 2>/dev/null); then
+    echo "the registry already has a champion ($champion): not training"
 else
     echo "training the first model ($TRAIN_MONTHS training and $TEST_MONTHS test months, $ITERATIONS iterations)"
     rko train --no-ablation --no-walk-forward --train-months "$TRAIN_MONTHS" --test-months "$TEST_MONTHS" --iterations "$ITERATIONS"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -101,19 +102,31 @@ def promote_champion(
         frame[extra_feature] = frame["turnover_in_12m"]
         spec = replace(spec, numeric=(*spec.numeric, extra_feature))
     trained = train(frame, spec, TrainParams(iterations=60, depth=4, learning_rate=0.2))
-    registry = Registry(settings.registry_dir)
-    save_package(
-        trained,
-        registry.path_for(version),
-        version=version,
-        training_months=[m.isoformat() for m in months],
-        retro={"gini_mean": gini, "gini_std": 0.01},
-        fingerprint=data_fingerprint(frame, trained.spec),
-        reference=reference_distributions(frame, trained.predict(frame), trained),
-        provenance=provenance_for([m.isoformat() for m in months]),
-    )
+    registry = Registry.of(settings)
+    with tempfile.TemporaryDirectory() as staging:
+        registry.add(
+            save_package(
+                trained,
+                Path(staging) / version,
+                version=version,
+                training_months=[m.isoformat() for m in months],
+                retro={"gini_mean": gini, "gini_std": 0.01},
+                fingerprint=data_fingerprint(frame, trained.spec),
+                reference=reference_distributions(frame, trained.predict(frame), trained),
+                provenance=provenance_for([m.isoformat() for m in months]),
+            )
+        )
     assert registry.promote(version).promoted
     return version
+
+
+def registry_folder(settings: Settings) -> Path:
+    """The local folder of the settings' registry (the tests' registries are ``file://``)."""
+    from rko_model.artifacts import local_path
+
+    folder = local_path(settings.registry_url)
+    assert folder is not None, settings.registry_url
+    return folder
 
 
 def provenance_for(training_months: list[str]) -> dict:
@@ -157,7 +170,7 @@ def champion_stack(
         ablation=False,
         as_of=as_of,
     )
-    assert Registry(settings.registry_dir).promote(trained.run_id).promoted
+    assert Registry.of(settings).promote(trained.run_id).promoted
     return settings
 
 

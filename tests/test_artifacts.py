@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -109,8 +110,13 @@ def test_workers_with_separate_disks_share_only_the_store(stack: Settings, tmp_p
     single = _published(stack)
 
     shared = (tmp_path / "shared").as_uri()
-    a = replace(stack, data_dir=tmp_path / "worker-a", artifact_url=shared)
-    b = replace(stack, data_dir=tmp_path / "worker-b", artifact_url=shared)
+    shutil.copytree(
+        artifacts.local_path(stack.registry_url), tmp_path / "shared" / "registry"
+    )  # the champion, in the store
+    a, b = (
+        replace(stack, data_dir=tmp_path / name, artifact_url=shared, registry_url=f"{shared}/registry")
+        for name in ("worker-a", "worker-b")
+    )
     run_id = "two-workers"
     planned = monthly.plan(a, 2)
     workers = [(a, b, a), (b, a, b)]  # extract, validate, score: a different worker at each hand-over
@@ -126,8 +132,10 @@ def test_workers_with_separate_disks_share_only_the_store(stack: Settings, tmp_p
 
     uris = [ref[key] for ref in refs for key in ("snapshot_path", "scores_path", "result_path") if ref.get(key)]
     assert len(set(uris)) == 6 and all(uri.startswith(shared + "/monthly/2026-10-31/two-workers/") for uri in uris)
-    assert _files(tmp_path / "worker-a") == [] and _files(tmp_path / "worker-b") == []
-    assert {p.name for p in _files(tmp_path / "shared")} == {
+    for worker in ("worker-a", "worker-b"):  # each scored: its disk holds only its verified copy of the champion
+        in_cache = [p.relative_to(tmp_path / worker).parts[:2] for p in _files(tmp_path / worker)]
+        assert in_cache == [("cache", "packages")] * 4  # the model, manifest, reference and checksums
+    assert {p.name for p in _files(tmp_path / "shared" / "monthly")} == {
         "snapshot_p0of2.parquet",
         "snapshot_p1of2.parquet",
         "scores_p0of2.parquet",

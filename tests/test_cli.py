@@ -108,7 +108,7 @@ def test_score_refuses_a_partly_loaded_month_unless_forced(env: Path, capsys: py
         make_engine(settings.warehouse_url), settings, n_train=2, n_test=1,
         params=TrainParams(iterations=30, depth=4), ablation=False,
     )  # fmt: skip
-    assert Registry(settings.registry_dir).promote(run.run_id).promoted
+    assert Registry.of(settings).promote(run.run_id).promoted
     capsys.readouterr()
 
     assert main(["check", "--report-date", "latest"]) == 3

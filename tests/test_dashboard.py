@@ -111,7 +111,7 @@ def _cells(page: str) -> dict[str, list[str]]:
 
 
 def test_the_page_shows_every_month_its_figures_and_the_champion(monitoring_settings: Settings, registry: Path) -> None:
-    view = read_monitoring(replace(monitoring_settings, registry_dir=registry))
+    view = read_monitoring(replace(monitoring_settings, registry_url=str(registry)))
     page = render_page(view)
     cells = _cells(page)
     assert sorted(cells) == [month_label(m) for m in MONTHS]
@@ -161,7 +161,7 @@ def test_the_page_escapes_every_text_it_shows(settings: Settings, registry: Path
     """Texts from the tables and the registry (a version, a status, a message) are escaped by the template."""
     url = f"sqlite:///{settings.data_dir / 'mo_staging.db'}"
     seed_monitoring(url)
-    view = read_monitoring(replace(settings, staging_url=url, registry_dir=registry))
+    view = read_monitoring(replace(settings, staging_url=url, registry_url=str(registry)))
     assert view.champion_manifest is not None
     months = view.months.assign(model_version=HOSTILE, run_status=HOSTILE, performance_message=HOSTILE)
     manifest = {**view.champion_manifest, "version": HOSTILE, "created_at": HOSTILE}

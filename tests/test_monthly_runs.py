@@ -60,7 +60,7 @@ def _env(settings: Settings) -> dict[str, str]:
 def test_scoring_in_chunks_gives_the_scores_of_the_whole(scored: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     planned = monthly.plan(scored)[0]
     extracted = monthly.extract(scored, MONTH, "chunks")
-    package = Registry(scored.registry_dir).load(planned["model_version"])
+    package = Registry.of(scored).load(planned["model_version"])
     whole = package.score(pd.read_parquet(extracted["snapshot_path"]))
     monkeypatch.setattr(monthly, "CHUNK_ROWS", 97)  # many chunks, the last one short
     extracted = monthly.extract(scored, MONTH, "chunks")

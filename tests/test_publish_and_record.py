@@ -113,7 +113,7 @@ def test_a_failing_record_step_never_reports_the_month_failed(
         "RKO_DATA_DIR": str(bench.data_dir),
         "RKO_WAREHOUSE_URL": bench.warehouse_url,
         "RKO_STAGING_URL": bench.staging_url,
-        "RKO_REGISTRY_DIR": str(bench.registry_dir),
+        "RKO_REGISTRY_DIR": bench.registry_url,
     }.items():
         monkeypatch.setenv(key, value)
     assert main(["score", "--report-date", MONTH.isoformat(), "--run-id", "busy-record"]) == 0
@@ -137,7 +137,7 @@ def test_two_concurrent_rko_score_runs_of_a_month_publish_once(bench: Settings) 
         "RKO_DATA_DIR": str(bench.data_dir),
         "RKO_WAREHOUSE_URL": bench.warehouse_url,
         "RKO_STAGING_URL": bench.staging_url,
-        "RKO_REGISTRY_DIR": str(bench.registry_dir),
+        "RKO_REGISTRY_DIR": bench.registry_url,
     }
     command = [sys.executable, "-m", "rko_model.cli", "score", "--report-date", MONTH.isoformat(), "--run-id"]
     first = subprocess.Popen([*command, "run-a"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

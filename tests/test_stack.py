@@ -213,8 +213,8 @@ def test_data_folder_is_one_named_volume_on_every_airflow_service(compose: dict)
     for name in AIRFLOW_SERVICES:
         env = environment(services[name])
         assert env["RKO_DATA_DIR"] == data_dir, name
-        for var in ("RKO_REGISTRY_DIR", "RKO_RUNS_DIR"):
-            assert PurePosixPath(data_dir) in PurePosixPath(env[var]).parents, (name, var)
+        for var, folder in (("RKO_REGISTRY_DIR", "registry"), ("RKO_RUNS_DIR", "runs")):  # in the store, not here
+            assert env[var] == f"{env['RKO_ARTIFACT_URL']}/{folder}", (name, var)
         mounts = volume_mounts(services[name])
         assert data_dir in mounts, name
         sources.add(mounts[data_dir])

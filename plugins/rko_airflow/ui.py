@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from html import escape
 from typing import Any
 
 import pandas as pd
@@ -43,14 +42,11 @@ def _reason(exc: Exception) -> str:
 
 
 def _problem(exc: Exception) -> HTMLResponse:
+    from rko_model.dashboard_page import render_unavailable
+
     reason = _reason(exc)
     log.warning("RKO monitoring page unavailable: %s", reason, exc_info=describe(exc) is None)
-    body = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>RKO monitoring</title></head>"
-        "<body style='font-family: system-ui, sans-serif; padding: 24px'><h1>RKO monitoring is unavailable</h1>"
-        f"<p>{escape(reason)}</p></body></html>"
-    )
-    return HTMLResponse(body, status_code=503)
+    return HTMLResponse(render_unavailable(reason), status_code=503)
 
 
 def create_app() -> FastAPI:

@@ -37,12 +37,17 @@ def write_checksums(folder: Path) -> dict[str, str]:
     return sums
 
 
-def verify_checksums(folder: Path) -> None:
-    """Refuse a package whose files differ from its checksums, naming the first file that does."""
+def verify_checksums(folder: Path, label: str | None = None) -> None:
+    """Refuse a package whose files differ from its checksums, naming the first file that does.
+
+    ``label`` names the package in the errors (its URL in the registry, when ``folder`` is a
+    local copy): the operator restores the package there, not in a cache.
+    """
     listing = folder / CHECKSUM_FILE
+    name_of = label or str(folder)
     if not listing.is_file():
         raise PackageError(
-            f"model package {folder} has no {CHECKSUM_FILE}: it was made before every file was checksummed or "
+            f"model package {name_of} has no {CHECKSUM_FILE}: it was made before every file was checksummed or "
             "the file was removed; retrain and promote a new package"
         )
     try:
@@ -51,22 +56,22 @@ def verify_checksums(folder: Path) -> None:
             raise TypeError("sha256 is not a mapping")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise PackageError(
-            f"model package {folder}: {CHECKSUM_FILE} is damaged ({exc}); restore the package from its source"
+            f"model package {name_of}: {CHECKSUM_FILE} is damaged ({exc}); restore the package from its source"
         ) from exc
     present = set(_files(folder))
     for name, expected in sorted(sums.items()):
         if name not in present:
-            raise PackageError(f"model package {folder} lacks {name}; restore the package from its source")
+            raise PackageError(f"model package {name_of} lacks {name}; restore the package from its source")
         actual = sha256_of(folder / name)
         if actual != expected:
             raise PackageError(
-                f"model package {folder}: {name} checksum {actual[:12]}… does not match the recorded "
+                f"model package {name_of}: {name} checksum {actual[:12]}… does not match the recorded "
                 f"{str(expected)[:12]}…; the file was altered or replaced: restore the package from its source, "
                 "or retrain and promote another"
             )
     extra = sorted(present - set(sums))
     if extra:
         raise PackageError(
-            f"model package {folder} holds files its checksums do not list: {extra}; a package is never changed "
+            f"model package {name_of} holds files its checksums do not list: {extra}; a package is never changed "
             "after it is written: remove them or restore the package"
         )

@@ -179,50 +179,59 @@ def save_package(
     return folder
 
 
-def read_reference(folder: Path) -> dict[str, Any]:
-    """A package's reference distributions alone: drift needs them, not the model (its checksums are verified)."""
-    verify_checksums(folder)
+def read_reference(folder: Path, label: str | None = None) -> dict[str, Any]:
+    """A package's reference distributions alone: drift needs them, not the model (its checksums are verified).
+
+    ``label`` names the package in errors (see :func:`load_package`).
+    """
+    name_of = label or str(folder)
+    verify_checksums(folder, name_of)
     try:
         return json.loads((folder / REFERENCE_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageError(f"model package {folder}: unreadable {REFERENCE_FILE} ({exc})") from exc
+        raise PackageError(f"model package {name_of}: unreadable {REFERENCE_FILE} ({exc})") from exc
 
 
-def load_package(folder: Path, expected_spec: FeatureSpec | None = None) -> ModelPackage:
-    """Load and verify a package: files present, checksum intact, feature spec as expected."""
+def load_package(folder: Path, expected_spec: FeatureSpec | None = None, label: str | None = None) -> ModelPackage:
+    """Load and verify a package: files present, checksum intact, feature spec as expected.
+
+    ``label`` names the package in errors: its URL in the registry when ``folder`` is this
+    machine's cached copy (:mod:`rko_model.model.package_cache`).
+    """
+    name_of = label or str(folder)
     missing = [f for f in (MODEL_FILE, MANIFEST_FILE, REFERENCE_FILE) if not (folder / f).is_file()]
     if missing:
-        raise PackageError(f"model package {folder} lacks {', '.join(missing)}")
-    verify_checksums(folder)
+        raise PackageError(f"model package {name_of} lacks {', '.join(missing)}")
+    verify_checksums(folder, name_of)
     try:
         manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
         spec = FeatureSpec.from_dict(manifest["feature_spec"])
         expected_sha = manifest["model_sha256"]
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise PackageError(f"model package {folder}: unreadable {MANIFEST_FILE} ({exc})") from exc
+        raise PackageError(f"model package {name_of}: unreadable {MANIFEST_FILE} ({exc})") from exc
     try:
         reference = json.loads((folder / REFERENCE_FILE).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageError(f"model package {folder}: unreadable {REFERENCE_FILE} ({exc})") from exc
+        raise PackageError(f"model package {name_of}: unreadable {REFERENCE_FILE} ({exc})") from exc
     actual_sha = sha256_of(folder / MODEL_FILE)
     if actual_sha != expected_sha:
         raise PackageError(
-            f"model package {folder}: {MODEL_FILE} checksum {actual_sha[:12]}… does not match the manifest's "
+            f"model package {name_of}: {MODEL_FILE} checksum {actual_sha[:12]}… does not match the manifest's "
             f"{expected_sha[:12]}…; the file was altered or replaced: restore the package from its source, "
             "or retrain and promote another"
         )
     if expected_spec is not None and expected_spec != spec:
         raise PackageError(
-            f"model package {folder}: feature spec differs from the expected one: "
+            f"model package {name_of}: feature spec differs from the expected one: "
             f"{_spec_difference(expected_spec, spec)}"
         )
-    check_provenance(manifest, manifest.get("training_months"), folder)
+    check_provenance(manifest, manifest.get("training_months"), name_of)
     model = CatBoostClassifier()
     model.load_model(str(folder / MODEL_FILE))
     if list(model.feature_names_) != list(spec.features):
         in_model, in_spec = set(model.feature_names_), set(spec.features)
         raise PackageError(
-            f"model package {folder}: the model's features do not match its manifest's feature spec "
+            f"model package {name_of}: the model's features do not match its manifest's feature spec "
             f"(spec only: {sorted(in_spec - in_model)}, model only: {sorted(in_model - in_spec)}); the manifest "
             "was edited or belongs to another model: restore the package from its source or retrain"
         )
@@ -242,7 +251,7 @@ def provenance(packaged: str, retro_train: list[str], retro_test: list[str], ref
     }
 
 
-def check_provenance(manifest: dict[str, Any], training_months: Any, folder: Path) -> dict[str, Any]:
+def check_provenance(manifest: dict[str, Any], training_months: Any, folder: Path | str) -> dict[str, Any]:
     """Refuse a package whose retro and refit months are missing or do not fit together.
 
     The retro months (train, then test out of time) say how the recipe was validated; the

@@ -1,13 +1,23 @@
-"""A file registry of model packages with one champion and any number of challengers.
+"""The model registry: packages, one champion and the promotion decisions, in the artefact store.
 
-Layout under the registry folder::
+Layout under the registry's URL (``Settings.registry_url``: ``<artifact root>/registry`` unless
+``RKO_REGISTRY_DIR`` says otherwise; ``file://`` or ``s3://`` through fsspec, like
+:mod:`rko_model.artifacts`)::
 
-    packages/<version>/     model packages (never overwritten)
-    champion.json           which version scores the monthly list
-    decisions.jsonl         every promotion decision with its figures, appended
+    packages/<version>/               model packages (never overwritten)
+    champion.json                     which version scores the monthly list
+    decisions/<time>-<version>.json   one promotion decision with its figures per file
+    decisions.jsonl                   decisions of earlier releases (read, never written again)
 
 A challenger is promoted only when its mean retro Gini is higher than the champion's and
 the standard deviation of its monthly Gini is not worse beyond a set tolerance.
+
+Workers share no disk: a package is loaded from this machine's verified copy
+(:mod:`rko_model.model.package_cache`), because CatBoost reads a model from a local file.
+The champion pointer is one small file replaced atomically (the last promotion wins, as
+before). Each decision is a file of its own, named by its time to the microsecond: an object
+store cannot append, and rewriting one log would need a lock across machines, whereas a new
+file per decision never loses a concurrent promotion's record and never rewrites history.
 """
 
 from __future__ import annotations
@@ -16,19 +26,29 @@ import datetime as dt
 import json
 import logging
 import math
+import shutil
+import tempfile
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rko_model.atomic import write_text
+from rko_model import artifacts
 from rko_model.errors import InvalidInputError, PackageError
-from rko_model.model.package import ModelPackage, load_package, read_reference
+from rko_model.model.checksums import CHECKSUM_FILE, verify_checksums
+from rko_model.model.package import MANIFEST_FILE, ModelPackage, load_package, read_reference
+from rko_model.model.package_cache import local_copy
+
+if TYPE_CHECKING:
+    from rko_model.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_STD_TOLERANCE = 0.01
 CHAMPION_FILE = "champion.json"
-DECISIONS_FILE = "decisions.jsonl"
+DECISIONS_FOLDER = "decisions"
+#: The single log of decisions that earlier releases appended to: still read, never written.
+LEGACY_DECISIONS_FILE = "decisions.jsonl"
 
 
 def check_tolerance(tolerance: object) -> float:
@@ -89,46 +109,93 @@ def decide(challenger: dict[str, float], champion: dict[str, float] | None, tole
 
 
 class Registry:
-    """Packages, the champion pointer and the decision log in one folder."""
+    """Packages, the champion pointer and the decisions under one URL of the artefact store.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.packages = root / "packages"
+    ``root``: the registry's URL, or a plain path (a local folder). ``cache_dir``: where this
+    machine keeps verified copies of the packages it loads (:meth:`of` uses the data folder's;
+    by default one under the system's temporary folder).
+    """
 
-    def path_for(self, version: str) -> Path:
-        return self.packages / version
+    def __init__(self, root: str | Path, cache_dir: Path | None = None) -> None:
+        self.root = artifacts.to_url(root)
+        self.packages = artifacts.join(self.root, "packages")
+        self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "rko-package-cache"
+
+    @classmethod
+    def of(cls, settings: Settings) -> Registry:
+        """The registry of ``settings``, with this machine's package cache in its data folder."""
+        return cls(settings.registry_url, settings.package_cache_dir)
+
+    def package_url(self, version: str) -> str:
+        return artifacts.join(self.packages, version)
 
     def versions(self) -> list[str]:
         """Package versions, oldest first (versions sort by creation time)."""
-        if not self.packages.is_dir():
-            return []
-        return sorted(p.name for p in self.packages.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return [name for name in artifacts.folders(self.packages) if not name.startswith(".")]
+
+    def add(self, folder: Path) -> str:
+        """Publish the package written in the local ``folder`` (:func:`save_package`) under its version; its URL.
+
+        Verified first, so a broken package never reaches the registry; never overwrites a
+        version. On a local store the package appears at once (a folder renamed into place);
+        on an object store its ``checksums.json`` is written last, and a package caught
+        halfway is refused by its checksums until it is complete.
+        """
+        verify_checksums(folder)
+        try:
+            version = str(json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))["version"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise PackageError(f"model package {folder}: unreadable {MANIFEST_FILE} ({exc})") from exc
+        if not version or "/" in version or "\\" in version or version.startswith("."):
+            raise PackageError(f"model package {folder}: version {version!r} cannot name a folder of the registry")
+        target = self.package_url(version)
+        if version in self.versions() or artifacts.files(target):
+            raise PackageError(f"model package {target} already exists; versions are never overwritten")
+        local = artifacts.local_path(target)
+        if local is None:
+            artifacts.upload(folder, target, last=(CHECKSUM_FILE,))
+        else:
+            local.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=local.parent))
+            try:
+                shutil.copytree(folder, staging, dirs_exist_ok=True)
+                staging.rename(local)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        log.info("model package %s added to %s", version, target)
+        return target
 
     def load(self, version: str) -> ModelPackage:
-        return load_package(self._existing(version))
+        """The package ``version``, loaded from this machine's verified copy."""
+        url = self._existing(version)
+        return load_package(local_copy(url, version, self.cache_dir), label=url)
 
     def reference(self, version: str) -> dict[str, Any]:
         """A package's reference distributions, without loading its model (scoring verified it already)."""
-        return read_reference(self._existing(version))
+        url = self._existing(version)
+        return read_reference(local_copy(url, version, self.cache_dir), label=url)
 
-    def _existing(self, version: str) -> Path:
-        if version not in self.versions():
-            raise PackageError(f"no model package {version!r} in {self.packages}; known: {self.versions()}")
-        return self.path_for(version)
+    def _existing(self, version: str) -> str:
+        known = self.versions()
+        if version not in known:
+            raise PackageError(f"no model package {version!r} in {self.packages}; known: {known}")
+        return self.package_url(version)
 
     def champion_version(self) -> str | None:
         """The champion's version; a PackageError (permanent) when ``champion.json`` is damaged."""
-        pointer = self.root / CHAMPION_FILE
-        if not pointer.is_file():
+        pointer = artifacts.join(self.root, CHAMPION_FILE)
+        if not artifacts.exists(pointer):
             return None
         try:
-            version = json.loads(pointer.read_text(encoding="utf-8"))["version"]
+            version = json.loads(artifacts.read_bytes(pointer).decode("utf-8"))["version"]
             if not isinstance(version, str) or not version:
                 raise ValueError(f"version {version!r} is not a package version")
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PackageError(
                 f"the champion pointer {pointer} is damaged ({type(exc).__name__}: {exc}); restore it, or "
-                f"promote a package again with `rko promote --version <version>` ({DECISIONS_FILE} lists the past ones)"
+                f"promote a package again with `rko promote --version <version>` (the registry's {DECISIONS_FOLDER}/ "
+                "lists the past ones)"
             ) from exc
         return version
 
@@ -144,25 +211,27 @@ class Registry:
         return self.load(self.required_champion_version())
 
     def decisions(self) -> list[dict]:
-        """Every recorded decision, oldest first; a damaged line is a PackageError naming it."""
-        log_file = self.root / DECISIONS_FILE
-        if not log_file.is_file():
+        """Every recorded decision, oldest first; a damaged one is a PackageError naming it."""
+        return [*self._legacy_decisions(), *self._decision_files()]
+
+    def _legacy_decisions(self) -> list[dict]:
+        log_file = artifacts.join(self.root, LEGACY_DECISIONS_FILE)
+        if not artifacts.exists(log_file):
             return []
         decisions = []
-        for number, line in enumerate(log_file.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                decision = json.loads(line)
-                if not isinstance(decision, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as exc:
-                raise PackageError(
-                    f"line {number} of {log_file} is damaged ({exc}); the other decisions are intact: repair or "
-                    "remove that line"
-                ) from exc
-            decisions.append(decision)
+        text = artifacts.read_bytes(log_file).decode("utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                decisions.append(_decision(line, f"line {number} of {log_file}"))
         return decisions
+
+    def _decision_files(self) -> list[dict]:
+        folder = artifacts.join(self.root, DECISIONS_FOLDER)
+        names = sorted(n for n in artifacts.files(folder) if n.endswith(".json") and "/" not in n)
+        return [
+            _decision(artifacts.read_bytes(url).decode("utf-8", errors="replace"), url)
+            for url in (artifacts.join(folder, name) for name in names)
+        ]
 
     def promote(self, version: str, tolerance: float = DEFAULT_STD_TOLERANCE) -> PromotionDecision:
         """Apply the promotion rule to ``version`` against the current champion; record the decision."""
@@ -177,8 +246,9 @@ class Registry:
             promoted, reason = False, "already the champion"
         else:
             promoted, reason = decide(challenger_retro, champion_retro, tolerance)
+        now = dt.datetime.now(dt.UTC)
         decision = PromotionDecision(
-            decided_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            decided_at=now.isoformat(timespec="seconds"),
             challenger=version,
             champion_before=current,
             promoted=promoted,
@@ -189,18 +259,21 @@ class Registry:
             champion_gini_std=None if champion_retro is None else float(champion_retro["gini_std"]),
             std_tolerance=tolerance,
         )
-        self._append_decision(asdict(decision))
+        name = f"{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:6]}-{version}.json"  # sorts by time; never collides
+        artifacts.write_text(json.dumps(asdict(decision)) + "\n", artifacts.join(self.root, DECISIONS_FOLDER, name))
         if promoted:
             payload = {"version": version, "promoted_at": decision.decided_at}
-            write_text(self.root / CHAMPION_FILE, json.dumps(payload, indent=2))
+            artifacts.write_text(json.dumps(payload, indent=2), artifacts.join(self.root, CHAMPION_FILE))
         log.info("promotion of %s: %s (%s)", version, "promoted" if promoted else "refused", reason)
         return decision
 
-    def _append_decision(self, decision: dict[str, Any]) -> None:
-        """Append one decision by rewriting the log whole (atomic); a damaged last line keeps its own line."""
-        log_file = self.root / DECISIONS_FILE
-        earlier = log_file.read_bytes() if log_file.is_file() else b""
-        if earlier and not earlier.endswith(b"\n"):
-            log.warning("the last line of %s is damaged (no line end); the new decision goes on its own line", log_file)
-            earlier += b"\n"
-        write_text(log_file, earlier.decode("utf-8", errors="replace") + json.dumps(decision) + "\n")
+
+def _decision(text: str, where: str) -> dict:
+    """One recorded decision (a JSON object), or a PackageError naming where it is damaged."""
+    try:
+        decision = json.loads(text)
+        if not isinstance(decision, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        raise PackageError(f"{where} is damaged ({exc}); the other decisions are intact: repair or remove it") from exc
+    return decision

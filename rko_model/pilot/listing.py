@@ -148,7 +148,7 @@ def prepare_list(
     missing = ids[~np.isin(ids, known[col.CLIENT_ID].to_numpy(dtype=np.int64))]
     paths = [ref["snapshot_path"] for ref in scored if ref.get("snapshot_path")]
     if len(missing) and paths:  # several partitions' stragglers, or scores made without reasons
-        package = Registry(settings.registry_dir).load(version)
+        package = Registry.of(settings).load(version)
         known = pd.concat([known, explain_rows(package, paths, missing, config)], ignore_index=True)
     explained = int(np.isin(ids, known[col.CLIENT_ID].to_numpy(dtype=np.int64)).sum())
     if explained:

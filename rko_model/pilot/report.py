@@ -203,7 +203,7 @@ def pilot_report(settings: Settings, months: list[dt.date] | None = None) -> Pil
         retro["conversion_uplift"] = retro["model_conversion"] / retro["rules_conversion"] - 1
         retro["cost_saving"] = 1 - retro["rules_conversion"] / retro["model_conversion"]
     champion: dict[str, Any] = {}
-    registry = Registry(settings.registry_dir)
+    registry = Registry.of(settings)
     version = registry.champion_version()
     if version is not None:
         manifest = registry.load(version).manifest

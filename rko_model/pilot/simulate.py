@@ -200,7 +200,7 @@ def _write(settings: Settings, sim: Simulation, contacts: pd.DataFrame, cut: dt.
 
 
 def _ensure_champion(settings: Settings, train: TrainParams, n_train: int, n_test: int, as_of: dt.date) -> str:
-    registry = Registry(settings.registry_dir)
+    registry = Registry.of(settings)
     version = registry.champion_version()
     if version is not None:
         return version

@@ -28,12 +28,11 @@ from rko_model import monthly
 from rko_model.errors import DataContractError, IncompleteDataError, PackageError, RkoError, ValidationError
 from rko_model.labels import extract_labels
 from rko_model.model.checksums import write_checksums
-from rko_model.model.registry import Registry
 from rko_model.partitions import WHOLE
 from rko_model.settings import Settings
 from rko_model.warehouse import schema
 from rko_model.warehouse.engine import make_engine
-from tests.helpers import insert, promote_champion, replaced_by_view, run
+from tests.helpers import insert, promote_champion, registry_folder, replaced_by_view, run
 
 #: The month every case scores, the month before it (the row count's yardstick), the training months.
 REPORT_DATE = dt.date(2026, 10, 31)
@@ -55,7 +54,7 @@ class Bench:
 
     @property
     def champion_dir(self) -> Path:
-        return Registry(self.settings.registry_dir).path_for(CHAMPION)
+        return registry_folder(self.settings) / "packages" / CHAMPION
 
 
 Runner = Callable[[Settings, str], Any]
@@ -339,8 +338,8 @@ def _package_spec(bench: Bench) -> Iterator[Settings]:
 @case("package for other features", r"needs features the data lacks: \['turnover_in_24m'\]", error=PackageError)
 def _package_for_other_features(bench: Bench) -> Iterator[Settings]:
     """A consistent package (checksum and spec true), trained by a code version whose snapshot had another column."""
-    settings = replace(bench.settings, registry_dir=bench.folder / f"registry-{uuid.uuid4().hex[:8]}")
-    shutil.copytree(bench.settings.registry_dir, settings.registry_dir)
+    settings = replace(bench.settings, registry_url=str(bench.folder / f"registry-{uuid.uuid4().hex[:8]}"))
+    shutil.copytree(registry_folder(bench.settings), registry_folder(settings))
     promote_champion(bench.engine, settings, TRAIN_MONTHS, "other-features", extra_feature="turnover_in_24m", gini=0.9)
     yield settings
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -146,7 +147,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         with champion_bank("postgresql", folder / "bank", BANK) as settings:
             shared = (folder / "shared-artifacts").as_uri()
-            settings = replace(settings, artifact_url=shared)
+            # The bank's champion moves into the store: the registry is reached through it, like the artefacts.
+            shutil.copytree(artifacts.local_path(settings.registry_url), folder / "shared-artifacts" / "registry")
+            settings = replace(
+                settings, artifact_url=shared, registry_url=f"{shared}/registry", runs_url=f"{shared}/runs"
+            )
             port = _free_port()
             queue = f"rko-test-{uuid.uuid4().hex[:8]}"  # no other Celery worker on this broker takes our tasks
             env = {
@@ -184,10 +189,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "AIRFLOW_CONN_RKO_STAGING": json.dumps(
                     {"conn_type": "generic", "extra": {"sqlalchemy_url": settings.staging_url}}
                 ),
-                "RKO_ARTIFACT_URL": shared,
-                # The registry is not in the store yet (issue 15, later): the workers share its folder.
-                "RKO_REGISTRY_DIR": str(settings.registry_dir),
-                "RKO_RUNS_DIR": str(settings.runs_dir),
+                "RKO_ARTIFACT_URL": shared,  # also the registry's and the training runs' root: no shared folder
                 "RKO_DATA_DIR": str(folder / "control-data"),
             }
             metadata = sa.create_engine(metadata_url)
@@ -280,8 +282,10 @@ def test_two_celery_workers_publish_the_list_of_a_single_process(stack: Stack) -
     assert len(tasks) == 4 + 4 * 3 and set(tasks["state"]) == {"success"}  # wait, plan, publish, record + 3 x 4
     assert set(tasks["hostname"]) == set(WORKERS), tasks.to_string()  # both workers ran tasks
     pd.testing.assert_frame_equal(_published(stack.settings), single)  # row for row
-    for name in WORKERS:  # the workers' own disks hold no artefact
-        assert not [f for f in _files(stack.folder / name / "data") if f.endswith((".parquet", ".json"))]
+    for name in WORKERS:  # the workers' own disks hold no artefact, only their verified copy of the champion
+        data = stack.folder / name / "data"
+        own = [p.relative_to(data) for p in data.rglob("*") if p.suffix in (".parquet", ".json")]
+        assert not [p for p in own if p.parts[:2] != ("cache", "packages")], own
     shared = _files(artifacts.local_path(monthly.run_folder(stack.settings, pd.Timestamp(MONTH).date(), run_id)))
     assert sum(f.startswith("snapshot_p") for f in shared) == 4 and sum(f.startswith("scores_p") for f in shared) == 4
     print(

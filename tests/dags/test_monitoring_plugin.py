@@ -83,7 +83,22 @@ def test_a_missing_connection_is_a_readable_503(api, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("AIRFLOW_CONN_RKO_STAGING")
     client = TestClient(api, headers={"Authorization": f"Bearer {_token(api)}"})
     response = client.get("/rko-monitoring/")
-    assert response.status_code == 503 and re.search(r"rko_staging\S* isn&#x27;t defined", response.text)
+    assert response.status_code == 503 and re.search(r"rko_staging\S* isn&#39;t defined", response.text)
+
+
+def test_the_reason_on_the_503_page_is_escaped(api, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A reason carrying markup (a value from a table or a path) reaches the page as text, never as markup."""
+    from fastapi.testclient import TestClient
+    from rko_airflow import ui
+
+    def broken() -> None:
+        raise ValueError("\"'><script>alert(1)</script>")
+
+    monkeypatch.setattr(ui, "page_settings", broken)
+    client = TestClient(api, headers={"Authorization": f"Bearer {_token(api)}"})
+    response = client.get("/rko-monitoring/")
+    assert response.status_code == 503 and "<script>" not in response.text
+    assert "&#34;&#39;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
 
 
 def test_a_damaged_champion_file_is_a_503_with_the_reason(  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ from rko_model.partitions import WHOLE
 from rko_model.settings import Settings
 from rko_model.warehouse.staging import claim_month, ensure_tables, hold_month, make_staging_engine
 from tests.bad_input.cases import CHAMPION, PREVIOUS_MONTH, REPORT_DATE
-from tests.helpers import run
+from tests.helpers import registry_folder, run
 
 ENGINE_FREE = ("engine-free",)  # cases that touch no database run once (on the SQLite bench)
 BOTH = ("sqlite", "postgresql")
@@ -53,7 +53,7 @@ class Stage:
 
     @property
     def registry(self) -> Registry:
-        return Registry(self.settings.registry_dir)
+        return Registry.of(self.settings)
 
 
 @dataclass(frozen=True)
@@ -428,21 +428,21 @@ def _data_dir_file(stage: Stage) -> Iterator[Trial]:
 @fault("champion pointer truncated", "file", 2, r"the champion pointer .*champion\.json is damaged", ENGINE_FREE)
 def _champion_truncated(stage: Stage) -> Iterator[Trial]:
     """`champion.json` cut in half (a full disk); the DAG's `plan` used to retry it for 10 minutes"""
-    with file_changed(stage.settings.registry_dir / "champion.json", lambda data: data[: len(data) // 2]):
+    with file_changed(registry_folder(stage.settings) / "champion.json", lambda data: data[: len(data) // 2]):
         yield Trial(score("case-champion"), step=plan_step)
 
 
 @fault("champion pointer to no package", "file", 2, r"no model package 'gone' in", ENGINE_FREE)
 def _champion_gone(stage: Stage) -> Iterator[Trial]:
     """`champion.json` names a version that is not in the registry"""
-    with file_changed(stage.settings.registry_dir / "champion.json", lambda _: b'{"version": "gone"}'):
+    with file_changed(registry_folder(stage.settings) / "champion.json", lambda _: b'{"version": "gone"}'):
         yield Trial(score("case-champion-gone"), step=scoring_steps)
 
 
 @fault("manifest edited", "file", 2, r"manifest\.json checksum .* does not match the recorded", ENGINE_FREE)
 def _manifest_edited(stage: Stage) -> Iterator[Trial]:
     """the champion's `manifest.json` edited (a better retro Gini written in): only model.cbm used to be checked"""
-    path = stage.settings.registry_dir / "packages" / CHAMPION / "manifest.json"
+    path = registry_folder(stage.settings) / "packages" / CHAMPION / "manifest.json"
     with file_changed(path, lambda data: data.replace(b'"gini_mean": ', b'"gini_mean": 0.9, "was": ', 1)):
         yield Trial(score("case-manifest"), step=scoring_steps)
 
@@ -450,7 +450,7 @@ def _manifest_edited(stage: Stage) -> Iterator[Trial]:
 @fault("reference file damaged", "file", 2, r"reference\.json checksum", ENGINE_FREE)
 def _reference_damaged(stage: Stage) -> Iterator[Trial]:
     """the champion's `reference.json` truncated (it used to be called the manifest)"""
-    path = stage.settings.registry_dir / "packages" / CHAMPION / "reference.json"
+    path = registry_folder(stage.settings) / "packages" / CHAMPION / "reference.json"
     with file_changed(path, lambda data: data[:100]):
         yield Trial(score("case-reference"))
 
@@ -458,7 +458,7 @@ def _reference_damaged(stage: Stage) -> Iterator[Trial]:
 @fault("model file truncated", "file", 2, r"model\.cbm checksum .* does not match", ENGINE_FREE)
 def _model_truncated(stage: Stage) -> Iterator[Trial]:
     """the champion's `model.cbm` truncated"""
-    path = stage.settings.registry_dir / "packages" / CHAMPION / "model.cbm"
+    path = registry_folder(stage.settings) / "packages" / CHAMPION / "model.cbm"
     with file_changed(path, lambda data: data[:1000]):
         yield Trial(score("case-model"))
 
@@ -466,7 +466,7 @@ def _model_truncated(stage: Stage) -> Iterator[Trial]:
 @fault("checksums removed", "file", 2, r"has no checksums\.json", ENGINE_FREE)
 def _checksums_removed(stage: Stage) -> Iterator[Trial]:
     """the champion's `checksums.json` deleted"""
-    path = stage.settings.registry_dir / "packages" / CHAMPION / "checksums.json"
+    path = registry_folder(stage.settings) / "packages" / CHAMPION / "checksums.json"
     original = path.read_bytes()
     path.unlink()
     try:
@@ -480,7 +480,7 @@ def _checksums_removed(stage: Stage) -> Iterator[Trial]:
 )
 def _extra_file(stage: Stage) -> Iterator[Trial]:
     """a file added to the champion's package after it was written"""
-    path = stage.settings.registry_dir / "packages" / CHAMPION / "extra.json"
+    path = registry_folder(stage.settings) / "packages" / CHAMPION / "extra.json"
     path.write_text("{}", encoding="utf-8")
     try:
         yield Trial(score("case-extra-file"))

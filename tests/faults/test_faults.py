@@ -36,7 +36,7 @@ from rko_model.warehouse.staging import make_staging_engine, published_by, read_
 from tests.bad_input.cases import REPORT_DATE, build_bench
 from tests.conftest import ENGINES, POSTGRES_URL, new_warehouse
 from tests.faults.corpus import CASES, CLASSES, FaultCase, Stage, counts, environment, markdown_table
-from tests.helpers import reset_postgres_staging
+from tests.helpers import registry_folder, reset_postgres_staging
 
 BANK = BankSpec(n_clients=700, n_months=16, seed=12)
 DOC = PROJECT_ROOT / "docs" / "bad_input.md"
@@ -56,8 +56,8 @@ def stage(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         "RKO_DATA_DIR": str(settings.data_dir),
         "RKO_WAREHOUSE_URL": settings.warehouse_url,
         "RKO_STAGING_URL": settings.staging_url,
-        "RKO_REGISTRY_DIR": str(settings.registry_dir),
-        "RKO_RUNS_DIR": str(settings.runs_dir),
+        "RKO_REGISTRY_DIR": settings.registry_url,
+        "RKO_RUNS_DIR": settings.runs_url,
     }
     try:
         bench = build_bench(request.param, engine, settings, folder)
@@ -108,7 +108,7 @@ def test_a_fault_ends_in_one_line_and_leaves_everything_as_it_was(
     list_before = _list_digest(stage.settings)
     capsys.readouterr()
     with case.breaks(stage) as trial:
-        registry_before = _tree_digest(stage.settings.registry_dir)  # as the case left it: the run changes nothing
+        registry_before = _tree_digest(registry_folder(stage.settings))  # as the case left it: the run changes nothing
         for key in [k for k in os.environ if k.startswith("RKO_") and k != "RKO_TEST_POSTGRES_URL"]:
             monkeypatch.delenv(key)
         env = environment(stage.env, trial.env)
@@ -123,7 +123,7 @@ def test_a_fault_ends_in_one_line_and_leaves_everything_as_it_was(
             for handler in [h for h in logging.getLogger().handlers if h not in handlers]:
                 logging.getLogger().removeHandler(handler)
         err = capsys.readouterr().err
-        registry_after = _tree_digest(stage.settings.registry_dir)
+        registry_after = _tree_digest(registry_folder(stage.settings))
         if trial.step is not None:
             _assert_task_fate(case, trial.step, env)
         monkeypatch.undo()

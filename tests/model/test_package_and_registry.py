@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,6 +43,15 @@ def _save(model: TrainedModel, frame, folder: Path, version: str, mean: float = 
         reference=reference_distributions(frame, model.predict(frame), model),
         provenance=provenance("refit", ["2024-06-30", "2024-07-31"], ["2024-10-31"], ["2025-01-31"]),
     )
+
+
+def _add(registry: Registry, model: TrainedModel, frame, version: str, mean: float = 0.5, std: float = 0.02) -> str:  # type: ignore[no-untyped-def]
+    """Write a package in a local build folder and add it to ``registry``; its URL."""
+    build = Path(tempfile.mkdtemp(prefix="rko-test-build-"))
+    try:
+        return registry.add(_save(model, frame, build / version, version, mean, std))
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
 
 
 def test_package_round_trip_scores_the_same(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -102,9 +112,9 @@ def test_registry_records_every_decision(trained, tmp_path: Path) -> None:  # ty
     registry = Registry(tmp_path / "registry")
     with pytest.raises(PackageError, match="no champion yet"):
         registry.champion()
-    _save(model, frame, registry.path_for("20260101T000000Z"), "20260101T000000Z", mean=0.50)
-    _save(model, frame, registry.path_for("20260201T000000Z"), "20260201T000000Z", mean=0.48)
-    _save(model, frame, registry.path_for("20260301T000000Z"), "20260301T000000Z", mean=0.53)
+    _add(registry, model, frame, "20260101T000000Z", mean=0.50)
+    _add(registry, model, frame, "20260201T000000Z", mean=0.48)
+    _add(registry, model, frame, "20260301T000000Z", mean=0.53)
     assert registry.promote("20260101T000000Z").promoted
     refused = registry.promote("20260201T000000Z")
     assert not refused.promoted and refused.champion_before == "20260101T000000Z"
@@ -114,7 +124,7 @@ def test_registry_records_every_decision(trained, tmp_path: Path) -> None:  # ty
     decisions = registry.decisions()
     assert [d["promoted"] for d in decisions] == [True, False, True]
     assert decisions[1]["challenger_gini_mean"] == 0.48 and decisions[1]["champion_gini_mean"] == 0.50
-    assert json.loads((registry.root / "champion.json").read_text())["version"] == "20260301T000000Z"
+    assert json.loads((tmp_path / "registry" / "champion.json").read_text())["version"] == "20260301T000000Z"
     with pytest.raises(PackageError, match="no model package 'nope'"):
         registry.promote("nope")
 
@@ -144,28 +154,36 @@ def test_every_file_of_a_package_is_checksummed(trained, tmp_path: Path) -> None
 def test_a_damaged_champion_pointer_is_one_permanent_package_error(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model, frame = trained
     registry = Registry(tmp_path / "registry")
-    _save(model, frame, registry.path_for("v1"), "v1")
+    _add(registry, model, frame, "v1")
     assert registry.promote("v1").promoted
-    pointer = registry.root / "champion.json"
+    pointer = tmp_path / "registry" / "champion.json"
     for damage in (pointer.read_bytes()[:10], b"", b"[1, 2]", b'{"version": 7}', b"\xff\xfe"):
         pointer.write_bytes(damage)
         with pytest.raises(PackageError, match=r"the champion pointer .*champion\.json is damaged") as caught:
             registry.champion_version()
         assert not caught.value.transient  # the DAG does not retry it
-    assert not list(registry.root.glob("*.partial"))
+    assert not list((tmp_path / "registry").glob("*.partial"))
 
 
-def test_decisions_survive_a_damaged_last_line(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_each_decision_is_a_file_of_its_own_and_earlier_logs_are_still_read(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No append on an object store: a decision is a new file; decisions.jsonl of earlier releases is read first."""
     model, frame = trained
     registry = Registry(tmp_path / "registry")
-    _save(model, frame, registry.path_for("v1"), "v1", mean=0.5)
-    _save(model, frame, registry.path_for("v2"), "v2", mean=0.6)
-    assert registry.promote("v1").promoted
-    log_file = registry.root / "decisions.jsonl"
-    log_file.write_bytes(log_file.read_bytes()[:-20])  # the last line cut (a crash while appending)
-    assert registry.promote("v2").promoted  # the next decision is not glued onto the damaged line
-    lines = log_file.read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[1])["challenger"] == "v2"
+    _add(registry, model, frame, "v1", mean=0.5)
+    _add(registry, model, frame, "v2", mean=0.6)
+    legacy = {"decided_at": "2025-01-01T00:00:00+00:00", "challenger": "v0", "promoted": True}
+    (tmp_path / "registry" / "decisions.jsonl").write_text(json.dumps(legacy) + "\n")
+    assert registry.promote("v1").promoted and registry.promote("v2").promoted
+    assert not registry.promote("v2").promoted  # already the champion: refused, and recorded
+    files = sorted((tmp_path / "registry" / "decisions").iterdir())
+    assert [json.loads(f.read_text())["challenger"] for f in files] == ["v1", "v2", "v2"]
+    assert [d["challenger"] for d in registry.decisions()] == ["v0", "v1", "v2", "v2"]
+    assert (tmp_path / "registry" / "decisions.jsonl").read_text() == json.dumps(legacy) + "\n"  # never rewritten
+    files[1].write_text('{"challenger": "v2", "promo')  # a damaged decision is named; the others are intact
+    with pytest.raises(PackageError, match=rf"{files[1].name} is damaged .* the other decisions are intact"):
+        registry.decisions()
+    files[1].unlink()
+    (tmp_path / "registry" / "decisions.jsonl").write_text("{\n")
     with pytest.raises(PackageError, match=r"line 1 of .*decisions\.jsonl is damaged"):
         registry.decisions()
 
@@ -177,19 +195,19 @@ def test_promotion_arguments_are_validated(trained, tmp_path: Path, tolerance: o
 
     model, frame = trained
     registry = Registry(tmp_path / "registry")
-    _save(model, frame, registry.path_for("v1"), "v1", mean=0.5, std=0.0145)
-    _save(model, frame, registry.path_for("v2"), "v2", mean=0.6, std=0.40)
+    _add(registry, model, frame, "v1", mean=0.5, std=0.0145)
+    _add(registry, model, frame, "v2", mean=0.6, std=0.40)
     assert registry.promote("v1").promoted
-    before = (registry.root / "decisions.jsonl").read_bytes()
+    before = registry.decisions()
     with pytest.raises(InvalidInputError, match="std tolerance"):
         registry.promote("v2", tolerance=tolerance)  # type: ignore[arg-type]
-    assert registry.champion_version() == "v1" and (registry.root / "decisions.jsonl").read_bytes() == before
+    assert registry.champion_version() == "v1" and registry.decisions() == before
 
 
 def test_non_finite_retro_figures_are_refused(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model, frame = trained
     registry = Registry(tmp_path / "registry")
-    _save(model, frame, registry.path_for("v1"), "v1", mean=float("nan"))
+    _add(registry, model, frame, "v1", mean=float("nan"))
     with pytest.raises(PackageError, match=r"retro figures .* are not finite"):
         registry.promote("v1")
     assert registry.champion_version() is None

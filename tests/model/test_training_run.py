@@ -18,16 +18,22 @@ from rko_model.model.retro import MODELS
 from rko_model.model.spec import rko_spec
 from rko_model.model.train import TrainParams
 from rko_model.settings import Settings
-from rko_model.training import rerender_report, train_and_report
+from rko_model.training import rerender_report, runs, train_and_report
 
 TINY_PARAMS = TrainParams(iterations=60, learning_rate=0.2, depth=4, early_stopping_rounds=20)
 
 
 def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path) -> None:
-    settings = replace(bank_settings, registry_dir=tmp_path / "registry", runs_dir=tmp_path / "runs")
+    # RKO_REGISTRY_DIR / RKO_RUNS_DIR given as plain paths: local folders outside the artefact root.
+    settings = replace(bank_settings, registry_url=str(tmp_path / "registry"), runs_url=str(tmp_path / "runs"))
     run = train_and_report(bank, settings, n_train=3, n_test=2, params=TINY_PARAMS)
+    run_dir = tmp_path / "runs" / run.run_id
+    assert (
+        run.run_url == run_dir.as_uri()
+        and run.package_url == (tmp_path / "registry" / "packages" / run.run_id).as_uri()
+    )
 
-    metrics = json.loads((run.run_dir / "metrics.json").read_text(encoding="utf-8"))
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["plan"]["test_months"] == ["2026-06-30", "2026-07-31"]
     assert metrics["plan"]["train_months"] == ["2026-01-31", "2026-02-28", "2026-03-31"]
     monthly = pd.DataFrame(metrics["monthly"])
@@ -42,14 +48,14 @@ def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path)
     assert [row["added"] for row in metrics["ablation"]] == list(col.SOURCES)  # one step per source, in order
     assert len(metrics["business"]) == 2 and len(metrics["reliability"]) == 20
 
-    report = (run.run_dir / "report.html").read_text(encoding="utf-8")
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
     assert report.count("data:image/png;base64,") == 4
     assert "Ablation" in report and "Business effect" in report and "Reliability" not in report[:100]
     assert "recipe refit on the latest 3 labelled months" in report and "What drives the model" in report
     assert "Walk-forward" in report and "oracle" in report
 
     # The package: the recipe refit on the latest 3 months whose windows closed by the data's end (2026-10-31).
-    package = load_package(run.package_dir, expected_spec=rko_spec())
+    package = load_package(tmp_path / "registry" / "packages" / run.run_id, expected_spec=rko_spec())
     assert run.packaged == "refit" and package.manifest["packaged"] == "refit"
     assert package.manifest["training_months"] == ["2026-05-31", "2026-06-30", "2026-07-31"]
     assert package.manifest["refit_months"] == package.manifest["training_months"]
@@ -59,12 +65,19 @@ def test_train_and_report(bank: Engine, bank_settings: Settings, tmp_path: Path)
     }
     assert package.manifest["retro"]["test_months"] == metrics["plan"]["test_months"]
     assert package.manifest["training"]["trees"] == metrics["training"]["trees"]  # the recipe's tree count
-    preds = pd.read_parquet(run.run_dir / "predictions.parquet")
+    preds = pd.read_parquet(run_dir / "predictions.parquet")
     assert set(MODELS) <= set(preds.columns) and "truth" in preds
+    assert sorted(p.name for p in run_dir.iterdir()) == ["metrics.json", "predictions.parquet", "report.html"]
 
-    before = (run.run_dir / "report.html").stat().st_mtime_ns
-    assert rerender_report(settings) == run.run_dir / "report.html"
-    assert (run.run_dir / "report.html").stat().st_mtime_ns >= before
+    before = (run_dir / "report.html").stat().st_mtime_ns
+    assert rerender_report(settings) == run.report_url == (run_dir / "report.html").as_uri()
+    assert (run_dir / "report.html").stat().st_mtime_ns >= before
+
+    # Another worker, with a data folder of its own, sets the same registry and runs: it sees the run and loads
+    # the package from its own verified copy.
+    other = replace(settings, data_dir=tmp_path / "other-worker")
+    assert runs(other) == [run.run_id]
+    assert Registry.of(other).load(run.run_id).path.parent == tmp_path / "other-worker" / "cache" / "packages"
 
 
 def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -77,9 +90,8 @@ def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert main([*args, "--package-retro-model", "--no-walk-forward"]) == 0
     out = capsys.readouterr().out
     assert "mean retro Gini" in out and "the retro-tested model itself (audit)" in out
-    audit = load_package(
-        Registry(tmp_path / "data" / "registry").path_for(Registry(tmp_path / "data" / "registry").versions()[-1])
-    )
+    registry = Registry(tmp_path / "data" / "registry")  # by default under the artefact root, the data folder
+    audit = registry.load(registry.versions()[-1])
     assert audit.manifest["packaged"] == "retro"
     assert audit.manifest["training_months"] == audit.manifest["retro_months"]["train"]
     import time
@@ -88,8 +100,10 @@ def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "mean retro Gini" in out and "report:" in out and "refit on the latest labelled months" in out
+    assert main(["champion"]) == 3 and "no champion in file://" in capsys.readouterr().out
     assert main(["promote"]) == 0
     assert "promoted to champion: no champion yet" in capsys.readouterr().out
+    assert main(["champion"]) == 0 and capsys.readouterr().out.strip() == registry.versions()[-1]
     assert main(["promote"]) == 3  # the same version again: refused, recorded, non-zero exit
     assert "already the champion" in capsys.readouterr().out
     assert main(["report"]) == 0
