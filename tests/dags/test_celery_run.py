@@ -277,7 +277,9 @@ def test_two_celery_workers_publish_the_list_of_a_single_process(stack: Stack) -
             params={"r": run_id},
         )
     assert state == "success", tasks.to_string()
-    assert len(tasks) == 4 + 4 * 3 and set(tasks["state"]) == {"success"}  # wait, plan, publish, record + 3 x 4
+    assert len(tasks) == 6 + 4 * 3  # months, wait, plan, publish, record, catch_up + 3 x 4 partitions
+    work, catch_up = tasks[tasks["task_id"] != "catch_up"], tasks[tasks["task_id"] == "catch_up"]
+    assert set(work["state"]) == {"success"} and catch_up["state"].tolist() == ["skipped"], tasks.to_string()
     assert set(tasks["hostname"]) == set(WORKERS), tasks.to_string()  # both workers ran tasks
     pd.testing.assert_frame_equal(_published(stack.settings), single)  # row for row
     for name in WORKERS:  # the workers' own disks hold no artefact

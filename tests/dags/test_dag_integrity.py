@@ -105,12 +105,16 @@ def test_conventions(dagbag, dag_id: str) -> None:  # type: ignore[no-untyped-de
 
 
 def test_the_published_list_is_an_asset_with_a_consumer(dagbag) -> None:  # type: ignore[no-untyped-def]
-    """publish declares the list's Asset; rko_list_export is scheduled on it (and on nothing else)."""
+    """publish declares the list's Asset; rko_list_export is scheduled on it (and on the catch-up of its events)."""
     publish = dagbag.get_dag("rko_monthly_scoring").get_task("publish")
     assert [a.uri for a in publish.outlets] == ["rko://mo_staging/rko_propensity"]
     export = dagbag.get_dag("rko_list_export")
-    assert export.timetable.asset_condition.uri == "rko://mo_staging/rko_propensity"
-    assert [t.task_id for t in export.tasks] == ["export"] and "report_date" in export.params
+    uris = {asset.uri for asset in export.timetable.asset_condition.objects}
+    assert uris == {"rko://mo_staging/rko_propensity", "rko://export/list_catch_up"}  # and its own catch-up
+    assert sorted(t.task_id for t in export.tasks) == ["catch_up", "export"] and "report_date" in export.params
+    catch_up = export.get_task("catch_up")
+    assert [a.uri for a in catch_up.inlets] == ["rko://mo_staging/rko_propensity"]
+    assert [a.uri for a in catch_up.outlets] == ["rko://export/list_catch_up"]
     assert export.max_active_runs == 1 and not export.catchup
 
 

@@ -9,9 +9,10 @@ import pendulum
 import pytest
 from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowSkipException
+from rko_airflow.asset_catch_up import REPORT_DATES_KEY, unconsumed_events
 from rko_airflow.assets import CHAMPION, FEATURE_MARTS, MARTS_CATCH_UP
 from rko_airflow.marts_asset import REPORT_DATE_KEY
-from rko_airflow.scoring_months import REPORT_DATES_KEY, catch_up_marts, months_of_run, unconsumed_events
+from rko_airflow.scoring_months import catch_up_marts, months_of_run
 
 DAG_ID = "rko_monthly_scoring"
 TRIGGERED = pendulum.datetime(2026, 12, 2, 8, tz="UTC")
