@@ -15,7 +15,7 @@ hour; a run scores the months the marts were built for (never the clock):
   the run is created) in no run at all. This task finds marts events newer than the run's
   trigger that no scoring run consumed and emits `rko://scoring/marts_catch_up`, on which this
   DAG is scheduled too: the next run consumes and scores them. So every month named by a marts
-  event is scored and published once for it (`docs/operations.md`, "Backfill").
+  event is scored and published once for it (README, "Several months at once").
 
 For each month:
 
