@@ -134,6 +134,23 @@ def test_a_run_of_two_months_publishes_each_month_once_under_its_own_run_id(
     assert states["catch_up"] == "skipped"  # a manual run: no Asset window for an event to miss
 
 
+def test_a_run_with_no_month_of_its_own_scores_nothing_and_succeeds(
+    stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run triggered only by a catch-up event whose marts event another run took: every step skips."""
+    from rko_airflow import scoring_months
+
+    monkeypatch.setattr(scoring_months, "months_of_run", lambda context: [])
+    staging = make_staging_engine(stack.staging_url)
+    runs_before, published_before = len(read_runs(staging)), read_published(staging)
+    dag_run = _dag_run("2026-11-01")
+    assert str(dag_run.state) == "success"
+    states = _task_states(dag_run)
+    assert states.pop("months") == "success" and set(states.values()) == {"skipped"}, states
+    assert len(read_runs(staging)) == runs_before
+    pd.testing.assert_frame_equal(read_published(staging), published_before)
+
+
 #: The rows of October that a load has not delivered yet: most account and digital rows, the payments after the 3rd.
 _HELD = (
     ("account_monthly", "month_end = :d AND client_id % 4 <> 0"),
