@@ -349,12 +349,12 @@ def test_a_two_month_backfill_of_the_marts_scores_through_the_scheduler(stack: S
         if runs.empty or not runs["state"].isin(["success", "failed"]).all():
             return None
         if (runs["state"] == "failed").any():
-            return runs  # fails below, naming the runs
+            return runs.to_dict("records")  # fails below, naming the runs
         mine = published_by(runs)
         done = set(mine.loc[mine["status"] == "published", "report_date"].dt.date)
-        return runs if months <= done else None
+        return runs.to_dict("records") if months <= done else None
 
-    runs = stack.wait_for("the Asset-triggered runs to publish September and October", scored, timeout=1500)
+    runs = pd.DataFrame(stack.wait_for("the Asset-triggered runs to publish September and October", scored, 1500))
     assert set(runs["state"]) == {"success"}, runs.to_string()
     mine = published_by(runs)
     published = mine[mine["status"] == "published"]
