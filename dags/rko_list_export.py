@@ -9,6 +9,12 @@ column the list has (the pilot arm and the reasons where it holds them), and a `
 written last (rows, columns, each file's sha256). A rerun replaces the month's files; an
 importer that waits for the manifest never reads half a month.
 
+Several months published together (a run that scored several months, a backfill) may trigger
+one run: it exports each of them. Airflow consumes an event that lands just after another one's
+(before the run is created) in no run at all: **catch_up** finds events of the list newer than
+the run's trigger that no export run consumed and emits `rko://export/list_catch_up`, on which
+this DAG is scheduled too, so the next run exports them (`rko_airflow.asset_catch_up`).
+
 Triggered by hand with the param `report_date` (a month end), it exports that month.
 This DAG is also the pattern for a bank's own consumer (a message, an API call): see
 `docs/consumers.md`. Connection: `rko_staging`.
@@ -19,12 +25,12 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import Param, dag, task
-from rko_airflow.assets import PUBLISHED_LIST
+from rko_airflow.assets import LIST_CATCH_UP, PUBLISHED_LIST
 
 
 @dag(
     dag_id="rko_list_export",
-    schedule=PUBLISHED_LIST,
+    schedule=PUBLISHED_LIST | LIST_CATCH_UP,
     start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
@@ -48,15 +54,29 @@ def rko_list_export() -> None:
             months = months_to_export(run.params.get("report_date"), run.context["triggering_asset_events"])
             return [export_month(run.settings, month) for month in months]
 
+    @task(inlets=[PUBLISHED_LIST], outlets=[LIST_CATCH_UP])
+    def catch_up() -> list[str]:
+        from airflow.sdk import get_current_context
+        from rko_airflow.asset_catch_up import catch_up as emit_if_waiting
+
+        return emit_if_waiting(get_current_context(), watched=PUBLISHED_LIST, signal=LIST_CATCH_UP)
+
     export()
+    catch_up()
 
 
 def months_to_export(by_hand: str | None, triggering_events) -> list[str]:  # type: ignore[no-untyped-def]
-    """The months of the triggering events (several may have queued up), each once, in order."""
+    """The months of the triggering events (several may have queued up), each once, in order.
+
+    A run triggered only by a catch-up event exports nothing itself: the list's events in its
+    window name the months.
+    """
     if by_hand:
         return [by_hand]
     events = triggering_events.get(PUBLISHED_LIST, [])
     months = sorted({str(event.extra["report_date"]) for event in events if (event.extra or {}).get("report_date")})
+    if not months and triggering_events.get(LIST_CATCH_UP):
+        return []
     if not months:
         raise ValueError("no published month to export: trigger with the param report_date, or wait for an event")
     return months

@@ -50,7 +50,7 @@ from rko_model.partitions import WHOLE, Partition, partitions_of
 from rko_model.pilot.arms import rules_keys
 from rko_model.pilot.listing import partition_reasons, prepare_list
 from rko_model.readiness import month_readiness
-from rko_model.run_ids import check_run_id, folder_name
+from rko_model.run_ids import check_run_id, folder_name, month_run_id
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
 from rko_model.snapshot import extract_client_facts, extract_snapshot
@@ -111,6 +111,30 @@ def plan(settings: Settings, partitions: int = 1) -> list[Ref]:
     """One reference per partition, with the champion's version fixed for the whole run."""
     version = Registry.of(settings).required_champion_version()
     return [{"partition": p.index, "partitions": p.count, "model_version": version} for p in partitions_of(partitions)]
+
+
+def plan_months(settings: Settings, months: Sequence[dt.date | str], run_id: str, partitions: int = 1) -> list[Ref]:
+    """One reference per month and partition, oldest month first: what a run that scores several months maps over.
+
+    Each reference names its month (``report_date``, ISO) and the month's run id
+    (:func:`rko_model.run_ids.month_run_id`); the champion's version is fixed once for every
+    month of the run. The same month given twice is planned once.
+    """
+    dates = sorted({parse_report_date(month) for month in months})
+    if not dates:
+        return []
+    planned = plan(settings, partitions)
+    return [
+        {**ref, "report_date": month.isoformat(), "run_id": month_run_id(run_id, month, len(dates))}
+        for month in dates
+        for ref in planned
+    ]
+
+
+def refs_of_month(refs: Sequence[Ref], month: dt.date | str) -> list[Ref]:
+    """The references of one month among those of a run's months (they carry ``report_date``, as planned)."""
+    month = parse_report_date(month).isoformat()
+    return [ref for ref in refs if ref.get("report_date") == month]
 
 
 def extract(settings: Settings, report_date: dt.date | str, run_id: str, partition: Partition = WHOLE) -> Ref:

@@ -8,6 +8,7 @@ column (slashes, spaces, control characters, 251 characters) is refused with one
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 
@@ -48,3 +49,15 @@ def folder_name(run_id: str) -> str:
         return run_id
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)[:48]
     return f"{readable}-{hashlib.sha256(run_id.encode()).hexdigest()[:10]}"
+
+
+def month_run_id(run_id: str, month: dt.date, months: int) -> str:
+    """The run id of one month of a run that scores ``months`` months: a run id names one month.
+
+    A run of one month keeps its own id (every manual run, most triggered ones); a run that
+    scores several (the marts of several months landed together) gives each month its own id,
+    the run's id and the month (``<run id>@2026-09``), so that each month's list, metrics row
+    and artefacts stay apart, and a retried task finds the same id again.
+    """
+    check_run_id(run_id)
+    return run_id if months == 1 else check_run_id(f"{run_id}@{month:%Y-%m}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import sqlite3
 from pathlib import Path
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from rko_model import atomic
 from rko_model.errors import InvalidInputError, MonthBusyError, ValidationError, WarehouseError
 from rko_model.faults import EXIT_PERMANENT, EXIT_TRANSIENT, describe, one_line
-from rko_model.run_ids import MAX_RUN_ID, check_run_id, folder_name
+from rko_model.run_ids import MAX_RUN_ID, check_run_id, folder_name, month_run_id
 from rko_model.source_values import SOURCE_BOUNDS, is_within_bound
 from rko_model.warehouse import schema
 
@@ -87,3 +88,14 @@ def test_every_numeric_source_column_has_a_documented_bound() -> None:
     sql = (Path(__file__).parent.parent / "sql" / "validation" / "source_values.sql").read_text(encoding="utf-8")
     assert all(f":bound_{table}_{column}" in sql for table, column in SOURCE_BOUNDS)
     assert not is_within_bound("payments", "amount", float("inf")) and is_within_bound("payments", "amount", 1e6)
+
+
+def test_each_month_of_a_run_of_several_months_has_its_own_run_id() -> None:
+    """A run id names one month: a run of one month keeps its id, one of several names each month apart."""
+    run_id = "asset_triggered__2026-12-02T08:00:00.080000+00:00"
+    assert month_run_id(run_id, dt.date(2026, 9, 30), 1) == run_id
+    september, october = (month_run_id(run_id, dt.date(2026, m, d), 2) for m, d in ((9, 30), (10, 31)))
+    assert (september, october) == (f"{run_id}@2026-09", f"{run_id}@2026-10")
+    assert len({folder_name(september), folder_name(october), folder_name(run_id)}) == 3
+    with pytest.raises(InvalidInputError):
+        month_run_id("bad id", dt.date(2026, 9, 30), 2)

@@ -182,3 +182,23 @@ def test_two_runs_of_a_month_cannot_interleave(scored: Settings, monkeypatch: py
     assert outcome["first"]["status"] == "published"  # type: ignore[index]
     assert set(_published(scored)["run_id"]) == {"one"}
     assert "two" not in set(read_runs(make_staging_engine(scored.staging_url))["run_id"])
+
+
+def test_a_run_of_several_months_plans_each_month_and_partition_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Oldest month first, a month given twice planned once, one run id per month; the refs sort back by month."""
+    monkeypatch.setattr(
+        monthly, "plan", lambda settings, partitions: [{"partition": p, "partitions": partitions, "model_version": "v1"}
+                                                       for p in range(partitions)],
+    )  # fmt: skip
+    settings = Settings.from_env()
+    planned = monthly.plan_months(settings, ["2026-10-31", dt.date(2026, 9, 30), "2026-10-31"], "run-1", 2)
+    assert [(r["report_date"], r["partition"], r["run_id"]) for r in planned] == [
+        ("2026-09-30", 0, "run-1@2026-09"),
+        ("2026-09-30", 1, "run-1@2026-09"),
+        ("2026-10-31", 0, "run-1@2026-10"),
+        ("2026-10-31", 1, "run-1@2026-10"),
+    ]
+    assert {r["model_version"] for r in planned} == {"v1"}
+    assert [r["run_id"] for r in monthly.plan_months(settings, ["2026-10-31"], "run-1")] == ["run-1"]
+    assert monthly.plan_months(settings, [], "run-1") == []
+    assert monthly.refs_of_month(planned, dt.date(2026, 10, 31)) == planned[2:]

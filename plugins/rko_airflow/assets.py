@@ -21,5 +21,15 @@ PUBLISHED_LIST = Asset("rko://mo_staging/rko_propensity")
 #: extra holds the month (``REPORT_DATE_KEY``, ISO month end).
 FEATURE_MARTS = Asset("rko://warehouse/feature_marts")
 
+#: A feature marts event is waiting that no scoring run consumed (``rko_monthly_scoring.catch_up``): the
+#: scoring DAG runs on it too, and that run consumes the waiting event. Airflow queues one run per Asset and
+#: consumer, not per event (see ``rko_airflow.asset_catch_up``), so two months built together can leave one
+#: event without a run of its own. The event's extra holds the waiting months (``report_dates``, ISO).
+MARTS_CATCH_UP = Asset("rko://scoring/marts_catch_up")
+
+#: A published list's event is waiting that no export run consumed (``rko_list_export.catch_up``): the
+#: export DAG runs on it too, as the scoring DAG does on ``MARTS_CATCH_UP`` (two months published together).
+LIST_CATCH_UP = Asset("rko://export/list_catch_up")
+
 #: Every Asset above, for tests and documentation.
-ALL = (CHAMPION, PUBLISHED_LIST, FEATURE_MARTS)
+ALL = (CHAMPION, PUBLISHED_LIST, FEATURE_MARTS, MARTS_CATCH_UP, LIST_CATCH_UP)

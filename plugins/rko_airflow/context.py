@@ -40,42 +40,28 @@ def task_settings(*, builds_marts: bool = False) -> Settings:
 
 
 def report_date_of(context: Any) -> dt.date:
-    """The month a run covers, as its month end: never the wall clock.
+    """The month of a run that covers one month, as its month end: never the wall clock.
 
-    - a run triggered by the feature marts' Asset: the month the marts were built for (the
-      latest, should several builds have triggered one run);
     - a run with a monthly data interval (scheduled, backfilled): the month of the interval;
     - a manual run of an Asset-scheduled DAG (its interval is a single moment): the last month
       that ended before its logical date (``rko logical-date`` gives one for a month).
+
+    The scoring runs that Asset events trigger may cover several months: see
+    :func:`rko_airflow.scoring_months.months_of_run`.
     """
-    built = _marts_months(context)
-    if built:
-        return max(built)
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None:
         raise ValueError("this DAG run has no data interval; trigger it with a logical date")
     if end is not None and end == start:
         # A manual run: Airflow 3 infers its interval from when it was triggered, so the logical date
         # given (``airflow dags trigger -l``) decides, when there is one; the last month end before it.
-        moment = context.get("logical_date") or start
-        return moment.date().replace(day=1) - dt.timedelta(days=1)
+        return month_closed_before(context.get("logical_date") or start)
     return month_end(start.date())
 
 
-def _marts_months(context: Any) -> list[dt.date]:
-    """The months named by the feature marts' Asset events that triggered this run (none for other runs)."""
-    from rko_airflow.marts_asset import FEATURE_MARTS, REPORT_DATE_KEY
-
-    events = context.get("triggering_asset_events") or {}
-    months = []
-    for asset in events:
-        if getattr(asset, "uri", None) != FEATURE_MARTS.uri:
-            continue
-        for event in events[asset]:
-            value = (event.extra or {}).get(REPORT_DATE_KEY)
-            if value:
-                months.append(dt.date.fromisoformat(str(value)))
-    return months
+def month_closed_before(moment: dt.datetime) -> dt.date:
+    """The end of the last month that closed before ``moment``: the latest month there is to score."""
+    return moment.date().replace(day=1) - dt.timedelta(days=1)
 
 
 #: Errors that a retry cannot mend: bad data, a broken contract, a wrong package or argument.

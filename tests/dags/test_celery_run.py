@@ -279,7 +279,9 @@ def test_two_celery_workers_publish_the_list_of_a_single_process(stack: Stack) -
             params={"r": run_id},
         )
     assert state == "success", tasks.to_string()
-    assert len(tasks) == 4 + 4 * 3 and set(tasks["state"]) == {"success"}  # wait, plan, publish, record + 3 x 4
+    assert len(tasks) == 6 + 4 * 3  # months, wait, plan, publish, record, catch_up + 3 x 4 partitions
+    work, catch_up = tasks[tasks["task_id"] != "catch_up"], tasks[tasks["task_id"] == "catch_up"]
+    assert set(work["state"]) == {"success"} and catch_up["state"].tolist() == ["skipped"], tasks.to_string()
     assert set(tasks["hostname"]) == set(WORKERS), tasks.to_string()  # both workers ran tasks
     pd.testing.assert_frame_equal(_published(stack.settings), single)  # row for row
     for name in WORKERS:  # the workers' own disks hold no artefact, only their verified copy of the champion
@@ -296,11 +298,18 @@ def test_two_celery_workers_publish_the_list_of_a_single_process(stack: Stack) -
 
 def test_a_two_month_backfill_of_the_marts_scores_through_the_scheduler(stack: Stack) -> None:
     """`airflow backfill create` of rko_feature_marts for September and October: the scheduler runs the builds
-    on the workers, each build's Asset event triggers a scoring run, and October is published again by one.
+    on the workers, their Asset events trigger scoring, and both months are published, each exactly once.
 
     The range holds logical dates (the start of each month's interval): 2026-09-01 01:00 and 2026-10-01 01:00.
+    The two builds land within a second: Airflow may hand both events to one run (which scores both months)
+    or leave the second one to no run (the first run's ``catch_up`` then triggers a run that consumes it).
     """
+    import datetime as dt
+
+    from rko_model.warehouse.staging import read_runs
+
     marts = "rko_feature_marts"
+    months = {dt.date(2026, 9, 30), dt.date(2026, 10, 31)}
     for dag_id in (marts, DAG_ID):  # both stored (and so in the dag table) before they are unpaused
         stack.wait_for(
             f"the dag-processor to store {dag_id}",
@@ -326,18 +335,48 @@ def test_a_two_month_backfill_of_the_marts_scores_through_the_scheduler(stack: S
     states = stack.wait_for("the two backfill runs of the marts", backfilled, timeout=1200)
     assert states == ["success", "success"], states
 
-    def scored() -> object:
+    def triggered_runs() -> pd.DataFrame:
         with stack.metadata.connect() as conn:
-            runs = pd.read_sql(
+            return pd.read_sql(
                 sa.text("SELECT run_id, state FROM dag_run WHERE dag_id = :d AND run_type = 'asset_triggered'"),
                 conn,
                 params={"d": DAG_ID},
             )
-        done = runs["state"].isin(["success", "failed"])
-        return runs.to_dict("records") if len(runs) >= 1 and bool(done.all()) else None
 
-    # Events that land together may be scored by one run (the latest month it was triggered for).
-    runs = pd.DataFrame(stack.wait_for("the Asset-triggered scoring runs", scored, timeout=1200))
+    def published_by(runs: pd.DataFrame) -> pd.DataFrame:
+        """The run metrics of the months those runs scored (a month's run id is the run's, or ``<run id>@YYYY-MM``)."""
+        metrics = read_runs(make_staging_engine(stack.settings.staging_url))
+        return metrics[metrics["run_id"].str.split("@").str[0].isin(runs["run_id"])]
+
+    def scored() -> object:
+        runs = triggered_runs()
+        if runs.empty or not runs["state"].isin(["success", "failed"]).all():
+            return None
+        if (runs["state"] == "failed").any():
+            return runs.to_dict("records")  # fails below, naming the runs
+        mine = published_by(runs)
+        done = set(mine.loc[mine["status"] == "published", "report_date"].dt.date)
+        return runs.to_dict("records") if months <= done else None
+
+    runs = pd.DataFrame(stack.wait_for("the Asset-triggered runs to publish September and October", scored, 1500))
     assert set(runs["state"]) == {"success"}, runs.to_string()
-    every = read_published(make_staging_engine(stack.settings.staging_url))
-    assert set(runs["run_id"]) <= set(every["run_id"]), runs.to_string()  # each run published a month
+    mine = published_by(runs)
+    published = mine[mine["status"] == "published"]
+    # each month exactly once: one published run row per month, and that run's list is the month's list
+    assert sorted(published["report_date"].dt.date) == sorted(months), mine.to_string()
+    for row in published.itertuples():
+        listed = read_published(make_staging_engine(stack.settings.staging_url), row.report_date.date())
+        assert set(listed["run_id"]) == {row.run_id} and len(listed) == row.rows_published
+    # every marts event of the backfill was consumed by exactly one scoring run (none by no run, none twice)
+    with stack.metadata.connect() as conn:
+        consumers = pd.read_sql(
+            sa.text(
+                "SELECT e.id, count(r.id) AS runs FROM asset_event AS e "
+                "LEFT JOIN dagrun_asset_event AS c ON c.event_id = e.id "
+                "LEFT JOIN dag_run AS r ON r.id = c.dag_run_id AND r.dag_id = :d "
+                "WHERE e.source_dag_id = :m GROUP BY e.id"
+            ),
+            conn,
+            params={"d": DAG_ID, "m": marts},
+        )
+    assert len(consumers) == 2 and set(consumers["runs"]) == {1}, consumers.to_string()

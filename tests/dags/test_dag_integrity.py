@@ -49,6 +49,7 @@ def test_parsing_touches_no_connection_or_database(monkeypatch: pytest.MonkeyPat
 def test_monthly_scoring_graph(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.get_dag("rko_monthly_scoring")
     assert {t.task_id for t in dag.tasks} == {
+        "months",
         "wait_for_data",
         "plan",
         "extract",
@@ -56,22 +57,29 @@ def test_monthly_scoring_graph(dagbag) -> None:  # type: ignore[no-untyped-def]
         "score",
         "publish",
         "record",
+        "catch_up",
     }
     upstream = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
     assert upstream == {
-        "wait_for_data": set(),
-        "plan": {"wait_for_data"},
+        "months": set(),
+        "wait_for_data": {"months"},
+        "plan": {"months", "wait_for_data"},
         "extract": {"plan"},
         "validate": {"extract"},
         "score": {"validate"},
-        "publish": {"score"},
+        "publish": {"months", "score"},
         "record": {"wait_for_data", "extract", "validate", "score", "publish"},
+        "catch_up": set(),  # a leaf of its own: a failed month still fails the run
     }
     # The readiness sensor waits without holding a worker slot (past its deadline it fails without retrying).
-    sensor = dag.get_task("wait_for_data")
-    assert sensor.mode == "reschedule" and sensor.poke_interval >= 60
+    sensor = dag.get_task("wait_for_data").partial_kwargs  # a sensor per month: mapped
+    assert sensor["mode"] == "reschedule" and sensor["poke_interval"] >= 60
     mapped = {t.task_id for t in dag.tasks if getattr(t, "is_mapped", False)}
-    assert mapped == {"extract", "validate", "score"}  # one task instance per partition
+    # one task instance per month (wait, publish, record) and per month and partition (extract, validate, score)
+    assert mapped == {"wait_for_data", "extract", "validate", "score", "publish", "record"}
+    catch_up = dag.get_task("catch_up")
+    assert [a.uri for a in catch_up.inlets] == ["rko://warehouse/feature_marts"]
+    assert [a.uri for a in catch_up.outlets] == ["rko://scoring/marts_catch_up"]
     assert dag.params["partitions"] == 1
     assert dag.max_active_runs == 1 and not dag.catchup
 
@@ -97,12 +105,16 @@ def test_conventions(dagbag, dag_id: str) -> None:  # type: ignore[no-untyped-de
 
 
 def test_the_published_list_is_an_asset_with_a_consumer(dagbag) -> None:  # type: ignore[no-untyped-def]
-    """publish declares the list's Asset; rko_list_export is scheduled on it (and on nothing else)."""
+    """publish declares the list's Asset; rko_list_export is scheduled on it (and on the catch-up of its events)."""
     publish = dagbag.get_dag("rko_monthly_scoring").get_task("publish")
     assert [a.uri for a in publish.outlets] == ["rko://mo_staging/rko_propensity"]
     export = dagbag.get_dag("rko_list_export")
-    assert export.timetable.asset_condition.uri == "rko://mo_staging/rko_propensity"
-    assert [t.task_id for t in export.tasks] == ["export"] and "report_date" in export.params
+    uris = {asset.uri for asset in export.timetable.asset_condition.objects}
+    assert uris == {"rko://mo_staging/rko_propensity", "rko://export/list_catch_up"}  # and its own catch-up
+    assert sorted(t.task_id for t in export.tasks) == ["catch_up", "export"] and "report_date" in export.params
+    catch_up = export.get_task("catch_up")
+    assert [a.uri for a in catch_up.inlets] == ["rko://mo_staging/rko_propensity"]
+    assert [a.uri for a in catch_up.outlets] == ["rko://export/list_catch_up"]
     assert export.max_active_runs == 1 and not export.catchup
 
 
@@ -130,7 +142,8 @@ def test_scoring_follows_the_marts_asset(dagbag) -> None:  # type: ignore[no-unt
     schedule = dagbag.get_dag("rko_monthly_scoring").timetable
     assert type(schedule).__name__ == "AssetTriggeredTimetable"  # not AssetOrTimeSchedule: no cron of its own
     uris = {asset.uri for asset in schedule.asset_condition.objects}
-    assert uris == {"rko://warehouse/feature_marts", "rko://registry/champion"}
+    # and on the catch-up of marts events that no run consumed (rko_airflow.scoring_months)
+    assert uris == {"rko://warehouse/feature_marts", "rko://registry/champion", "rko://scoring/marts_catch_up"}
     assert schedule.asset_condition.__class__.__name__.endswith("AssetAny")  # either one triggers a run
 
 

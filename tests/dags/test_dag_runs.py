@@ -55,7 +55,7 @@ def _dag_run(month_after: str, partitions: int = 1, poke_seconds: float | None =
     logical = dt.datetime.fromisoformat(f"{month_after}T03:00:00+00:00")
     dag = _dag()
     if poke_seconds is not None:  # the readiness sensor pokes every 30 minutes in production
-        dag.task_dict["wait_for_data"].poke_interval = poke_seconds
+        dag.task_dict["wait_for_data"].partial_kwargs["poke_interval"] = poke_seconds  # one sensor per month
     return dag.test(logical_date=logical, run_conf={"partitions": partitions})
 
 
@@ -105,6 +105,50 @@ def test_a_backfill_of_three_months_publishes_three_months(stack: Settings) -> N
     months = sorted(everything["report_date"].dt.date.astype(str).unique())
     assert months == ["2026-06-30", "2026-07-31", "2026-08-31", "2026-10-31"]
     assert everything.groupby("report_date")["client_id"].apply(lambda s: s.is_unique).all()
+
+
+def test_a_run_of_two_months_publishes_each_month_once_under_its_own_run_id(
+    stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marts of September and October triggered one run (as a backfill's may): both months go out, each once.
+
+    ``dag.test()`` makes a manual run, so the months its Asset events would name are given to the
+    ``months`` task (rko_airflow.scoring_months.months_of_run, tested on its own).
+    """
+    from rko_airflow import scoring_months
+
+    monkeypatch.setattr(scoring_months, "months_of_run", lambda context: [dt.date(2026, 10, 31), dt.date(2026, 9, 30)])
+    staging = make_staging_engine(stack.staging_url)
+    runs_before = set(read_runs(staging)["run_id"])
+    dag_run = _dag_run("2026-11-01", partitions=2)
+    assert str(dag_run.state) == "success"
+    new = read_runs(staging)
+    new = new[~new["run_id"].isin(runs_before)]
+    assert sorted(new["run_id"]) == [f"{dag_run.run_id}@2026-09", f"{dag_run.run_id}@2026-10"]
+    assert set(new["status"]) == {"published"} and new["report_date"].is_unique
+    for month, row in zip(("2026-09-30", "2026-10-31"), new.sort_values("report_date").itertuples(), strict=True):
+        published = _published(stack, month)
+        assert set(published["run_id"]) == {row.run_id} and len(published) == row.rows_published
+        assert row.rows_snapshot == len(published) and json.loads(row.details)["partitions"] == 2
+    states = _task_states(dag_run)
+    assert states["catch_up"] == "skipped"  # a manual run: no Asset window for an event to miss
+
+
+def test_a_run_with_no_month_of_its_own_scores_nothing_and_succeeds(
+    stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run triggered only by a catch-up event whose marts event another run took: every step skips."""
+    from rko_airflow import scoring_months
+
+    monkeypatch.setattr(scoring_months, "months_of_run", lambda context: [])
+    staging = make_staging_engine(stack.staging_url)
+    runs_before, published_before = len(read_runs(staging)), read_published(staging)
+    dag_run = _dag_run("2026-11-01")
+    assert str(dag_run.state) == "success"
+    states = _task_states(dag_run)
+    assert states.pop("months") == "success" and set(states.values()) == {"skipped"}, states
+    assert len(read_runs(staging)) == runs_before
+    pd.testing.assert_frame_equal(read_published(staging), published_before)
 
 
 #: The rows of October that a load has not delivered yet: most account and digital rows, the payments after the 3rd.

@@ -63,25 +63,16 @@ def test_report_date_comes_from_the_data_interval() -> None:
         report_date_of({"data_interval_start": None})
 
 
-def test_report_date_of_a_run_the_marts_triggered_or_a_manual_run() -> None:
-    """The marts' Asset event names the month; a manual run of an Asset-scheduled DAG scores the month before."""
+def test_report_date_of_a_manual_run() -> None:
+    """A manual run of an Asset-scheduled DAG scores the month before its logical date (never the wall clock).
+
+    The months of a run that Asset events triggered: tests/dags/test_scoring_months.py.
+    """
     import datetime as dt
-    from types import SimpleNamespace
 
     import pendulum
-    from airflow.sdk import Asset
-    from rko_airflow.context import report_date_of
-    from rko_airflow.marts_asset import FEATURE_MARTS, REPORT_DATE_KEY
+    from rko_airflow.context import month_closed_before, report_date_of
 
-    events = {
-        Asset("rko://registry/champion"): [SimpleNamespace(extra={})],
-        FEATURE_MARTS: [
-            SimpleNamespace(extra={REPORT_DATE_KEY: "2026-09-30"}),
-            SimpleNamespace(extra={REPORT_DATE_KEY: "2026-10-31"}),
-        ],
-    }
-    triggered = {"triggering_asset_events": events, "data_interval_start": None, "data_interval_end": None}
-    assert report_date_of(triggered) == dt.date(2026, 10, 31)
     logical = pendulum.datetime(2026, 11, 1, 3, tz="UTC")
     manual = {"triggering_asset_events": {}, "data_interval_start": logical, "data_interval_end": logical}
     assert report_date_of(manual) == dt.date(2026, 10, 31)
@@ -90,6 +81,7 @@ def test_report_date_of_a_run_the_marts_triggered_or_a_manual_run() -> None:
     triggered_by_hand = {"data_interval_start": now, "data_interval_end": now, "logical_date": logical}
     assert report_date_of(triggered_by_hand) == dt.date(2026, 10, 31)
     assert report_date_of({"data_interval_start": now, "data_interval_end": now}) == dt.date(2026, 11, 30)
+    assert month_closed_before(pendulum.datetime(2026, 1, 1, tz="UTC")) == dt.date(2025, 12, 31)
 
 
 def test_permanent_errors_fail_the_task_without_retries() -> None:

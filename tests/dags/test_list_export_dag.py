@@ -131,7 +131,7 @@ def _run_asset_triggered_consumer() -> tuple[str, str]:
         run.state = DagRunState.RUNNING  # what the scheduler does next
         session.commit()
         tis = run.get_task_instances(session=session)
-        assert [ti.task_id for ti in tis] == ["export"]
+        assert sorted(ti.task_id for ti in tis) == ["catch_up", "export"]
         for ti in tis:
             ti.try_number += 1
             ti.state = TaskInstanceState.SCHEDULED
@@ -182,7 +182,7 @@ def test_months_to_export_come_from_the_events_or_the_param() -> None:
     import sys
 
     sys.path.insert(0, str(PROJECT_ROOT / "dags"))
-    from rko_airflow.assets import PUBLISHED_LIST
+    from rko_airflow.assets import LIST_CATCH_UP, PUBLISHED_LIST
     from rko_list_export import months_to_export
 
     class Event:
@@ -195,3 +195,5 @@ def test_months_to_export_come_from_the_events_or_the_param() -> None:
     assert months_to_export("2026-08-31", {}) == ["2026-08-31"]
     with pytest.raises(ValueError, match="no published month"):
         months_to_export(None, {PUBLISHED_LIST: [Event({})]})
+    # a run triggered only by the catch-up of an event no run consumed: that event's months come with it
+    assert months_to_export(None, {LIST_CATCH_UP: [Event({"report_dates": ["2026-10-31"]})]}) == []
