@@ -25,21 +25,16 @@ import pandas as pd
 from sqlalchemy import Table, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from rko_model import columns as col
-from rko_model.errors import InvalidInputError, MonthBusyError, WarehouseError
+from rko_model.errors import WarehouseError
 from rko_model.warehouse.backends import backend_for, parse_url
 from rko_model.warehouse.list_columns import PILOT_COLUMN_NAMES, add_missing_columns
 from rko_model.warehouse.query import dbapi_errors, read_frame
-from rko_model.warehouse.staging_tables import (
-    CONSTANT_COLUMNS,
-    FENCED_SQLSTATE,
-    LOAD_COLUMNS,
+from rko_model.warehouse.staging_tables import (  # the tables are the staging module's vocabulary too
     MONITORING_SCHEMA,
-    RUN_ID_TAKEN_SQLSTATE,
     STAGING_SCHEMA,
-    load_table,
     metadata,
     pilot_results,
     realised_performance,
@@ -48,22 +43,6 @@ from rko_model.warehouse.staging_tables import (
     run_metrics,
     utc_now,
 )
-
-__all__ = [
-    "CONSTANT_COLUMNS",
-    "FENCED_SQLSTATE",
-    "LOAD_COLUMNS",
-    "MONITORING_SCHEMA",
-    "RUN_ID_TAKEN_SQLSTATE",
-    "STAGING_SCHEMA",
-    "load_table",
-    "metadata",
-    "pilot_results",
-    "realised_performance",
-    "rko_propensity",
-    "rko_publication",
-    "run_metrics",
-]
 
 #: The SQL files of this checkout: the publishing functions where no settings are at hand.
 DEFAULT_SQL_DIR = Path(__file__).resolve().parent.parent.parent / "sql"
@@ -139,28 +118,11 @@ def publish_month(
             if run_row is not None:
                 write_run_row(conn, run_row)
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
-        raise _publish_error(exc, report_date, run_id) from exc
+        raise WarehouseError(
+            f"publishing {report_date} failed and was rolled back; the earlier list stays: {exc}"
+        ) from exc
     log.info("published %s: %d rows (replaced %d)", report_date, published, max(removed, 0))
     return published
-
-
-def _publish_error(exc: BaseException, report_date: dt.date, run_id: str) -> Exception:
-    code = _sqlstate(exc)
-    if code == FENCED_SQLSTATE:
-        return MonthBusyError(_first_line(exc), transient=False)
-    if code == RUN_ID_TAKEN_SQLSTATE:
-        return InvalidInputError(_first_line(exc))
-    return WarehouseError(f"publishing {report_date} failed and was rolled back; the earlier list stays: {exc}")
-
-
-def _sqlstate(exc: BaseException) -> str | None:
-    original = exc.orig if isinstance(exc, DBAPIError) else exc
-    return getattr(original, "pgcode", None)
-
-
-def _first_line(exc: BaseException) -> str:
-    original = exc.orig if isinstance(exc, DBAPIError) else exc
-    return str(original).strip().splitlines()[0]
 
 
 def claim_month(conn: Connection, report_date: dt.date, run_id: str) -> int:
@@ -252,8 +214,6 @@ def record_run(engine: Engine, row: dict[str, object], sql_dir: Path | None = No
             ensure_functions(conn, sql_dir)
             write_run_row(conn, row)
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
-        if _sqlstate(exc) == RUN_ID_TAKEN_SQLSTATE:
-            raise InvalidInputError(_first_line(exc)) from exc
         raise WarehouseError(f"recording run {row.get('run_id')} failed and was rolled back: {exc}") from exc
 
 

@@ -27,15 +27,18 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import BigInteger, Date, Float, Integer, SmallInteger, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, CursorResult, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.schema import CreateSchema
 
+from rko_model.errors import InvalidInputError, MonthBusyError
 from rko_model.warehouse.backends.base import WarehouseBackend, month_busy, table_rows
 from rko_model.warehouse.backends.support import refuse_postgres_lookalikes
 from rko_model.warehouse.binding import Params, dbapi_errors, statement, used_params
 from rko_model.warehouse.sqlfiles import load_sql
 from rko_model.warehouse.staging_tables import (
+    FENCED_SQLSTATE,
     MONITORING_SCHEMA,
+    RUN_ID_TAKEN_SQLSTATE,
     STAGING_SCHEMA,
     json_ready,
     load_table,
@@ -223,10 +226,11 @@ class PostgreSQLBackend(WarehouseBackend):
         load_rows = table_rows(load_table, rows)
         if not load_rows.empty:
             self.bulk_insert(conn, load_table, load_rows)
-        removed = conn.execute(
-            text("SELECT mo_staging.rko_propensity_swap(:report_date, :run_id, :token, :published_at)"),
-            {"report_date": report_date, "run_id": run_id, "token": fence, "published_at": utc_now()},
-        ).scalar_one()
+        with _refusals():
+            removed = conn.execute(
+                text("SELECT mo_staging.rko_propensity_swap(:report_date, :run_id, :token, :published_at)"),
+                {"report_date": report_date, "run_id": run_id, "token": fence, "published_at": utc_now()},
+            ).scalar_one()
         return int(removed), len(load_rows)
 
     @contextmanager
@@ -251,7 +255,8 @@ class PostgreSQLBackend(WarehouseBackend):
     def record_run_row(self, conn: Connection, values: dict[str, object]) -> None:
         """Through ``rko_monitoring.rko_record_run``, which refuses a run id of another month (SQLSTATE RKR01)."""
         row_json = json.dumps(json_ready(values))
-        conn.execute(text("SELECT rko_monitoring.rko_record_run(CAST(:row AS jsonb))"), {"row": row_json})
+        with _refusals():
+            conn.execute(text("SELECT rko_monitoring.rko_record_run(CAST(:row AS jsonb))"), {"row": row_json})
 
     def replace_month_rows(
         self, conn: Connection, table: Table, report_date: dt.date, values: list[dict[str, object]]
@@ -286,6 +291,21 @@ class PostgreSQLBackend(WarehouseBackend):
                 cursor.close()
             for notice in getattr(dbapi_connection, "notices", []):
                 log.warning("roles: %s", notice.strip())
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The publishing functions' refusals as the project's errors: a stale fencing token, a run id of another month."""
+    try:
+        yield
+    except DBAPIError as exc:
+        code = getattr(exc.orig, "pgcode", None)
+        message = str(exc.orig).strip().splitlines()[0]
+        if code == FENCED_SQLSTATE:
+            raise MonthBusyError(message, transient=False) from exc
+        if code == RUN_ID_TAKEN_SQLSTATE:
+            raise InvalidInputError(message) from exc
+        raise
 
 
 def functions_version(sql_dir: Path) -> str:
