@@ -113,8 +113,10 @@ def publish_month(
     try:
         with engine.begin() as conn:
             ensure_tables(conn)
-            token = hold.token if hold else None
-            removed, published = backend_for(conn).publish_month(conn, rows, report_date, run_id, token, sql_dir)
+            backend = backend_for(conn)
+            removed, published = backend.publish_month(
+                conn, rows, report_date, run_id, hold.token if hold else None, sql_dir
+            )
             if run_row is not None:
                 write_run_row(conn, run_row)
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:

@@ -211,7 +211,8 @@ class PostgreSQLBackend(WarehouseBackend):
         _execute(conn, "SELECT pg_advisory_xact_lock(:key)", {"key": PUBLISH_LOCK_KEY})
         _execute(conn, "SELECT pg_advisory_xact_lock(:namespace, :month)", month_key(report_date, publish=True))
         self.ensure_functions(conn, sql_dir)
-        fence = token if token is not None else self.claim_month(conn, report_date, run_id)
+        if token is None:
+            token = self.claim_month(conn, report_date, run_id)
         constants = {}
         for name in ("model_version", "run_id", "loaded_at"):
             values = rows[name].unique()
@@ -229,7 +230,7 @@ class PostgreSQLBackend(WarehouseBackend):
         with _refusals():
             removed = conn.execute(
                 text("SELECT mo_staging.rko_propensity_swap(:report_date, :run_id, :token, :published_at)"),
-                {"report_date": report_date, "run_id": run_id, "token": fence, "published_at": utc_now()},
+                {"report_date": report_date, "run_id": run_id, "token": token, "published_at": utc_now()},
             ).scalar_one()
         return int(removed), len(load_rows)
 
