@@ -98,8 +98,8 @@ def snapshot_query_only(url: str) -> dict:
 
     from rko_model.settings import Settings
     from rko_model.snapshot import SOURCE_QUERIES, data_end, eligible_clients
+    from rko_model.warehouse.backends._postgresql import bind_postgres
     from rko_model.warehouse.engine import make_engine
-    from rko_model.warehouse.query import bind_postgres
     from rko_model.warehouse.sqlfiles import load_sql
 
     settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})

@@ -19,8 +19,8 @@ from sqlalchemy.engine import Engine
 from rko_model import columns as col
 from rko_model.settings import Settings
 from rko_model.snapshot import eligible_clients
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,12 @@ def eligibility_changes(engine: Engine, settings: Settings, report_dates: Iterab
             as_of = set(
                 read_frame(
                     conn,
-                    load_sql(settings.sql_dir, "evaluation/eligible_ids", conn.dialect.name),
+                    backend_for(conn).load_sql(settings.sql_dir, "evaluation/eligible_ids"),
                     params,
                     {col.CLIENT_ID: "int"},
                 )[col.CLIENT_ID]
             )
-            current_sql = load_sql(settings.sql_dir, "evaluation/eligible_current_values", conn.dialect.name)
+            current_sql = backend_for(conn).load_sql(settings.sql_dir, "evaluation/eligible_current_values")
             current = set(read_frame(conn, current_sql, params, {col.CLIENT_ID: "int"})[col.CLIENT_ID])
         rows.append(
             {

@@ -23,9 +23,9 @@ from rko_model import columns as col
 from rko_model.dates import month_end, month_ends
 from rko_model.errors import IncompleteDataError, WarehouseError
 from rko_model.settings import Settings
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
 from rko_model.warehouse.schema import mart_months
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +64,14 @@ def built_months(engine: Engine | Connection, settings: Settings) -> list[dt.dat
             return []
     except SQLAlchemyError as exc:
         raise WarehouseError(f"could not read the warehouse's catalogue: {exc}") from exc
-    frame = read_frame(engine, load_sql(settings.sql_dir, "marts/built_months", engine.dialect.name), {})
+    frame = read_frame(engine, backend_for(engine).load_sql(settings.sql_dir, "marts/built_months"), {})
     return [dt.date.fromisoformat(str(v)[:10]) for v in frame["month_end"]]
 
 
 def raw_months(engine: Engine | Connection, settings: Settings) -> tuple[dt.date, dt.date]:
     """The first month with any raw row and the latest complete month: the months a full build covers."""
     kinds = {c: "date" for c in ("account_start", "account_end", "payments_start", "digital_start")}
-    frame = read_frame(engine, load_sql(settings.sql_dir, "marts/raw_span", engine.dialect.name), {}, kinds)
+    frame = read_frame(engine, backend_for(engine).load_sql(settings.sql_dir, "marts/raw_span"), {}, kinds)
     row = frame.iloc[0]
     if pd.isna(row["account_end"]):
         raise IncompleteDataError("the warehouse holds no account months: generate or load data first")

@@ -13,8 +13,8 @@ from rko_model.errors import IncompleteDataError
 from rko_model.feature_source import source_queries
 from rko_model.settings import Settings
 from rko_model.snapshot import data_end, eligible_clients, read_snapshot
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 
 def label_window(report_date: dt.date) -> tuple[dt.date, dt.date]:
@@ -51,7 +51,7 @@ def read_labels(
     conn: Connection, params: dict, settings: Settings, report_date: dt.date, horizon_end: dt.date
 ) -> pd.DataFrame:
     """Labels, read on a connection that holds ``snapshot_eligible``."""
-    sql = load_sql(settings.sql_dir, "labels", conn.dialect.name)
+    sql = backend_for(conn).load_sql(settings.sql_dir, "labels")
     frame = read_frame(conn, sql, {**params, "horizon_end": horizon_end}, {col.CLIENT_ID: "int", col.TARGET: "int"})
     frame.insert(1, col.REPORT_DATE, pd.Timestamp(report_date))
     frame[col.REPORT_DATE] = frame[col.REPORT_DATE].astype("datetime64[s]")

@@ -18,9 +18,8 @@ from sqlalchemy.engine import Engine
 
 from rko_model.settings import Settings
 from rko_model.snapshot import data_end
-from rko_model.warehouse.engine import dialect_of
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +49,10 @@ def late_events(engine: Engine, settings: Settings, report_date: dt.date) -> lis
     re-scored earlier month, or a wrong date) is the latest complete month looked up, which
     reads all of ``account_monthly``, and the late rows counted.
     """
-    dialect = dialect_of(engine)
+    backend = backend_for(engine)
     latest = read_frame(
         engine,
-        load_sql(settings.sql_dir, "validation/latest_events", dialect),
+        backend.load_sql(settings.sql_dir, "validation/latest_events"),
         {},
         {"payments": "date", "product_events": "date"},
     )
@@ -62,7 +61,7 @@ def late_events(engine: Engine, settings: Settings, report_date: dt.date) -> lis
         return []
     end = data_end(engine, settings)
     horizon = max(end, report_date) if end else report_date
-    sql = load_sql(settings.sql_dir, "validation/late_events", dialect)
+    sql = backend.load_sql(settings.sql_dir, "validation/late_events")
     frame = read_frame(engine, sql, {"horizon": horizon}, {"source": "str", "events": "int", "latest": "date"})
     out = []
     for row in frame.itertuples(index=False):

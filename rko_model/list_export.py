@@ -31,8 +31,8 @@ from rko_model import artifacts
 from rko_model.dates import parse_report_date
 from rko_model.errors import NotPublishedError
 from rko_model.settings import Settings
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import ColumnKind, read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 from rko_model.warehouse.staging import STAGING_SCHEMA, make_staging_engine
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def read_list(engine: sa.Engine, sql_dir: Any, report_date: dt.date) -> pd.DataF
     """The month's list as published, every column but the load bookkeeping, typed alike on both engines."""
     columns = sa.inspect(engine).get_columns("rko_propensity", schema=STAGING_SCHEMA)
     kinds = {c["name"]: kind for c in columns if (kind := _kind(c["type"])) is not None}
-    sql = load_sql(sql_dir, "export/published_list", engine.dialect.name)
+    sql = backend_for(engine).load_sql(sql_dir, "export/published_list")
     frame = read_frame(engine, sql, {"report_date": report_date}, kinds)
     frame = frame.drop(columns=[c for c in LEFT_OUT if c in frame.columns])
     if "report_date" in frame.columns:

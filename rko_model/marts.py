@@ -25,8 +25,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -39,9 +38,9 @@ from rko_model.errors import IncompleteDataError, InvalidInputError, WarehouseEr
 from rko_model.feature_source import built_months, raw_months
 from rko_model.settings import Settings
 from rko_model.warehouse import schema
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.contract import check_contract
 from rko_model.warehouse.query import dbapi_errors, execute, read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -116,57 +115,39 @@ def month_facts(conn: Engine | Connection, settings: Settings, month: dt.date) -
 
 
 def _read_facts(conn: Engine | Connection, settings: Settings, name: str, month: dt.date) -> pd.Series:
-    frame = read_frame(conn, load_sql(settings.sql_dir, name, conn.dialect.name), month_params(month))
+    frame = read_frame(conn, backend_for(conn).load_sql(settings.sql_dir, name), month_params(month))
     return frame.iloc[0].reindex(list(_FACTS)).fillna(0).astype("int64")
 
 
-#: How long a month's build waits on SQLite for another build's write lock, 10 minutes (PostgreSQL waits on
-#: its advisory lock); a literal statement, as every SQL text here.
-_SQLITE_WAIT = "PRAGMA busy_timeout = 600000"
-
-
-@contextmanager
-def _build_transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction for a month's build; on SQLite it holds the write lock from BEGIN (waiting for it)."""
-    with engine.connect() as conn:
-        if conn.dialect.name != "sqlite":
-            with conn.begin():
-                yield conn
-            return
-        sqlite = conn.connection.driver_connection  # on the driver: a statement here would open the transaction
-        sqlite.execute(_SQLITE_WAIT)
-        try:
-            immediate = conn.execution_options(sqlite_immediate=True)
-            with immediate.begin():
-                yield immediate
-        finally:
-            sqlite.execute("PRAGMA busy_timeout = 5000")  # pysqlite's default, for the pooled connection
+#: How long a month's build waits for another build's write lock on SQLite, 10 minutes (PostgreSQL waits on
+#: its advisory lock, see sql/marts/lock_marts.postgresql.sql).
+BUILD_WAIT_SECONDS = 600
 
 
 def build_month(engine: Engine, settings: Settings, month: dt.date | str) -> MonthBuild:
     """Build (or rebuild) one month's marts from its raw rows, replacing the month in one transaction."""
     month = parse_report_date(month)
     started = time.perf_counter()
-    dialect = engine.dialect.name
+    backend = backend_for(engine)
     params = month_params(month)
     try:
-        with _build_transaction(engine) as conn:
+        with backend.write_transaction(engine, BUILD_WAIT_SECONDS) as conn:
             # The lock first: two months built at once (a backfill) would otherwise race to create the tables.
-            execute(conn, load_sql(settings.sql_dir, "marts/lock_marts", dialect), {"lock_key": MARTS_LOCK_KEY})
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/lock_marts"), {"lock_key": MARTS_LOCK_KEY})
             ensure_marts(conn)
-            execute(conn, load_sql(settings.sql_dir, "marts/tune", dialect))
-            replaced = execute(conn, load_sql(settings.sql_dir, "marts/delete_month", dialect), params) > 0
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/tune"))
+            replaced = execute(conn, backend.load_sql(settings.sql_dir, "marts/delete_month"), params) > 0
             for name in _DELETE[:-1]:
-                execute(conn, load_sql(settings.sql_dir, name, dialect), params)
-            execute(conn, load_sql(settings.sql_dir, "marts/month_payments", dialect), params)
-            clients = execute(conn, load_sql(settings.sql_dir, _INSERT[0], dialect), params)
+                execute(conn, backend.load_sql(settings.sql_dir, name), params)
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/month_payments"), params)
+            clients = execute(conn, backend.load_sql(settings.sql_dir, _INSERT[0]), params)
             for name in _INSERT[1:]:
-                execute(conn, load_sql(settings.sql_dir, name, dialect), params)
+                execute(conn, backend.load_sql(settings.sql_dir, name), params)
             facts = _read_facts(conn, settings, "marts/built_facts", month)
-            execute(conn, load_sql(settings.sql_dir, "marts/drop_month_payments", dialect))
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/drop_month_payments"))
             execute(
                 conn,
-                load_sql(settings.sql_dir, "marts/register_month", dialect),
+                backend.load_sql(settings.sql_dir, "marts/register_month"),
                 {
                     "month_end": month,
                     "built_at": dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
@@ -194,24 +175,21 @@ def build_month(engine: Engine, settings: Settings, month: dt.date | str) -> Mon
 
 
 def analyze_marts(engine: Engine) -> None:
-    """PostgreSQL: VACUUM (ANALYZE) the marts after a build, for their index-only scans and fresh statistics.
+    """VACUUM (ANALYZE) the marts after a build (PostgreSQL), for their index-only scans and fresh statistics.
 
     Autovacuum may be off (or late); VACUUM cannot run inside a transaction, so it runs after
     the build committed. A failure is reported, but the built months stay.
     """
-    if engine.dialect.name != "postgresql":
-        return
     started = time.perf_counter()
     try:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in schema.MART_TABLES:
-                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
+        refreshed = backend_for(engine).refresh_statistics(engine, schema.MART_TABLES)
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
         raise WarehouseError(
             f"the marts are built, but VACUUM (ANALYZE) failed: {exc}; run it on the mart tables, or snapshots read "
             "the heap instead of their index-only scans"
         ) from exc
-    log.info("marts vacuumed and analysed in %.1f s", time.perf_counter() - started)
+    if refreshed:
+        log.info("marts vacuumed and analysed in %.1f s", time.perf_counter() - started)
 
 
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -297,7 +275,7 @@ def corrected_months(engine: Engine, settings: Settings, months: Sequence[dt.dat
 def _recorded_fingerprints(engine: Engine, settings: Settings) -> dict[dt.date, str]:
     if not built_months(engine, settings):
         return {}
-    frame = read_frame(engine, load_sql(settings.sql_dir, "marts/built_months", engine.dialect.name), {})
+    frame = read_frame(engine, backend_for(engine).load_sql(settings.sql_dir, "marts/built_months"), {})
     pairs = zip(frame["month_end"], frame["fingerprint"], strict=True)
     return {dt.date.fromisoformat(str(m)[:10]): str(f) for m, f in pairs}
 

@@ -57,9 +57,9 @@ from rko_model.snapshot import extract_client_facts, extract_snapshot
 from rko_model.source_values import infinite_features, source_value_failures
 from rko_model.validation import import_gx, validate_snapshot
 from rko_model.warehouse.attribute_history import check_attribute_history
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 from rko_model.warehouse.staging import (
     MonthHold,
     ensure_tables,
@@ -157,7 +157,7 @@ def previous_rows(settings: Settings, report_date: dt.date, partition: Partition
     engine = make_staging_engine(settings.staging_url)
     with engine.begin() as conn:
         ensure_tables(conn)
-    sql = load_sql(settings.sql_dir, "staging/previous_rows", engine.dialect.name)
+    sql = backend_for(engine).load_sql(settings.sql_dir, "staging/previous_rows")
     params = {"report_date": report_date, "published": "published", **partition.params()}
     rows = int(read_frame(engine, sql, params, {"previous_rows": "int"})["previous_rows"].iloc[0])
     return rows or None

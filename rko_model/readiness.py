@@ -23,9 +23,9 @@ from rko_model.dates import add_months
 from rko_model.errors import IncompleteDataError
 from rko_model.settings import Settings
 from rko_model.snapshot import check_report_date
-from rko_model.warehouse.engine import dialect_of, make_engine
+from rko_model.warehouse.backends import backend_for
+from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class Readiness:
 
 def check_readiness(engine: Engine, settings: Settings, report_date: dt.date) -> Readiness:
     """Count each source's rows in ``report_date``'s month and the month before, and judge them."""
-    dialect = dialect_of(engine)
+    backend = backend_for(engine)
     params = {
         "report_date": report_date,
         "previous_end": add_months(report_date, -1),
@@ -116,7 +116,7 @@ def check_readiness(engine: Engine, settings: Settings, report_date: dt.date) ->
     }
     verdicts = []
     for rule in RULES:
-        frame = read_frame(engine, load_sql(settings.sql_dir, f"readiness/{rule.table}", dialect), params)
+        frame = read_frame(engine, backend.load_sql(settings.sql_dir, f"readiness/{rule.table}"), params)
         month, previous = (_count(frame, c) for c in ("rows_month", "rows_previous"))
         verdicts.append(
             SourceReadiness(rule.table, month, previous, rule.min_share, judged=previous >= rule.min_previous_rows)

@@ -28,12 +28,11 @@ from rko_model.exclusions import OkvedExclusions, load_exclusions
 from rko_model.feature_source import RAW_SOURCE_QUERIES, source_queries
 from rko_model.partitions import WHOLE, Partition
 from rko_model.settings import Settings
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.contract import check_contract
-from rko_model.warehouse.engine import dialect_of
 from rko_model.warehouse.plans import per_client_full_scans
 from rko_model.warehouse.query import ColumnKind, execute, explain, read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def snapshot_params(
 
 def data_span(engine: Engine, settings: Settings) -> tuple[dt.date, dt.date] | None:
     """The first and last complete month ends in the warehouse, or None when it holds no months."""
-    sql = load_sql(settings.sql_dir, "data_horizon", dialect_of(engine))
+    sql = backend_for(engine).load_sql(settings.sql_dir, "data_horizon")
     frame = read_frame(engine, sql, {}, {"data_start": "date", "data_end": "date"})
     if frame.empty or pd.isna(frame["data_end"].iloc[0]):
         return None
@@ -117,19 +116,20 @@ def eligible_clients(
     itself never writes anything.
     """
     params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path), partition)
-    dialect = dialect_of(engine)
+    backend = backend_for(engine)
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            execute(conn, load_sql(settings.sql_dir, "snapshot/eligible", dialect), params)
-            execute(conn, load_sql(settings.sql_dir, "snapshot/analyze_eligible", dialect))
+            execute(conn, backend.load_sql(settings.sql_dir, "snapshot/eligible"), params)
+            execute(conn, backend.load_sql(settings.sql_dir, "snapshot/analyze_eligible"))
             yield conn, params
         finally:
             transaction.rollback()
 
 
-#: On PostgreSQL a partition's clients are read in this many parts at once, each on its own
-#: connection with its own ``snapshot_eligible`` (client id modulo; every source per part).
+#: Where the backend reads in parallel (PostgreSQL), a partition's clients are read in this many
+#: parts at once, each on its own connection with its own ``snapshot_eligible`` (client id
+#: modulo; every source per part).
 READERS = 2
 
 
@@ -140,7 +140,7 @@ def extract_snapshot(
     report_date = parse_report_date(report_date)
     check_report_date(engine, settings, report_date)
     sources = source_queries(engine, settings, report_date)
-    if dialect_of(engine) != "postgresql":
+    if not backend_for(engine).parallel_reads:
         with eligible_clients(engine, report_date, settings, partition) as (conn, params):
             return read_snapshot(conn, params, settings, report_date, sources)
     started = time.perf_counter()
@@ -159,7 +159,8 @@ def _read_part(
 ) -> pd.DataFrame:
     """The snapshot of some of the clients, on a connection of its own."""
     with eligible_clients(engine, report_date, settings, part) as (conn, params):
-        check_per_client_plans(conn, params, settings, sources)
+        if backend_for(conn).per_client_index_reads:
+            check_per_client_plans(conn, params, settings, sources)
         return read_snapshot(conn, params, settings, report_date, sources)
 
 
@@ -172,7 +173,7 @@ def check_per_client_plans(
     (docs/data_contract.md); a warehouse without it would make the extract run for hours.
     """
     for name in (*sources, *present_optional_sources(conn)):
-        plan = explain(conn, load_sql(settings.sql_dir, name, "postgresql"), params)
+        plan = explain(conn, backend_for(conn).load_sql(settings.sql_dir, name), params)
         slow = per_client_full_scans(plan, "snapshot_eligible", "el.client_id")
         if slow:
             raise DataContractError(
@@ -201,7 +202,7 @@ def read_snapshot(
     or the marts'; both give the same snapshot.
     """
     if any(name.startswith("marts/") for name in sources):  # memory for the window's sorts and hashes
-        execute(conn, load_sql(settings.sql_dir, "marts/tune", conn.dialect.name))
+        execute(conn, backend_for(conn).load_sql(settings.sql_dir, "marts/tune"))
     optional = present_optional_sources(conn)
     frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *sources, *optional))
     parts = [frames[n] for n in (*sources, *optional)]
@@ -213,9 +214,10 @@ def read_queries(
 ) -> dict[str, pd.DataFrame]:
     """The named snapshot queries' results, read one after the other on ``conn``, with progress in the log."""
     out = {}
+    backend = backend_for(conn)
     for name in names:
         started = time.perf_counter()
-        out[name] = read_frame(conn, load_sql(settings.sql_dir, name, conn.dialect.name), params, _KINDS)
+        out[name] = read_frame(conn, backend.load_sql(settings.sql_dir, name), params, _KINDS)
         log.info(
             "snapshot %s p%sof%s: %s gave %d rows (%.1f s)",
             report_date,
@@ -272,7 +274,7 @@ def extract_client_facts(
     The ids go into a temporary table (COPY on PostgreSQL) that the facts query joins, so the
     query reads the snapshot's clients only; the transaction is rolled back afterwards.
     """
-    sql = load_sql(settings.sql_dir, "validation/client_facts", dialect_of(engine))
+    sql = backend_for(engine).load_sql(settings.sql_dir, "validation/client_facts")
     params = {"report_date": report_date, "rko_product": col.RKO_PRODUCT}
     kinds = {col.CLIENT_ID: "int", "segment": "str", "okved_code": "str", "liquidated": "int", "holds_rko": "int"}
     with engine.connect() as conn:

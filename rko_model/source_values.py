@@ -22,9 +22,8 @@ from sqlalchemy.engine import Engine
 from rko_model import columns as col
 from rko_model.dates import add_months
 from rko_model.settings import Settings
-from rko_model.warehouse.engine import dialect_of
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def bound_params(report_date: dt.date) -> dict[str, object]:
 
 def source_value_failures(engine: Engine, settings: Settings, report_date: dt.date) -> list[str]:
     """One critical message per source column holding infinite or out-of-bound values in the report's window."""
-    sql = load_sql(settings.sql_dir, "validation/source_values", dialect_of(engine))
+    sql = backend_for(engine).load_sql(settings.sql_dir, "validation/source_values")
     found = read_frame(engine, sql, bound_params(report_date)).iloc[0]
     messages = []
     for (table, column), bound in SOURCE_BOUNDS.items():

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from rko_model.errors import ConfigError
-from rko_model.warehouse import engine as engine_module
+from rko_model.warehouse.backends import support
 from rko_model.warehouse.engine import lookalike_of, make_engine
 from rko_model.warehouse.staging import make_staging_engine
 from tests.conftest import POSTGRES_URL, need_postgres
@@ -52,6 +52,6 @@ def test_a_lookalike_behind_a_postgresql_url_is_refused_on_first_connect(monkeyp
     need_postgres()
     with make_engine(POSTGRES_URL).connect() as conn:  # the real server passes
         assert conn.execute(sa.text("SELECT 1")).scalar() == 1
-    monkeypatch.setattr(engine_module, "POSTGRES_LOOKALIKES", ("PostgreSQL",))
+    monkeypatch.setattr(support, "POSTGRES_LOOKALIKES", ("PostgreSQL",))
     with pytest.raises(ConfigError, match=r"^PostgreSQL \(server 'PostgreSQL 1\d.*'\) is not supported yet"):
         make_engine(POSTGRES_URL).connect()

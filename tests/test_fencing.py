@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from rko_model.errors import InvalidInputError, MonthBusyError
 from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
+from rko_model.warehouse.backends._postgresql import MONTH_LOCK_NAMESPACE
 from rko_model.warehouse.staging import (
-    MONTH_LOCK_NAMESPACE,
     hold_month,
     make_staging_engine,
     publish_month,

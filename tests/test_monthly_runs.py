@@ -26,7 +26,7 @@ from rko_model.errors import MonthBusyError, WarehouseError
 from rko_model.model.registry import Registry
 from rko_model.settings import Settings
 from rko_model.synth.spec import BankSpec
-from rko_model.warehouse import staging
+from rko_model.warehouse.backends._postgresql import PostgreSQLBackend
 from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
 from tests.conftest import POSTGRES_URL
 from tests.helpers import champion_bank
@@ -78,7 +78,7 @@ from pathlib import Path
 from rko_model import monthly
 from rko_model.model import package
 from rko_model.settings import Settings
-from rko_model.warehouse import staging
+from rko_model.warehouse.backends._postgresql import PostgreSQLBackend
 
 step, marker, month = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 
@@ -89,11 +89,12 @@ def block():
 if step == "score":
     package.ModelPackage.score = lambda self, frame: block()
 else:
-    real = staging.bulk_insert
-    def copy_then_block(conn, table, frame):
-        real(conn, table, frame)  # the month is in the load table, the transaction still open
-        block()
-    staging.bulk_insert = copy_then_block
+    real = PostgreSQLBackend.bulk_insert
+    def copy_then_block(self, conn, table, frame):
+        real(self, conn, table, frame)  # the month is in the load table, the transaction still open
+        if table.name == "rko_propensity_load":
+            block()
+    PostgreSQLBackend.bulk_insert = copy_then_block
 monthly.run_month(Settings.from_env(), month, "killed")
 """
 
@@ -136,17 +137,18 @@ def test_a_run_killed_inside_a_step_leaves_the_list_and_a_rerun_completes_it(
 
 def test_a_connection_cut_mid_publish_rolls_back(scored: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     before = _published(scored)
-    real = staging.bulk_insert
+    real = PostgreSQLBackend.bulk_insert
     admin = sa.create_engine(POSTGRES_URL)
 
-    def copy_then_cut(conn, table, frame):  # type: ignore[no-untyped-def]
-        rows = real(conn, table, frame)
+    def copy_then_cut(self, conn, table, frame):  # type: ignore[no-untyped-def]
+        real(self, conn, table, frame)
+        if table.name != "rko_propensity_load":  # the publish's load, not the validation's ids
+            return
         pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         with admin.begin() as other:
             assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
-        return rows
 
-    monkeypatch.setattr(staging, "bulk_insert", copy_then_cut)
+    monkeypatch.setattr(PostgreSQLBackend, "bulk_insert", copy_then_cut)
     with pytest.raises(WarehouseError, match="rolled back; the earlier list stays"):
         monthly.run_month(scored, MONTH, "cut")
     monkeypatch.undo()

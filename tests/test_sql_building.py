@@ -37,25 +37,32 @@ SQL_CALLS = {
 
 #: (file, function) -> why its string-built SQL holds identifiers or driver-bound text only.
 ALLOWED = {
-    ("rko_model/warehouse/query.py", "_read_postgres"): (
+    ("rko_model/warehouse/backends/_postgresql.py", "PostgreSQLBackend.read_frame"): (
         "COPY (query) TO STDOUT: the query text comes from cursor.mogrify, i.e. the driver has bound every value"
     ),
-    ("rko_model/warehouse/query.py", "_describe"): "the same mogrify-bound query, wrapped for its column names",
-    ("rko_model/warehouse/query.py", "explain"): "EXPLAIN of a mogrify-bound query: the driver has bound every value",
-    ("rko_model/warehouse/bulk.py", "_copy_into"): (
+    ("rko_model/warehouse/backends/_postgresql.py", "_describe"): (
+        "the same mogrify-bound query, wrapped for its column names"
+    ),
+    ("rko_model/warehouse/backends/_postgresql.py", "PostgreSQLBackend.explain"): (
+        "EXPLAIN of a mogrify-bound query: the driver has bound every value"
+    ),
+    ("rko_model/warehouse/backends/_postgresql.py", "PostgreSQLBackend.bulk_insert"): (
         "COPY table (columns): identifiers quoted by the dialect's identifier preparer; the format is a constant word"
     ),
-    ("rko_model/warehouse/staging.py", "make_staging_engine.attach"): (
-        "ATTACH ... AS schema and PRAGMA schema.journal_mode: the schema names are the module's constants "
+    ("rko_model/warehouse/backends/_postgresql.py", "PostgreSQLBackend.refresh_statistics"): (
+        "VACUUM (ANALYZE) table: the name is a Table of schema.py, quoted by the identifier preparer"
+    ),
+    ("rko_model/warehouse/backends/_sqlite.py", "SQLiteBackend.create_staging_engine.attach"): (
+        "ATTACH ... AS schema and PRAGMA schema.journal_mode: the schema names are the staging module's constants "
         "(an alias cannot be a bound parameter); the file path is bound"
     ),
-    ("rko_model/warehouse/bank_writer.py", "write_bank"): "VACUUM (ANALYZE) table: the name is schema.py's Table",
-    ("rko_model/marts.py", "analyze_marts"): "VACUUM (ANALYZE) table: the name is schema.py's mart Table",
-    ("rko_model/warehouse/bulk.py", "_executemany_into"): (
+    ("rko_model/warehouse/backends/_sqlite.py", "SQLiteBackend.bulk_insert"): (
         "INSERT INTO table (columns) VALUES (?, ...): identifiers quoted by the identifier preparer, values bound"
     ),
+    ("rko_model/warehouse/backends/_sqlite.py", "SQLiteBackend.write_transaction"): (
+        "PRAGMA busy_timeout = <milliseconds>: an int formatted with :d (a PRAGMA takes no bound parameter)"
+    ),
     ("bench/bench_scoring_dag.py", "snapshot_query_only"): "the bench's COPY of mogrify-bound query text",
-    ("rko_model/pilot/simulate.py", "replace_tables"): "VACUUM (ANALYZE) table: the name is schema.py's Table",
 }
 
 #: (sql file, format string fragment) -> why a raw %s is safe there.

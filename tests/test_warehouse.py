@@ -17,8 +17,9 @@ from rko_model.errors import ConfigError, DataContractError, WarehouseError
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse import schema
+from rko_model.warehouse.backends._postgresql import binary_formats
 from rko_model.warehouse.bank_writer import write_bank
-from rko_model.warehouse.bulk import _binary_formats, bulk_insert
+from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.query import coerce, read_frame
 from rko_model.warehouse.sqlfiles import load_sql
@@ -128,8 +129,8 @@ def test_numeric_frames_round_trip_through_binary_copy(warehouse: Engine) -> Non
             "real": [np.pi, -1e-300, 1e300],
         }
     )
-    assert _binary_formats(numbers, frame) == [">i8", ">i4", ">f8"]
-    assert _binary_formats(numbers, frame.assign(real=[1.0, None, 2.0])) is None  # a NULL goes through CSV
+    assert binary_formats(numbers, frame) == [">i8", ">i4", ">f8"]
+    assert binary_formats(numbers, frame.assign(real=[1.0, None, 2.0])) is None  # a NULL goes through CSV
     with warehouse.begin() as conn:
         numbers.create(conn)
         assert bulk_insert(conn, numbers, frame) == 3

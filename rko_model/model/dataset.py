@@ -23,9 +23,8 @@ from rko_model.errors import IncompleteDataError, InvalidInputError
 from rko_model.labels import extract_labelled_snapshot
 from rko_model.settings import Settings
 from rko_model.snapshot import data_span
-from rko_model.warehouse.engine import dialect_of
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +131,7 @@ def build_dataset(engine: Engine, months: Sequence[dt.date], settings: Settings)
         log.info("dataset: %s labelled (%d/%d, %.0f s)", month, next(done), len(months), time.perf_counter() - started)
         return frame
 
-    workers = STACK_READERS if dialect_of(engine) == "postgresql" else 1
+    workers = STACK_READERS if backend_for(engine).parallel_reads else 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dataset") as pool:
         frames = list(pool.map(one, months))
     return pd.concat(frames, ignore_index=True).astype({col.REPORT_DATE: "datetime64[s]"})
@@ -143,7 +142,7 @@ def load_truth(engine: Engine, months: Sequence[dt.date], settings: Settings) ->
     if not sa.inspect(engine).has_table("synthetic_truth"):
         log.info("no synthetic_truth table: the ceiling Gini is not reported")
         return None
-    sql = load_sql(settings.sql_dir, "evaluation/truth", dialect_of(engine))
+    sql = backend_for(engine).load_sql(settings.sql_dir, "evaluation/truth")
     kinds = {col.CLIENT_ID: "int", col.REPORT_DATE: "date", "propensity": "float"}
     return read_frame(engine, sql, {"months": list(months)}, kinds)  # type: ignore[arg-type]
 
@@ -161,7 +160,7 @@ def load_oracle(engine: Engine, months: Sequence[dt.date], settings: Settings) -
         log.info("no synthetic_hazard table: the oracle ceiling is not reported")
         return None
     needed = sorted({add_months(m, k) for m in months for k in range(col.LABEL_HORIZON_MONTHS)})
-    sql = load_sql(settings.sql_dir, "evaluation/hazard", dialect_of(engine))
+    sql = backend_for(engine).load_sql(settings.sql_dir, "evaluation/hazard")
     kinds = {col.CLIENT_ID: "int", "month_end": "date", "hazard": "float"}
     hazards = read_frame(engine, sql, {"months": needed}, kinds)  # type: ignore[arg-type]
     return oracle_from_hazards(hazards, months)

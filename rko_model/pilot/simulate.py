@@ -45,6 +45,7 @@ from rko_model.synth.contacts import CONTACT_DATE, ContactEffects, ContactPlan
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import DEFAULT_LAST_MONTH, BankSpec, Effects
 from rko_model.warehouse import schema
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.bulk import bulk_insert
 from rko_model.warehouse.engine import make_engine
@@ -174,10 +175,7 @@ def replace_tables(engine: Engine, chunks: Iterable[tuple[str, pd.DataFrame]], n
                 detached = spec.table.to_metadata(MetaData())
                 index = Index(spec.name, *(detached.c[c] for c in spec.columns), unique=spec.unique)
                 index.create(conn, checkfirst=True)
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in tables:
-                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
+    backend_for(engine).refresh_statistics(engine, tables)
     return rows
 
 

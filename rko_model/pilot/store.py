@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from rko_model.dates import add_months
 from rko_model.pilot.measure import PilotLine
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import ColumnKind, read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 from rko_model.warehouse.staging import ensure_tables, pilot_results, record_pilot_lines
 
 _RESULT_KINDS: dict[str, ColumnKind] = {
@@ -63,7 +63,7 @@ def read_pilot_list(engine: Engine, sql_dir: Path, report_date: dt.date) -> pd.D
     """The month's published list with arms, rules ranks and reasons, best rank first."""
     with engine.begin() as conn:
         ensure_tables(conn)
-    sql = load_sql(sql_dir, "pilot/pilot_list", engine.dialect.name)
+    sql = backend_for(engine).load_sql(sql_dir, "pilot/pilot_list")
     return read_frame(engine, sql, {"report_date": report_date}, _LIST_KINDS)
 
 
@@ -71,9 +71,7 @@ def pilot_months(engine: Engine, sql_dir: Path) -> list[dt.date]:
     """Report dates whose published list carries arms."""
     with engine.begin() as conn:
         ensure_tables(conn)
-    frame = read_frame(
-        engine, load_sql(sql_dir, "pilot/pilot_months", engine.dialect.name), {}, {"report_date": "date"}
-    )
+    frame = read_frame(engine, backend_for(engine).load_sql(sql_dir, "pilot/pilot_months"), {}, {"report_date": "date"})
     return [pd.Timestamp(d).date() for d in frame["report_date"]]
 
 
@@ -85,7 +83,7 @@ def contacts_of_month(engine: Engine, sql_dir: Path, report_date: dt.date) -> pd
     """Contacts made from the list of ``report_date`` (dated in the next month); None without the table."""
     if not has_table(engine, "marketing_contacts"):
         return None
-    sql = load_sql(sql_dir, "pilot/contacts_of_month", engine.dialect.name)
+    sql = backend_for(engine).load_sql(sql_dir, "pilot/contacts_of_month")
     params = {"report_date": report_date, "contact_until": add_months(report_date, 1)}
     kinds: dict[str, ColumnKind] = {"client_id": "int", "channel": "str", "arm": "str", "campaign_id": "str"}
     return read_frame(engine, sql, params, kinds)
@@ -95,6 +93,6 @@ def contact_truth(engine: Engine, sql_dir: Path, report_date: dt.date) -> pd.Dat
     """The synthetic bank's true propensities of the month's contacts; None on a real bank."""
     if not has_table(engine, "synthetic_contact_truth"):
         return None
-    sql = load_sql(sql_dir, "pilot/contact_truth", engine.dialect.name)
+    sql = backend_for(engine).load_sql(sql_dir, "pilot/contact_truth")
     kinds: dict[str, ColumnKind] = {"client_id": "int", "propensity_without": "float", "propensity_with": "float"}
     return read_frame(engine, sql, {"report_date": report_date}, kinds)

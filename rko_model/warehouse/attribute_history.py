@@ -27,9 +27,8 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from rko_model.settings import Settings
-from rko_model.warehouse.engine import dialect_of
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +56,12 @@ class HistoryCheck:
 
 def check_attribute_history(engine: Engine, settings: Settings, report_date: dt.date) -> HistoryCheck:
     """Overlaps and empty intervals (critical), gaps and clients without a row at ``report_date`` (warnings)."""
-    dialect = dialect_of(engine)
+    backend = backend_for(engine)
     kinds = {"problem": "str", "rows_found": "int", "clients": "int", "example_client": "int"}
-    found = read_frame(engine, load_sql(settings.sql_dir, "contract/attribute_intervals", dialect), {}, kinds)
+    found = read_frame(engine, backend.load_sql(settings.sql_dir, "contract/attribute_intervals"), {}, kinds)
     critical, warnings = [], []
     nulls = read_frame(
-        engine, load_sql(settings.sql_dir, "contract/null_ids", dialect), {}, {"source": "str", "rows_found": "int"}
+        engine, backend.load_sql(settings.sql_dir, "contract/null_ids"), {}, {"source": "str", "rows_found": "int"}
     )
     for row in nulls.itertuples(index=False):
         if int(row.rows_found):
@@ -81,7 +80,7 @@ def check_attribute_history(engine: Engine, settings: Settings, report_date: dt.
             critical.append(f"{text}; fix the history or its view so one row holds on each day (see {DOC})")
     missing = read_frame(
         engine,
-        load_sql(settings.sql_dir, "contract/attribute_missing", dialect),
+        backend.load_sql(settings.sql_dir, "contract/attribute_missing"),
         {"report_date": report_date},
         {"clients": "int"},
     )

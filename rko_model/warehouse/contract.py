@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rko_model.errors import DataContractError, WarehouseError
+from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.schema import CONTRACT_TABLES, INDEXES
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,10 @@ def check_contract(engine: Engine) -> None:
 def index_warnings(engine: Engine) -> list[str]:
     """Contract tables (not views: their indexes are out of sight) without the per-client index the snapshot needs.
 
-    PostgreSQL only: the other engines run the join-and-group SQL, which needs no such index.
+    Only where the backend's snapshot SQL reads each client through an index (PostgreSQL): the
+    other engines run the join-and-group SQL, which needs no such index.
     """
-    if engine.dialect.name != "postgresql":
+    if not backend_for(engine).per_client_index_reads:
         return []
     try:
         inspector = sa.inspect(engine)
