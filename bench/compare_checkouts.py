@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--old-url", required=True)
     parser.add_argument("--new-url", required=True)
     parser.add_argument("--registry", type=Path, help="a data folder whose registry holds a champion")
+    parser.add_argument("--old-registry", type=Path, help="the old checkout's data folder with its own champion")
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--snapshot-only", action="store_true", help="skip the DAG's steps (no champion needed)")
@@ -100,7 +101,8 @@ def main() -> None:
             snap = in_checkout(checkouts[side], "bench_snapshot", "run_snapshot", urls[side])
             row.update(snapshot_s=snap["wall_s"], snapshot_rows=snap["rows"], snapshot_rss_mb=snap["peak_rss_mb"])
             if not args.snapshot_only:
-                steps = in_checkout(checkouts[side], "bench_scoring_dag", "dag_steps", urls[side], str(args.registry))
+                folder = args.old_registry if side == "old" and args.old_registry else args.registry
+                steps = in_checkout(checkouts[side], "bench_scoring_dag", "dag_steps", urls[side], str(folder))
                 row.update({k: steps[k] for k in ("rows", "extract", "validate", "score", "publish", "record")})
                 row["steps_s"] = round(sum(steps[k] for k in ("extract", "validate", "score", "publish", "record")), 2)
                 row["steps_rss_mb"] = steps["peak_rss_mb"]
