@@ -81,8 +81,8 @@ def _build_frames(url: str, cache: Path, n_train: int, n_test: int) -> None:
     import json
 
     from rko_model.model.dataset import load_oracle, load_truth, plan_from_warehouse
+    from rko_model.runs.training import refit_months, stacked_months
     from rko_model.settings import Settings
-    from rko_model.training import refit_months, stacked_months
     from rko_model.warehouse.engine import make_engine
 
     settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})

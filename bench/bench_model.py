@@ -319,10 +319,10 @@ def stack(url: str, source: str, months: int = 12) -> dict:
     import time
 
     from rko_model import columns as col
-    from rko_model.dates import add_months
+    from rko_model.common.dates import add_months
     from rko_model.model.dataset import build_dataset
     from rko_model.settings import Settings
-    from rko_model.snapshot import data_end
+    from rko_model.stages.snapshot import data_end
     from rko_model.warehouse.engine import make_engine
 
     settings = Settings.from_env({"RKO_WAREHOUSE_URL": url, "RKO_FEATURE_SOURCE": source})

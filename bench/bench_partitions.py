@@ -31,7 +31,7 @@ def _settings(url: str, folder: str):  # type: ignore[no-untyped-def]
 
 
 def report_date_of(url: str, folder: str) -> dict:
-    from rko_model.snapshot import data_end
+    from rko_model.stages.snapshot import data_end
     from rko_model.warehouse.engine import make_engine
 
     return {"report_date": str(data_end(make_engine(url), _settings(url, folder)))}
@@ -39,8 +39,8 @@ def report_date_of(url: str, folder: str) -> dict:
 
 def step(name: str, url: str, folder: str, report_date: str, run_id: str, args: list) -> dict:
     """One step of the monthly run, as its Airflow task calls it."""
-    from rko_model import monthly
-    from rko_model.partitions import Partition
+    from rko_model.common.partitions import Partition
+    from rko_model.runs import monthly
 
     settings = _settings(url, folder)
     if name == "plan":

@@ -38,8 +38,8 @@ def steps(url: str, folder: str, repeat: int) -> dict:
 
     from bench_scoring_dag import _settings
 
-    from rko_model import monthly
-    from rko_model.snapshot import data_end
+    from rko_model.runs import monthly
+    from rko_model.stages.snapshot import data_end
     from rko_model.warehouse.engine import make_engine
 
     base = _settings(url, folder)

@@ -43,7 +43,7 @@ def measure(url: str, folder: str, repeat: int) -> dict:
     from rko_model.model.registry import Registry
     from rko_model.pilot.leaf_shap import approximate_shap, leaf_table
     from rko_model.pilot.reasons import contributions, grouped_contributions
-    from rko_model.snapshot import data_end, extract_snapshot
+    from rko_model.stages.snapshot import data_end, extract_snapshot
     from rko_model.warehouse.engine import make_engine
 
     settings = _settings(url, folder)

@@ -43,7 +43,7 @@ def prepare_model(url: str, folder: str) -> dict:
     """A champion for the bench: CatBoost multimodal on two months of the 100k bank."""
     from rko_model.model.registry import Registry
     from rko_model.model.train import TrainParams
-    from rko_model.training import train_and_report
+    from rko_model.runs.training import train_and_report
     from rko_model.warehouse.engine import make_engine
 
     settings = _settings(url, folder)
@@ -65,8 +65,8 @@ def prepare_model(url: str, folder: str) -> dict:
 def dag_steps(url: str, folder: str, source: str = "auto") -> dict:
     import time
 
-    from rko_model import monthly
-    from rko_model.snapshot import data_end
+    from rko_model.runs import monthly
+    from rko_model.stages.snapshot import data_end
     from rko_model.warehouse.engine import make_engine
 
     settings = _settings(url, folder, source)
@@ -97,7 +97,7 @@ def snapshot_query_only(url: str) -> dict:
     import time
 
     from rko_model.settings import Settings
-    from rko_model.snapshot import SOURCE_QUERIES, data_end, eligible_clients
+    from rko_model.stages.snapshot import SOURCE_QUERIES, data_end, eligible_clients
     from rko_model.warehouse.backends._postgresql import bind_postgres
     from rko_model.warehouse.engine import make_engine
     from rko_model.warehouse.sqlfiles import load_sql
@@ -126,7 +126,7 @@ def naive(url: str, folder: str, sql_flavour: str = "postgresql") -> dict:
     import pandas as pd
 
     from rko_model.model.registry import Registry
-    from rko_model.snapshot import SOURCE_QUERIES, assemble_snapshot, data_end, eligible_clients
+    from rko_model.stages.snapshot import SOURCE_QUERIES, assemble_snapshot, data_end, eligible_clients
     from rko_model.warehouse.engine import make_engine
     from rko_model.warehouse.query import statement, used_params
     from rko_model.warehouse.sqlfiles import load_sql

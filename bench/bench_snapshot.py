@@ -26,7 +26,7 @@ def run_snapshot(url: str, source: str = "raw") -> dict:
     import time
 
     from rko_model.settings import Settings
-    from rko_model.snapshot import extract_snapshot
+    from rko_model.stages.snapshot import extract_snapshot
     from rko_model.warehouse.engine import make_engine
 
     timings: list[str] = []
@@ -35,8 +35,8 @@ def run_snapshot(url: str, source: str = "raw") -> dict:
         def emit(self, record: logging.LogRecord) -> None:
             timings.append(record.getMessage())
 
-    logging.getLogger("rko_model.snapshot").addHandler(Collect())
-    logging.getLogger("rko_model.snapshot").setLevel(logging.INFO)
+    logging.getLogger("rko_model.stages.snapshot").addHandler(Collect())
+    logging.getLogger("rko_model.stages.snapshot").setLevel(logging.INFO)
     settings = Settings.from_env({"RKO_WAREHOUSE_URL": url, "RKO_FEATURE_SOURCE": source})
     started = time.perf_counter()
     frame = extract_snapshot(make_engine(url), _latest(url, settings), settings)
@@ -50,9 +50,9 @@ def run_snapshot(url: str, source: str = "raw") -> dict:
 
 def backfill_marts(url: str) -> dict:
     """Build the marts of every month of the bank that is not built yet (each month its own transaction)."""
-    from rko_model.feature_source import built_months
-    from rko_model.marts import build_months, months_between, raw_months
     from rko_model.settings import Settings
+    from rko_model.stages.feature_source import built_months
+    from rko_model.stages.marts import build_months, months_between, raw_months
     from rko_model.warehouse import schema
     from rko_model.warehouse.engine import make_engine
 
@@ -70,8 +70,8 @@ def rebuild_latest_month(url: str) -> dict:
     """The monthly job: (re)build the latest month's marts alone, VACUUM (ANALYZE) included."""
     import time
 
-    from rko_model.marts import build_months
     from rko_model.settings import Settings
+    from rko_model.stages.marts import build_months
     from rko_model.warehouse.engine import make_engine
 
     settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})
@@ -88,7 +88,7 @@ def rebuild_latest_month(url: str) -> dict:
 
 
 def _latest(url: str, settings):  # type: ignore[no-untyped-def]
-    from rko_model.snapshot import data_end
+    from rko_model.stages.snapshot import data_end
     from rko_model.warehouse.engine import make_engine
 
     return data_end(make_engine(url), settings)

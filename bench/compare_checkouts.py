@@ -59,9 +59,9 @@ def in_checkout(checkout: Path, module: str, func: str, *args: object) -> dict:
 
 def readiness_seconds(url: str) -> dict:
     """The readiness check of the latest month (new checkout only): what the DAG's sensor runs before extract."""
-    from rko_model.readiness import check_readiness
     from rko_model.settings import Settings
-    from rko_model.snapshot import data_end
+    from rko_model.stages.readiness import check_readiness
+    from rko_model.stages.snapshot import data_end
     from rko_model.warehouse.engine import make_engine
 
     settings = Settings.from_env({"RKO_WAREHOUSE_URL": url})

@@ -4,7 +4,7 @@
 Every month, for the month that has just closed (the run's data interval, never the clock):
 
 1. **ready**: the month's data is complete enough to build from (the readiness check, where
-   the project has one; see `rko_model.marts_readiness`);
+   the project has one; see `rko_model.stages.marts_readiness`);
 2. **build**: the month's feature marts (`mart_client_month`, `mart_counterparty_month`,
    `mart_payment_text_month`), replacing the month in one transaction, so reruns and
    backfills leave one copy; earlier months of the 12-month window whose raw rows changed
@@ -50,7 +50,7 @@ def rko_feature_marts() -> None:
     def ready() -> str:
         from rko_airflow.context import task_run
 
-        from rko_model.marts_readiness import check_month_ready
+        from rko_model.stages.marts_readiness import check_month_ready
 
         with task_run() as run:
             check_month_ready(run.settings, run.report_date)
@@ -60,7 +60,7 @@ def rko_feature_marts() -> None:
     def build(report_date: str) -> dict:
         from rko_airflow.context import task_run
 
-        from rko_model.marts import close_month
+        from rko_model.stages.marts import close_month
         from rko_model.warehouse.engine import make_engine
 
         with task_run(builds_marts=True) as run:  # rko_warehouse_marts when defined: it writes the marts

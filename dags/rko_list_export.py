@@ -48,7 +48,7 @@ def rko_list_export() -> None:
     def export() -> list[dict]:
         from rko_airflow.context import task_run
 
-        from rko_model.list_export import export_month
+        from rko_model.stages.list_export import export_month
 
         with task_run() as run:
             months = months_to_export(run.params.get("report_date"), run.context["triggering_asset_events"])

@@ -102,7 +102,7 @@ def rko_monthly_scoring() -> None:
     def plan(months: list[str]) -> list[dict]:
         from rko_airflow.context import task_run
 
-        from rko_model import monthly
+        from rko_model.runs import monthly
 
         with task_run() as run:
             return monthly.plan_months(run.settings, list(months), run.run_id, int(run.params["partitions"]))
@@ -111,8 +111,8 @@ def rko_monthly_scoring() -> None:
     def extract(planned: dict) -> dict:
         from rko_airflow.context import task_run
 
-        from rko_model import monthly
-        from rko_model.partitions import Partition
+        from rko_model.common.partitions import Partition
+        from rko_model.runs import monthly
 
         with task_run() as run:
             partition = Partition(planned["partition"], planned["partitions"])
@@ -123,7 +123,7 @@ def rko_monthly_scoring() -> None:
     def validate(extracted: dict) -> dict:
         from rko_airflow.context import task_run
 
-        from rko_model import monthly
+        from rko_model.runs import monthly
 
         with task_run() as run:  # bad data does not get better on retry
             ref = monthly.validate(run.settings, extracted["report_date"], extracted["run_id"], extracted)
@@ -133,7 +133,7 @@ def rko_monthly_scoring() -> None:
     def score(validated: dict) -> dict:
         from rko_airflow.context import task_run
 
-        from rko_model import monthly
+        from rko_model.runs import monthly
 
         with task_run() as run:
             month, run_id, version = validated["report_date"], validated["run_id"], validated["model_version"]
@@ -144,7 +144,7 @@ def rko_monthly_scoring() -> None:
     def publish(month: str, scored: list[dict]) -> dict:
         from rko_airflow.context import task_run
 
-        from rko_model import monthly
+        from rko_model.runs import monthly
 
         with task_run() as run:
             refs = monthly.refs_of_month(list(scored), month)
@@ -164,7 +164,7 @@ def rko_monthly_scoring() -> None:
     ) -> dict:
         from rko_airflow.context import task_run
 
-        from rko_model import monthly
+        from rko_model.runs import monthly
 
         month = published["report_date"]
         with task_run() as run:  # idempotent: a retry records again, it never publishes again

@@ -44,8 +44,8 @@ def rko_performance_monitoring() -> None:
     def evaluate() -> dict:
         from rko_airflow.context import current_run
 
-        from rko_model import performance
         from rko_model.errors import NotPublishedError
+        from rko_model.runs import performance
 
         run = current_run()  # no fail_fast: a window the warehouse does not cover yet is retried
         report_date = performance.evaluated_month(run.report_date)
@@ -56,8 +56,8 @@ def rko_performance_monitoring() -> None:
 
     @task
     def check(evaluated: dict) -> dict:
-        from rko_model import performance
         from rko_model.errors import PerformanceAlert
+        from rko_model.runs import performance
 
         try:
             performance.raise_on_alert(performance.RealisedPerformance.from_json(evaluated))

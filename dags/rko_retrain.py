@@ -53,7 +53,7 @@ def rko_retrain() -> None:
         from rko_airflow.context import current_run
 
         from rko_model.model.train import TrainParams
-        from rko_model.training import train_and_report
+        from rko_model.runs.training import train_and_report
         from rko_model.warehouse.engine import make_engine
 
         current = current_run()  # no fail_fast: a training run that fails is retried once

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from rko_model import logmask
-from rko_model.dates import add_months
-from rko_model.faults import describe
+from rko_model.common import logmask
+from rko_model.common.dates import add_months
 from rko_model.model import defaults as D
+from rko_model.runs.faults import describe
 from rko_model.settings import Settings
 
 log = logging.getLogger("rko")
@@ -51,8 +51,8 @@ def _cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.dates import parse_report_date
-    from rko_model.readiness import check_readiness
+    from rko_model.common.dates import parse_report_date
+    from rko_model.stages.readiness import check_readiness
     from rko_model.warehouse.attribute_history import check_attribute_history
     from rko_model.warehouse.contract import check_contract
     from rko_model.warehouse.engine import make_engine
@@ -72,7 +72,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def _resolve_date(value: str, engine: Engine, settings: Settings, back: int = 0) -> dt.date | str:
     """``latest`` means the latest complete month, moved ``back`` months; other values pass through."""
     from rko_model.errors import IncompleteDataError
-    from rko_model.snapshot import data_end
+    from rko_model.stages.snapshot import data_end
 
     if value != "latest":
         return value
@@ -83,7 +83,7 @@ def _resolve_date(value: str, engine: Engine, settings: Settings, back: int = 0)
 
 
 def _cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.snapshot import extract_snapshot
+    from rko_model.stages.snapshot import extract_snapshot
     from rko_model.warehouse.engine import make_engine
 
     engine = make_engine(settings.warehouse_url)
@@ -99,7 +99,7 @@ def _cmd_snapshot(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_labels(args: argparse.Namespace, settings: Settings) -> int:
     from rko_model import columns as col
-    from rko_model.labels import extract_labels
+    from rko_model.stages.labels import extract_labels
     from rko_model.warehouse.engine import make_engine
 
     engine = make_engine(settings.warehouse_url)
@@ -116,7 +116,7 @@ def _cmd_labels(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from rko_model.model.dataset import plan_from_warehouse
     from rko_model.model.train import TrainParams
-    from rko_model.training import train_and_report
+    from rko_model.runs.training import train_and_report
     from rko_model.warehouse.engine import make_engine
 
     # A window given on the command line is checked against the warehouse before any work.
@@ -162,7 +162,7 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.training import rerender_report
+    from rko_model.runs.training import rerender_report
 
     print(f"report: {rerender_report(settings, args.run)}")
     return 0
@@ -195,8 +195,8 @@ def _cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_score(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.monthly import STAGING_TABLE, run_month
-    from rko_model.run_ids import check_run_id
+    from rko_model.common.run_ids import check_run_id
+    from rko_model.runs.monthly import STAGING_TABLE, run_month
     from rko_model.warehouse.engine import make_engine
 
     run_id = check_run_id(args.run_id or f"cli__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}")
@@ -229,7 +229,7 @@ def _cmd_top(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_performance(args: argparse.Namespace, settings: Settings) -> int:
     from rko_model import columns as col
-    from rko_model.performance import evaluate_month, raise_on_alert
+    from rko_model.runs.performance import evaluate_month, raise_on_alert
     from rko_model.warehouse.engine import make_engine
 
     engine = make_engine(settings.warehouse_url)
@@ -318,7 +318,7 @@ def _cmd_pilot_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_marts_build(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.marts import build_months, plan_months
+    from rko_model.stages.marts import build_months, plan_months
     from rko_model.warehouse.engine import make_engine
 
     engine = make_engine(settings.warehouse_url)
@@ -330,8 +330,8 @@ def _cmd_marts_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_marts_status(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.feature_source import built_months
-    from rko_model.marts import months_between, raw_months
+    from rko_model.stages.feature_source import built_months
+    from rko_model.stages.marts import months_between, raw_months
     from rko_model.warehouse.engine import make_engine
 
     engine = make_engine(settings.warehouse_url)
@@ -352,7 +352,7 @@ def _logical_date(report_date: dt.date) -> str:
 
 
 def _cmd_logical_date(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.dates import parse_report_date
+    from rko_model.common.dates import parse_report_date
     from rko_model.warehouse.engine import make_engine
 
     report_date = parse_report_date(_resolve_date(args.report_date, make_engine(settings.warehouse_url), settings))
@@ -392,7 +392,7 @@ def _cmd_airflow_env(args: argparse.Namespace, settings: Settings) -> int:
 
 def _write_csv(frame: pd.DataFrame, out: Path) -> None:
     """Write through a temporary file and rename: a failed run never leaves half a CSV, nor the temporary file."""
-    from rko_model.atomic import partial_path
+    from rko_model.storage.atomic import partial_path
 
     with partial_path(out) as partial:
         frame.to_csv(partial, index=False, date_format="%Y-%m-%d")
@@ -440,7 +440,7 @@ def _share(text: str) -> float:
 
 
 def _partitions(text: str) -> int:
-    from rko_model.partitions import MAX_PARTITIONS
+    from rko_model.common.partitions import MAX_PARTITIONS
 
     value = _positive_int(text)
     if value > MAX_PARTITIONS:

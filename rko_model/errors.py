@@ -6,7 +6,7 @@ it into a one-line message and a non-zero exit code instead of a traceback.
 Every error is permanent (a retry cannot mend it: the DAG fails the task at once, the CLI exits
 with code 2) unless its ``transient`` flag says otherwise (the DAG retries it, the CLI exits
 with code 75): a database that does not answer, a month another run holds.
-:func:`rko_model.faults.describe` turns any exception into that one line and verdict.
+:func:`rko_model.runs.faults.describe` turns any exception into that one line and verdict.
 
 - :class:`ConfigError`: a setting or config file is wrong (fix the environment or file).
 - :class:`DataContractError`: the warehouse lacks a table or column of the data contract,

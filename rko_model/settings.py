@@ -53,11 +53,11 @@ class Settings:
         artifact_url: root of the artefact store (``RKO_ARTIFACT_URL``, fsspec: ``file://`` or
             ``s3://``) for the files tasks hand on (snapshots, scores, validation results,
             exported lists), the model registry and the training runs; by default the data
-            folder itself. See :mod:`rko_model.artifacts`.
+            folder itself. See :mod:`rko_model.storage.artifacts`.
         feature_source: ``auto`` (default: the feature marts where every month of the snapshot's
             window is built, else the raw tables), ``marts`` (marts required) or ``raw``.
         readiness_deadline_hours: how long after a month closes the scoring DAG waits for the
-            month's data to be loaded (rko_model/readiness.py) before it fails naming the sources.
+            month's data to be loaded (rko_model/stages/readiness.py) before it fails naming the sources.
     """
 
     warehouse_url: str
@@ -76,7 +76,7 @@ class Settings:
     readiness_deadline_hours: float = DEFAULT_READINESS_DEADLINE_HOURS
 
     def __post_init__(self) -> None:
-        from rko_model.artifacts import default_root, join, to_url
+        from rko_model.storage.artifacts import default_root, join, to_url
 
         if not self.artifact_url:  # settings built in code default to the data folder, like from_env
             object.__setattr__(self, "artifact_url", default_root(self.data_dir))
@@ -127,7 +127,7 @@ class Settings:
         """Fail early, with the setting's name, when a path the project needs is missing."""
         if not self.sql_dir.is_dir():
             raise ConfigError(f"RKO_SQL_DIR: SQL folder {self.sql_dir} does not exist")
-        from rko_model.artifacts import check_root, local_path
+        from rko_model.storage.artifacts import check_root, local_path
 
         check_root(self.artifact_url)
         for name, url in (("RKO_REGISTRY_DIR", self.registry_url), ("RKO_RUNS_DIR", self.runs_url)):

@@ -12,10 +12,10 @@ import json
 import logging
 from pathlib import Path
 
-from rko_model.dates import add_months, month_ends
-from rko_model.eligibility_leak import eligibility_changes
+from rko_model.common.dates import add_months, month_ends
 from rko_model.settings import Settings
-from rko_model.snapshot import data_span
+from rko_model.stages.eligibility_leak import eligibility_changes
+from rko_model.stages.snapshot import data_span
 from rko_model.warehouse.engine import make_engine
 
 

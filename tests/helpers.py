@@ -18,11 +18,11 @@ from sqlalchemy.engine import Engine
 from rko_model import columns as col
 from rko_model.model.registry import Registry
 from rko_model.model.train import TrainParams
+from rko_model.runs.training import train_and_report
 from rko_model.settings import Settings
-from rko_model.snapshot import extract_snapshot
+from rko_model.stages.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
-from rko_model.training import train_and_report
 from rko_model.warehouse import schema
 from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.bulk import bulk_insert
@@ -122,7 +122,7 @@ def promote_champion(
 
 def registry_folder(settings: Settings) -> Path:
     """The local folder of the settings' registry (the tests' registries are ``file://``)."""
-    from rko_model.artifacts import local_path
+    from rko_model.storage.artifacts import local_path
 
     folder = local_path(settings.registry_url)
     assert folder is not None, settings.registry_url

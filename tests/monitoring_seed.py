@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rko_model.dates import add_months
+from rko_model.common.dates import add_months
 from rko_model.model.package import data_fingerprint, provenance, reference_distributions, save_package
 from rko_model.model.registry import Registry
 from rko_model.model.train import TrainParams, train

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
-from rko_model.dates import add_months
-from rko_model.labels import extract_labels
+from rko_model.common.dates import add_months
 from rko_model.settings import Settings
-from rko_model.snapshot import extract_client_facts, extract_snapshot
+from rko_model.stages.labels import extract_labels
+from rko_model.stages.snapshot import extract_client_facts, extract_snapshot
 from rko_model.warehouse.attribute_history import check_attribute_history
 from tests.conftest import R
 from tests.helpers import eligible_client, insert, run, table
@@ -248,8 +248,8 @@ def test_a_client_without_any_row_is_counted_at_r(tiny: tuple[Engine, Settings])
 
 def test_overlaps_fail_the_monthly_validation(tiny: tuple[Engine, Settings]) -> None:
     """The check runs in the validation step: an overlap is a critical failure before anything is scored."""
-    from rko_model import monthly
     from rko_model.errors import ValidationError
+    from rko_model.runs import monthly
 
     engine, settings = tiny
     client = eligible_client(engine, settings, R)
@@ -265,7 +265,7 @@ def test_overlaps_fail_the_monthly_validation(tiny: tuple[Engine, Settings]) -> 
 
 
 def test_the_eligibility_leak_counts_the_clients_today_values_misjudge(tiny: tuple[Engine, Settings]) -> None:
-    from rko_model.eligibility_leak import eligibility_changes
+    from rko_model.stages.eligibility_leak import eligibility_changes
 
     engine, settings = tiny
     client = eligible_client(engine, settings, R)
@@ -303,9 +303,9 @@ def test_the_generator_records_history_and_its_hazard_reads_the_values_of_the_ti
     """Segments, OKVED codes and regions change; the population the hazard reads follows the history month by month."""
     from dataclasses import replace as dc_replace
 
-    from rko_model.dates import add_months as plus
-    from rko_model.dates import month_ends
-    from rko_model.exclusions import load_exclusions
+    from rko_model.common.dates import add_months as plus
+    from rko_model.common.dates import month_ends
+    from rko_model.common.exclusions import load_exclusions
     from rko_model.settings import PROJECT_ROOT
     from rko_model.synth import catalog
     from rko_model.synth.generator import _draw_population, _rng

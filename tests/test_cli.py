@@ -59,9 +59,9 @@ def test_errors_are_one_line_and_exit_2(env: Path, capsys: pytest.CaptureFixture
 def test_performance_of_a_published_month(env: Path, capsys: pytest.CaptureFixture[str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
-    from rko_model.labels import extract_labels
-    from rko_model.scoring import rank_scores
     from rko_model.settings import Settings
+    from rko_model.stages.labels import extract_labels
+    from rko_model.stages.scoring import rank_scores
     from rko_model.warehouse.engine import make_engine
     from rko_model.warehouse.staging import make_staging_engine, publish_month, read_performance
 
@@ -96,8 +96,8 @@ def test_score_refuses_a_partly_loaded_month_unless_forced(env: Path, capsys: py
 
     from rko_model.model.registry import Registry
     from rko_model.model.train import TrainParams
+    from rko_model.runs.training import train_and_report
     from rko_model.settings import Settings
-    from rko_model.training import train_and_report
     from rko_model.warehouse.engine import make_engine
     from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
 

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rko_model.errors import InvalidInputError, MonthBusyError
-from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
+from rko_model.stages.scoring import rank_scores
 from rko_model.warehouse.backends._postgresql import MONTH_LOCK_NAMESPACE
 from rko_model.warehouse.staging import (
     hold_month,

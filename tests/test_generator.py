@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from rko_model.common.exclusions import load_exclusions
 from rko_model.errors import InvalidInputError
-from rko_model.exclusions import load_exclusions
 from rko_model.settings import PROJECT_ROOT
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec

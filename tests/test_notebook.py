@@ -18,10 +18,10 @@ import pytest
 from nbclient import NotebookClient
 
 from rko_model import columns as col
-from rko_model.dates import add_months
-from rko_model.labels import extract_labels
+from rko_model.common.dates import add_months
 from rko_model.settings import PROJECT_ROOT, Settings
-from rko_model.snapshot import data_end
+from rko_model.stages.labels import extract_labels
+from rko_model.stages.snapshot import data_end
 from rko_model.synth.generator import generate
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.bank_writer import write_bank

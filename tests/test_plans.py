@@ -9,7 +9,7 @@ import pytest
 
 from rko_model.errors import DataContractError
 from rko_model.settings import Settings
-from rko_model.snapshot import extract_snapshot
+from rko_model.stages.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
 from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.plans import per_client_full_scans

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
-from rko_model import monthly
 from rko_model.cli import main
 from rko_model.errors import WarehouseError
+from rko_model.runs import monthly
 from rko_model.settings import Settings
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.query import read_frame

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rko_model.cli import main
-from rko_model.scoring import rank_scores
 from rko_model.settings import PROJECT_ROOT, Settings
-from rko_model.snapshot import extract_snapshot
+from rko_model.stages.scoring import rank_scores
+from rko_model.stages.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
 from rko_model.warehouse import schema as warehouse_schema
 from rko_model.warehouse.bank_writer import write_bank

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from rko_model.common.exclusions import OkvedExclusions, load_exclusions
 from rko_model.errors import ConfigError
-from rko_model.exclusions import OkvedExclusions, load_exclusions
 from rko_model.settings import PROJECT_ROOT, Settings
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from rko_model.settings import PROJECT_ROOT, Settings
-from rko_model.snapshot import extract_snapshot
+from rko_model.stages.snapshot import extract_snapshot
 from rko_model.warehouse.engine import SUPPORTED_DIALECTS
 from tests.conftest import new_warehouse
 from tests.helpers import run

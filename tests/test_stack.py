@@ -278,7 +278,7 @@ def test_image_installs_the_lock_into_a_venv_of_its_own() -> None:
 
 def test_the_artefact_store_is_a_minio_bucket_every_airflow_service_reaches(compose: dict) -> None:
     """RKO_ARTIFACT_URL is s3://<bucket> of the minio service, the bucket exists before Airflow starts."""
-    from rko_model.artifacts import check_root
+    from rko_model.storage.artifacts import check_root
 
     services = compose["services"]
     minio_env, init = environment(services["minio"]), services["minio-init"]

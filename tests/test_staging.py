@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rko_model.errors import WarehouseError
-from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
+from rko_model.stages.scoring import rank_scores
 from rko_model.warehouse.query import read_frame
 from rko_model.warehouse.staging import make_staging_engine, publish_month, read_published
 from tests.conftest import ENGINES, POSTGRES_URL, need_postgres

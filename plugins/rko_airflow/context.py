@@ -12,10 +12,10 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from rko_airflow.hooks import MARTS_CONN_ID, STAGING_CONN_ID, WAREHOUSE_CONN_ID, RkoDatabaseHook
-from rko_model import logmask
-from rko_model.dates import month_end
+from rko_model.common import logmask
+from rko_model.common.dates import month_end
 from rko_model.errors import ConfigError, DataContractError, InvalidInputError, PackageError, ValidationError
-from rko_model.faults import describe
+from rko_model.runs.faults import describe
 from rko_model.settings import Settings
 
 
@@ -73,7 +73,7 @@ def fail_fast() -> Iterator[None]:
     """Turn a permanent fault into AirflowFailException, so the task fails at once, in one line, without retrying.
 
     Permanent: every rko_model error not flagged transient, a database that does not exist or
-    refuses, a damaged file, a full or read-only disk (:func:`rko_model.faults.describe`).
+    refuses, a damaged file, a full or read-only disk (:func:`rko_model.runs.faults.describe`).
     A database that does not answer and a busy month are left to the task's retries.
     """
     try:
@@ -138,7 +138,7 @@ def wait_for_readiness(settings: Settings, report_date: dt.date, now: dt.datetim
 
     from airflow.sdk import PokeReturnValue
 
-    from rko_model.readiness import check_readiness, deadline_of
+    from rko_model.stages.readiness import check_readiness, deadline_of
     from rko_model.warehouse.engine import make_engine
 
     readiness = check_readiness(make_engine(settings.warehouse_url), settings, report_date)

@@ -5,7 +5,7 @@ mechanism). So:
 
 1. the marts of several months that land together may trigger one run: the run scores each
    month its triggering marts events name, oldest first, each month published in its own
-   transaction under its own run id (:func:`rko_model.run_ids.month_run_id`);
+   transaction under its own run id (:func:`rko_model.common.run_ids.month_run_id`);
 2. an event that lands after the queue row was written but before the run is created is in
    no run's window and leaves no queue row (a two-month marts backfill lost October so): the
    run's ``catch_up`` task finds such events and emits

@@ -2,8 +2,8 @@
 
 Plugin apps are mounted without any protection of their own, so the whole app depends on
 ``requires_authenticated()``: a request needs the Airflow UI's session cookie or a bearer
-token (anonymous: 401). The data and the HTML come from ``rko_model.dashboard`` and
-``rko_model.dashboard_page``; the staging database is the ``rko_staging`` Connection's.
+token (anonymous: 401). The data and the HTML come from ``rko_model.ui.dashboard`` and
+``rko_model.ui.dashboard_page``; the staging database is the ``rko_staging`` Connection's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from rko_airflow.hooks import STAGING_CONN_ID, RkoDatabaseHook
-from rko_model.faults import describe, one_line
+from rko_model.runs.faults import describe, one_line
 from rko_model.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _problem(exc: Exception) -> HTMLResponse:
-    from rko_model.dashboard_page import render_unavailable
+    from rko_model.ui.dashboard_page import render_unavailable
 
     reason = _reason(exc)
     log.warning("RKO monitoring page unavailable: %s", reason, exc_info=describe(exc) is None)
@@ -60,8 +60,8 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> HTMLResponse:
-        from rko_model.dashboard import read_monitoring
-        from rko_model.dashboard_page import render_page
+        from rko_model.ui.dashboard import read_monitoring
+        from rko_model.ui.dashboard_page import render_page
 
         try:
             return HTMLResponse(render_page(read_monitoring(page_settings())))
@@ -71,7 +71,7 @@ def create_app() -> FastAPI:
     @app.get("/months.json")
     def months() -> JSONResponse:
         """The page's month rows as JSON records (dates ISO, missing figures null)."""
-        from rko_model.dashboard import read_monitoring
+        from rko_model.ui.dashboard import read_monitoring
 
         try:
             view = read_monitoring(page_settings())

@@ -18,11 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
-from rko_model.dates import add_months
+from rko_model.common.dates import add_months
 from rko_model.errors import IncompleteDataError, InvalidInputError
-from rko_model.labels import extract_labelled_snapshot
 from rko_model.settings import Settings
-from rko_model.snapshot import data_span
+from rko_model.stages.labels import extract_labelled_snapshot
+from rko_model.stages.snapshot import data_span
 from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
 

@@ -31,9 +31,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from rko_model import artifacts
 from rko_model.errors import PackageError
 from rko_model.model.checksums import CHECKSUM_FILE, verify_checksums
+from rko_model.storage import artifacts
 
 log = logging.getLogger(__name__)
 

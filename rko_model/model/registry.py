@@ -2,7 +2,7 @@
 
 Layout under the registry's URL (``Settings.registry_url``: ``<artifact root>/registry`` unless
 ``RKO_REGISTRY_DIR`` says otherwise; ``file://`` or ``s3://`` through fsspec, like
-:mod:`rko_model.artifacts`)::
+:mod:`rko_model.storage.artifacts`)::
 
     packages/<version>/               model packages (never overwritten)
     champion.json                     which version scores the monthly list
@@ -33,11 +33,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rko_model import artifacts
 from rko_model.errors import InvalidInputError, PackageError
 from rko_model.model.checksums import CHECKSUM_FILE, verify_checksums
 from rko_model.model.package import MANIFEST_FILE, ModelPackage, load_package, read_reference
 from rko_model.model.package_cache import local_copy
+from rko_model.storage import artifacts
 
 if TYPE_CHECKING:
     from rko_model.settings import Settings

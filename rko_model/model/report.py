@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from rko_model.model import metrics
-from rko_model.templating import render
+from rko_model.ui.templating import render
 
 MODEL_LABELS = {
     "rules": "Business rules",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from rko_model import columns as col
-from rko_model.dates import add_months
+from rko_model.common.dates import add_months
 from rko_model.errors import InvalidInputError
 from rko_model.model import metrics
 from rko_model.model.spec import FeatureSpec

@@ -7,7 +7,7 @@ that run in parallel), for the clients of the partition's own ranking that the m
 will need: with one partition its ranking *is* the month's, so the set is exact; with several,
 a partition's top share is a sample of the month's, so a small margin is explained too, and
 the few targets the month's ranking still finds without reasons are explained at publish from
-the snapshot files. :func:`prepare_list`, called by :func:`rko_model.monthly.publish` on the
+the snapshot files. :func:`prepare_list`, called by :func:`rko_model.runs.monthly.publish` on the
 whole month's ranked list (so arms and ranks do not depend on partitions), joins them. A
 client's reasons depend only on its own row and the package, so they are the same whichever
 step computes them.
@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rko_model import artifacts
 from rko_model import columns as col
 from rko_model.model.package import ModelPackage
 from rko_model.model.registry import Registry
@@ -31,6 +30,7 @@ from rko_model.pilot.arms import add_pilot_columns, assign_arms, rules_rank
 from rko_model.pilot.config import REASON_SHAP, RULES, PilotConfig
 from rko_model.pilot.reasons import explain
 from rko_model.settings import Settings
+from rko_model.storage import artifacts
 from rko_model.warehouse.list_columns import REASON_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def reason_targets(listed: pd.DataFrame, config: PilotConfig) -> np.ndarray:
 def partition_targets(scores: pd.DataFrame, config: PilotConfig, partitions: int) -> np.ndarray:
     """The client ids of one partition's scores (``client_id``, ``score``, rules keys) that probably need reasons.
 
-    Ranked as :func:`rko_model.scoring.rank_scores` and :func:`add_pilot_columns` rank the month,
+    Ranked as :func:`rko_model.stages.scoring.rank_scores` and :func:`add_pilot_columns` rank the month,
     within the partition; with several partitions the share is widened by :data:`PARTITION_MARGIN`.
     """
     if config.reason_deciles == 0 or not len(scores):

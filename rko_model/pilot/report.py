@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 
 from rko_model import columns as col
-from rko_model.dates import add_months, parse_report_date
+from rko_model.common.dates import add_months, parse_report_date
 from rko_model.errors import IncompleteDataError, NotPublishedError
-from rko_model.labels import extract_labels
 from rko_model.model.metrics import precision_at
 from rko_model.pilot.config import CONTROL, MODEL, RULES, PilotConfig
 from rko_model.pilot.measure import MODEL_VS_RULES, MODEL_VS_RULES_INCREMENT, PilotLine, measure_month, pooled
 from rko_model.pilot.store import contact_truth, contacts_of_month, pilot_months, read_pilot_list, record_pilot_month
 from rko_model.settings import Settings
-from rko_model.snapshot import data_end
+from rko_model.stages.labels import extract_labels
+from rko_model.stages.snapshot import data_end
 from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.staging import make_staging_engine
 

@@ -8,7 +8,7 @@ contacts, so they are written once, whole (every snapshot reads only rows dated 
 report date); the tables a contact changes (product events, the truths, the contacts) are
 rewritten each month with nothing dated after the month being scored. Each pilot month:
 
-1. score and publish the list with arms (:func:`rko_model.monthly.run_month`);
+1. score and publish the list with arms (:func:`rko_model.runs.monthly.run_month`);
 2. contact the top of the model arm by model rank and the top of the rules arm by rules rank,
    at equal volume, the best ranks by a client manager and the rest by banner; the control
    group is never contacted;
@@ -33,13 +33,13 @@ from sqlalchemy import Index, MetaData
 from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
-from rko_model.dates import add_months
+from rko_model.common.dates import add_months
 from rko_model.errors import InvalidInputError
 from rko_model.model.registry import Registry
 from rko_model.model.train import TrainParams
-from rko_model.monthly import run_month
 from rko_model.pilot.config import BANNER, CONTROL, MANAGER, MODEL, RULES, PilotConfig
 from rko_model.pilot.store import read_pilot_list
+from rko_model.runs.monthly import run_month
 from rko_model.settings import Settings
 from rko_model.synth.contacts import CONTACT_DATE, ContactEffects, ContactPlan
 from rko_model.synth.generator import generate
@@ -202,7 +202,7 @@ def _ensure_champion(settings: Settings, train: TrainParams, n_train: int, n_tes
     version = registry.champion_version()
     if version is not None:
         return version
-    from rko_model.training import train_and_report
+    from rko_model.runs.training import train_and_report
 
     log.info("pilot simulation: no champion yet; training one on the history")
     run = train_and_report(  # a champion to score with: no ablation, no cadence comparison (walk-forward)

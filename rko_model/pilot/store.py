@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import String, inspect
 from sqlalchemy.engine import Engine
 
-from rko_model.dates import add_months
+from rko_model.common.dates import add_months
 from rko_model.pilot.measure import PilotLine
 from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import ColumnKind, read_frame

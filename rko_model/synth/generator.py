@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rko_model import columns as col
-from rko_model.dates import add_months, month_ends
+from rko_model.common.dates import add_months, month_ends
 from rko_model.synth import catalog
 from rko_model.synth.contacts import ContactBook, ContactPlan
 from rko_model.synth.history import AttributeHistory, draw_history

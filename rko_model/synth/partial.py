@@ -4,7 +4,7 @@ Account aggregates of month M often land around the 5th of M+1, payments and pro
 day by day. :func:`partly_loaded` filters a generated bank as a warehouse looks on the
 ``loaded_through``-th day of the month's load: payments and product events up to that day of
 the last month, and only ``monthly_share`` of the last month's account and digital rows.
-The readiness check (``rko_model/readiness.py``) then refuses the month.
+The readiness check (``rko_model/stages/readiness.py``) then refuses the month.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ synthetic_contact_truth = Table(
 
 # Feature marts: per client and month, what every windowed feature of the snapshot is summed or
 # combined from (docs/data_contract.md, "Feature marts"). The project writes them, month by month
-# (rko_model/marts.py, sql/marts/); a month is replaced whole, in one transaction. Money is kept in
+# (rko_model/stages/marts.py, sql/marts/); a month is replaced whole, in one transaction. Money is kept in
 # whole kopecks, whole numbers in doubles: below 2**53 a double adds them exactly in any order, so a
 # window's sum is the same whichever way its months are grouped (and it adds faster than NUMERIC).
 

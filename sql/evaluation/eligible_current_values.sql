@@ -1,6 +1,6 @@
 -- The clients a current-values-only reading would call eligible at report_date: segment and
 -- OKVED from clients (today's values) instead of the client_attributes row valid at report_date.
--- Not used for scoring: it measures the leak that reading would cause (rko_model/eligibility_leak.py).
+-- Not used for scoring: it measures the leak that reading would cause (rko_model/stages/eligibility_leak.py).
 SELECT
     c.client_id
 FROM clients AS c

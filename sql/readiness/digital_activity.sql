@@ -1,5 +1,5 @@
 -- Rows of digital_activity dated in the report month (previous_end, report_date] and in the month before
--- (earlier_end, previous_end]: the readiness rule compares the two (rko_model/readiness.py).
+-- (earlier_end, previous_end]: the readiness rule compares the two (rko_model/stages/readiness.py).
 SELECT
     SUM(CASE WHEN s.month_end > :previous_end THEN 1 ELSE 0 END) AS rows_month,
     SUM(CASE WHEN s.month_end <= :previous_end THEN 1 ELSE 0 END) AS rows_previous

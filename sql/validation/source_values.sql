@@ -1,5 +1,5 @@
 -- Per numeric source column (<table>__<column>__...): rows holding an infinite or out-of-bound
--- value (ABS beyond the column's documented bound, rko_model/source_values.py) and one client
+-- value (ABS beyond the column's documented bound, rko_model/stages/source_values.py) and one client
 -- holding such a row, over the rows the snapshot of report_date reads (the clients; the 12
 -- months of accounts, payments and digital activity): one scan per table, one result row.
 -- ABS(+-inf) is inf on both engines; a PostgreSQL NaN sorts above every bound and is counted too.

@@ -24,12 +24,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from rko_model import monthly
+from rko_model.common.partitions import WHOLE
 from rko_model.errors import DataContractError, IncompleteDataError, PackageError, RkoError, ValidationError
-from rko_model.labels import extract_labels
 from rko_model.model.checksums import write_checksums
-from rko_model.partitions import WHOLE
+from rko_model.runs import monthly
 from rko_model.settings import Settings
+from rko_model.stages.labels import extract_labels
 from rko_model.warehouse import schema
 from rko_model.warehouse.engine import make_engine
 from tests.helpers import insert, promote_champion, registry_folder, replaced_by_view, run

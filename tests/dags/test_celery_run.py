@@ -28,8 +28,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from rko_model import artifacts, monthly
+from rko_model.runs import monthly
 from rko_model.settings import PROJECT_ROOT, Settings
+from rko_model.storage import artifacts
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.staging import make_staging_engine, read_published
 from tests.conftest import POSTGRES_URL, need_postgres

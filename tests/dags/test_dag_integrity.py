@@ -169,8 +169,8 @@ def test_performance_graph_and_schedule(dagbag) -> None:  # type: ignore[no-unty
     from airflow.sdk import CronDataIntervalTimetable
     from airflow.timetables.interval import CronDataIntervalTimetable as CoreCron
 
-    from rko_model.dates import month_end
-    from rko_model.performance import evaluated_month
+    from rko_model.common.dates import month_end
+    from rko_model.runs.performance import evaluated_month
 
     dag = dagbag.get_dag("rko_performance_monitoring")
     assert {t.task_id: set(t.upstream_task_ids) for t in dag.tasks} == {

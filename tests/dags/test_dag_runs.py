@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from rko_model import artifacts
 from rko_model.settings import Settings
+from rko_model.storage import artifacts
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.staging import make_staging_engine, read_published, read_runs
 from tests.conftest import ENGINES
@@ -180,7 +180,7 @@ def _land(settings: Settings) -> None:
 
 def _counting_pokes(monkeypatch: pytest.MonkeyPatch, after_first=None) -> list[object]:  # type: ignore[no-untyped-def]
     """Count the sensor's readiness checks (the real ones); ``after_first`` runs once the first has answered."""
-    from rko_model import readiness
+    from rko_model.stages import readiness
 
     real = readiness.check_readiness
     answers: list[object] = []

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rko_model import artifacts
-from rko_model.list_export import CSV, MANIFEST, PARQUET, export_folder
 from rko_model.settings import PROJECT_ROOT, Settings
+from rko_model.stages.list_export import CSV, MANIFEST, PARQUET, export_folder
+from rko_model.storage import artifacts
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.staging import make_staging_engine, read_published
 from tests.conftest import ENGINES

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rko_model.feature_source import built_months
-from rko_model.marts import build_months, plan_months
 from rko_model.settings import Settings
-from rko_model.snapshot import extract_snapshot
+from rko_model.stages.feature_source import built_months
+from rko_model.stages.marts import build_months, plan_months
+from rko_model.stages.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
 from rko_model.warehouse.bank_writer import write_bank
 from rko_model.warehouse.engine import make_engine

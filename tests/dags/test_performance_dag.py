@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sklearn.metrics import roc_auc_score
 
 from rko_model import columns as col
-from rko_model.labels import extract_labels
-from rko_model.monthly import run_month
+from rko_model.runs.monthly import run_month
 from rko_model.settings import Settings
+from rko_model.stages.labels import extract_labels
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.staging import make_staging_engine, read_performance, read_published
 from tests.conftest import ENGINES

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from rko_model.common.logmask import InnMaskFilter
 from rko_model.errors import PackageError
-from rko_model.logmask import InnMaskFilter
 
 INN = "7707083893"
 
@@ -48,14 +48,14 @@ def test_task_settings_masks_inns_in_task_logs(airflow_handler: io.StringIO, mon
     handler = logging.getLogger().handlers[-1]
     assert any(isinstance(f, InnMaskFilter) for f in handler.filters)
 
-    log = logging.getLogger("rko_model.monthly")
+    log = logging.getLogger("rko_model.runs.monthly")
     log.info("counterparty %s", INN)
     try:
         raise PackageError(f"package trained for INN {INN}")
     except PackageError:
         log.exception("scoring failed")
     lines = [json.loads(line) for line in airflow_handler.getvalue().splitlines()]
-    assert [line["logger"] for line in lines] == ["rko_model.monthly", "rko_model.monthly"]
+    assert [line["logger"] for line in lines] == ["rko_model.runs.monthly", "rko_model.runs.monthly"]
     assert lines[0]["event"] == "counterparty **********"
     assert "PackageError: package trained for INN **********" in lines[1]["event"]
     assert INN not in airflow_handler.getvalue()

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from fsspec.core import url_to_fs
 from sqlalchemy.engine import Engine
 
-from rko_model import monthly
+from rko_model.common.partitions import WHOLE
 from rko_model.model.registry import Registry
-from rko_model.partitions import WHOLE
+from rko_model.runs import monthly
 from rko_model.settings import Settings
 from rko_model.warehouse.staging import claim_month, ensure_tables, hold_month, make_staging_engine
 from tests.bad_input.cases import CHAMPION, PREVIOUS_MONTH, REPORT_DATE

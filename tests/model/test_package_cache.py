@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rko_model import artifacts
 from rko_model.errors import PackageError
 from rko_model.model.registry import Registry
 from rko_model.model.train import TrainedModel, train
 from rko_model.settings import Settings
+from rko_model.storage import artifacts
 from tests.model.test_package_and_registry import _save
 from tests.model.test_train import FAST, _other_product
 

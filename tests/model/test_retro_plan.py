@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.engine import Engine
 
-from rko_model.dates import add_months
+from rko_model.common.dates import add_months
 from rko_model.errors import IncompleteDataError
 from rko_model.model.dataset import plan_from_warehouse, plan_retro
 from rko_model.settings import Settings

@@ -17,8 +17,8 @@ from rko_model.model.registry import Registry
 from rko_model.model.retro import MODELS
 from rko_model.model.spec import rko_spec
 from rko_model.model.train import TrainParams
+from rko_model.runs.training import rerender_report, runs, train_and_report
 from rko_model.settings import Settings
-from rko_model.training import rerender_report, runs, train_and_report
 
 TINY_PARAMS = TrainParams(iterations=60, learning_rate=0.2, depth=4, early_stopping_rounds=20)
 

@@ -7,10 +7,10 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from rko_model.dates import add_months
+from rko_model.common.dates import add_months
 from rko_model.errors import InvalidInputError
 from rko_model.model.walkforward import STRATEGIES, labelled_by, plan_walk_forward, run_walk_forward, summarise
-from rko_model.training import refit_months
+from rko_model.runs.training import refit_months
 
 TEST_MONTHS = [add_months(dt.date(2026, 2, 28), k) for k in range(6)]
 

@@ -13,7 +13,7 @@ import pytest
 from rko_model.errors import ConfigError
 from rko_model.pilot.arms import add_pilot_columns, assign_arms, rules_rank, uniform_of
 from rko_model.pilot.config import CONTROL, MODEL, RULES, PilotConfig, load_pilot_config
-from rko_model.scoring import rank_scores
+from rko_model.stages.scoring import rank_scores
 
 PILOT = PilotConfig(name="p1", salt="pilot-2026", model_share=0.45, rules_share=0.45, control_share=0.10)
 IDS = np.arange(10_000_000, 10_200_000, dtype=np.int64)

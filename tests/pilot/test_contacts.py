@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from rko_model.dates import month_ends
+from rko_model.common.dates import month_ends
 from rko_model.pilot.simulate import visible
 from rko_model.synth.contacts import ContactEffects, ContactPlan
 from rko_model.synth.generator import generate

@@ -16,8 +16,8 @@ from sqlalchemy.schema import CreateSchema
 from rko_model.pilot.arms import add_pilot_columns
 from rko_model.pilot.config import PilotConfig
 from rko_model.pilot.store import read_pilot_list
-from rko_model.scoring import rank_scores
 from rko_model.settings import Settings
+from rko_model.stages.scoring import rank_scores
 from rko_model.warehouse import staging
 from rko_model.warehouse.list_columns import PILOT_COLUMN_NAMES
 from rko_model.warehouse.staging import make_staging_engine, publish_month, read_published

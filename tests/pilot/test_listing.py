@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 
 from rko_model import columns as col
-from rko_model import monthly
-from rko_model.partitions import Partition
+from rko_model.common.partitions import Partition
 from rko_model.pilot.arms import add_pilot_columns
 from rko_model.pilot.config import RULES, PilotConfig
 from rko_model.pilot.listing import PARTITION_MARGIN, partition_targets, reason_targets
-from rko_model.scoring import rank_scores
+from rko_model.runs import monthly
 from rko_model.settings import Settings
+from rko_model.stages.scoring import rank_scores
 from rko_model.synth.spec import BankSpec
 from rko_model.warehouse.staging import make_staging_engine, read_published
 from tests.conftest import ENGINES

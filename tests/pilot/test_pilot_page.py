@@ -10,11 +10,11 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
-from rko_model.dashboard import read_monitoring
-from rko_model.dashboard_page import render_page
 from rko_model.pilot.measure import INCONCLUSIVE, POSITIVE, PilotLine
 from rko_model.pilot.store import read_pilot_results, record_pilot_month
 from rko_model.settings import Settings
+from rko_model.ui.dashboard import read_monitoring
+from rko_model.ui.dashboard_page import render_page
 from rko_model.warehouse.staging import make_staging_engine
 from tests.conftest import ENGINES, POSTGRES_URL, need_postgres
 

@@ -1,0 +1,1 @@
+"""Shared vocabulary of the stages and runs: dates, exclusions, run ids, partitions, log masking."""

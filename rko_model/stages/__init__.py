@@ -1,0 +1,1 @@
+"""One module per pipeline stage: snapshot, labels, validation, scoring, marts, readiness, export."""

@@ -1,0 +1,304 @@
+"""Monthly feature marts: a month's per-client aggregates, computed once when the month closes.
+
+A snapshot on the raw tables rescans 12 months of payments, account months and digital
+activity per client, every month, and training pays it again for every stacked month. The
+marts hold, per client and month, what every windowed feature is summed or combined from
+(``sql/marts/*_month.sql``; the tables are in :mod:`rko_model.warehouse.schema` and
+docs/data_contract.md):
+
+- ``mart_client_month``: account, payment and digital sums and counts (money in kopecks);
+- ``mart_counterparty_month``: the distinct counterparties of the month (a distinct count is
+  not additive: the snapshot counts distinct values over its window's rows);
+- ``mart_payment_text_month``: the month's newest payment purposes, the inputs of the text field.
+
+A month is built from its own raw rows only, so building is idempotent per month (a rebuild
+replaces the month's rows and its entry in ``mart_months`` in one transaction), months can be
+built in any order (a backfill), and a late correction of month M's raw rows rebuilds M alone:
+nothing else stored depends on it (the snapshots of M to M + 11 months sum M's rows when they
+are read). :func:`corrected_months` finds such months by comparing the facts of their raw rows
+(counts and sums) with those stored when they were built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from rko_model import columns as col
+from rko_model.common.dates import add_months, month_end, parse_report_date
+from rko_model.errors import IncompleteDataError, InvalidInputError, WarehouseError
+from rko_model.settings import Settings
+from rko_model.stages.feature_source import built_months, raw_months
+from rko_model.warehouse import schema
+from rko_model.warehouse.backends import backend_for
+from rko_model.warehouse.contract import check_contract
+from rko_model.warehouse.query import dbapi_errors, execute, read_frame
+
+log = logging.getLogger(__name__)
+
+#: The advisory lock of mart builds on PostgreSQL (one writer at a time).
+MARTS_LOCK_KEY = 0x726B6F6D  # "rkom"
+
+#: The build's statements, in order, inside one transaction.
+_DELETE = (
+    "marts/delete_client_month",
+    "marts/delete_counterparty_month",
+    "marts/delete_payment_text_month",
+    "marts/delete_month",
+)
+_INSERT = ("marts/client_month", "marts/counterparty_month", "marts/payment_text_month")
+
+_FACTS = ("account_rows", "account_kop", "payment_rows", "payment_kop", "digital_rows", "digital_units")
+
+
+@dataclass(frozen=True)
+class MonthBuild:
+    """What building one month's marts did."""
+
+    month_end: dt.date
+    clients: int
+    account_rows: int
+    payment_rows: int
+    digital_rows: int
+    replaced: bool
+    seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "month_end": self.month_end.isoformat(),
+            "clients": self.clients,
+            "account_rows": self.account_rows,
+            "payment_rows": self.payment_rows,
+            "digital_rows": self.digital_rows,
+            "replaced": self.replaced,
+            "seconds": self.seconds,
+        }
+
+
+def month_params(month: dt.date) -> dict[str, object]:
+    """The bound parameters of a month's build: its rows are dated in (month_start, month_end]."""
+    return {
+        "month_start": add_months(month, -1),
+        "month_end": month,
+        "text_max_payments": col.TEXT_MAX_PAYMENTS,
+    }
+
+
+def ensure_marts(conn: Connection) -> None:
+    """Create the mart tables and their indexes where missing (in the caller's transaction)."""
+    schema.metadata.create_all(conn, tables=list(schema.MART_TABLES), checkfirst=True)
+    schema.create_indexes(conn, schema.MART_INDEXES)
+
+
+def drop_marts(conn: Connection) -> None:
+    """Drop the marts (a regenerated bank makes them stale; snapshots then read the raw tables)."""
+    schema.metadata.drop_all(conn, tables=list(schema.MART_TABLES), checkfirst=True)
+
+
+def fingerprint(facts: pd.Series) -> str:
+    """A short digest of a month's raw facts: equal facts, equal digest."""
+    text = "|".join(f"{name}={int(facts[name])}" for name in _FACTS)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def month_facts(conn: Engine | Connection, settings: Settings, month: dt.date) -> pd.Series:
+    """Counts and sums of the month's raw rows, as the marts record them (see sql/marts/month_facts.sql)."""
+    return _read_facts(conn, settings, "marts/month_facts", month)
+
+
+def _read_facts(conn: Engine | Connection, settings: Settings, name: str, month: dt.date) -> pd.Series:
+    frame = read_frame(conn, backend_for(conn).load_sql(settings.sql_dir, name), month_params(month))
+    return frame.iloc[0].reindex(list(_FACTS)).fillna(0).astype("int64")
+
+
+#: How long a month's build waits for another build's write lock on SQLite, 10 minutes (PostgreSQL waits on
+#: its advisory lock, see sql/marts/lock_marts.postgresql.sql).
+BUILD_WAIT_SECONDS = 600
+
+
+def build_month(engine: Engine, settings: Settings, month: dt.date | str) -> MonthBuild:
+    """Build (or rebuild) one month's marts from its raw rows, replacing the month in one transaction."""
+    month = parse_report_date(month)
+    started = time.perf_counter()
+    backend = backend_for(engine)
+    params = month_params(month)
+    try:
+        with backend.write_transaction(engine, BUILD_WAIT_SECONDS) as conn:
+            # The lock first: two months built at once (a backfill) would otherwise race to create the tables.
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/lock_marts"), {"lock_key": MARTS_LOCK_KEY})
+            ensure_marts(conn)
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/tune"))
+            replaced = execute(conn, backend.load_sql(settings.sql_dir, "marts/delete_month"), params) > 0
+            for name in _DELETE[:-1]:
+                execute(conn, backend.load_sql(settings.sql_dir, name), params)
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/month_payments"), params)
+            clients = execute(conn, backend.load_sql(settings.sql_dir, _INSERT[0]), params)
+            for name in _INSERT[1:]:
+                execute(conn, backend.load_sql(settings.sql_dir, name), params)
+            facts = _read_facts(conn, settings, "marts/built_facts", month)
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/drop_month_payments"))
+            execute(
+                conn,
+                backend.load_sql(settings.sql_dir, "marts/register_month"),
+                {
+                    "month_end": month,
+                    "built_at": dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+                    "clients": clients,
+                    "account_rows": int(facts["account_rows"]),
+                    "payment_rows": int(facts["payment_rows"]),
+                    "digital_rows": int(facts["digital_rows"]),
+                    "fingerprint": fingerprint(facts),
+                },
+            )
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+        raise WarehouseError(
+            f"building the marts of {month.isoformat()} failed and was rolled back (the month's earlier marts, "
+            f"if any, are unchanged): {exc}"
+        ) from exc
+    return MonthBuild(
+        month_end=month,
+        clients=clients,
+        account_rows=int(facts["account_rows"]),
+        payment_rows=int(facts["payment_rows"]),
+        digital_rows=int(facts["digital_rows"]),
+        replaced=replaced,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def analyze_marts(engine: Engine) -> None:
+    """VACUUM (ANALYZE) the marts after a build (PostgreSQL), for their index-only scans and fresh statistics.
+
+    Autovacuum may be off (or late); VACUUM cannot run inside a transaction, so it runs after
+    the build committed. A failure is reported, but the built months stay.
+    """
+    started = time.perf_counter()
+    try:
+        refreshed = backend_for(engine).refresh_statistics(engine, schema.MART_TABLES)
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+        raise WarehouseError(
+            f"the marts are built, but VACUUM (ANALYZE) failed: {exc}; run it on the mart tables, or snapshots read "
+            "the heap instead of their index-only scans"
+        ) from exc
+    if refreshed:
+        log.info("marts vacuumed and analysed in %.1f s", time.perf_counter() - started)
+
+
+def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Month ends from ``first`` to ``last``, both included."""
+    months, month = [], month_end(first)
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def build_months(
+    engine: Engine,
+    settings: Settings,
+    months: Sequence[dt.date],
+    progress: Callable[[str], None] | None = None,
+) -> list[MonthBuild]:
+    """Build ``months`` one after the other (each its own transaction), with a progress line per month.
+
+    A failure stops the run; the months built before it stay built (each is complete).
+    """
+    check_contract(engine)
+    _, last = raw_months(engine, settings)
+    late = [m for m in months if m > last]
+    if late:
+        raise IncompleteDataError(
+            f"month {late[0].isoformat()} is after the latest complete month {last.isoformat()} (the latest "
+            f"month_end in account_monthly): its marts would be built from part of it; load it first"
+        )
+    done: list[MonthBuild] = []
+    started = time.perf_counter()
+    for i, month in enumerate(months, start=1):
+        built = build_month(engine, settings, month)
+        done.append(built)
+        line = (
+            f"marts {month.isoformat()} ({i}/{len(months)}): {built.clients:,d} clients from "
+            f"{built.account_rows:,d} account, {built.payment_rows:,d} payment and {built.digital_rows:,d} digital "
+            f"rows, {'rebuilt' if built.replaced else 'built'} in {built.seconds:.1f} s "
+            f"({time.perf_counter() - started:.0f} s so far)"
+        )
+        log.info("%s", line)
+        if progress:
+            progress(line)
+    if done:
+        analyze_marts(engine)
+    return done
+
+
+def plan_months(
+    engine: Engine, settings: Settings, month: str | None = None, first: str | None = None, last: str | None = None
+) -> list[dt.date]:
+    """The months to build: one month, a range, or (neither given) every month of the warehouse."""
+    check_contract(engine)
+    if month and (first or last):
+        raise InvalidInputError("give either --month or --from/--to, not both")
+    if month:
+        return [parse_report_date(month)]
+    span = raw_months(engine, settings) if not (first and last) else None
+    start = parse_report_date(first) if first else span[0]  # type: ignore[index]
+    end = parse_report_date(last) if last else span[1]  # type: ignore[index]
+    if start > end:
+        raise InvalidInputError(f"--from {start.isoformat()} is after --to {end.isoformat()}")
+    return months_between(start, end)
+
+
+def corrected_months(engine: Engine, settings: Settings, months: Sequence[dt.date]) -> list[dt.date]:
+    """The built months among ``months`` whose raw rows changed since they were built (a late correction).
+
+    Compares the facts of each month's raw rows (counts, and sums in kopecks or units) with
+    those recorded at its build. A month not built yet is not a correction (a backfill builds it).
+    """
+    if not months:
+        return []
+    recorded = _recorded_fingerprints(engine, settings)
+    changed = []
+    for month in months:
+        if month in recorded and fingerprint(month_facts(engine, settings, month)) != recorded[month]:
+            log.warning("marts %s: the raw rows changed since the month was built (a late correction)", month)
+            changed.append(month)
+    return changed
+
+
+def _recorded_fingerprints(engine: Engine, settings: Settings) -> dict[dt.date, str]:
+    if not built_months(engine, settings):
+        return {}
+    frame = read_frame(engine, backend_for(engine).load_sql(settings.sql_dir, "marts/built_months"), {})
+    pairs = zip(frame["month_end"], frame["fingerprint"], strict=True)
+    return {dt.date.fromisoformat(str(m)[:10]): str(f) for m, f in pairs}
+
+
+def close_month(
+    engine: Engine,
+    settings: Settings,
+    month: dt.date | str,
+    lookback: int = 12,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, object]:
+    """What the marts DAG does when a month closes: build it, and rebuild earlier months that were corrected.
+
+    ``lookback`` earlier months (those a snapshot of ``month`` reads) are checked for late
+    corrections; only the months whose raw rows changed are rebuilt.
+    """
+    month = parse_report_date(month)
+    earlier = [add_months(month, -k) for k in range(lookback, 0, -1)]
+    corrected = corrected_months(engine, settings, earlier)
+    built = build_months(engine, settings, [*corrected, month], progress)
+    return {
+        "report_date": month.isoformat(),
+        "corrected": [m.isoformat() for m in corrected],
+        "months": [b.to_dict() for b in built],
+        "seconds": round(sum(b.seconds for b in built), 2),
+    }

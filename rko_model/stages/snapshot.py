@@ -1,0 +1,289 @@
+"""Point-in-time snapshots: one row per eligible client at a report date, features from data up to it.
+
+A snapshot is assembled from one SQL file per data source under ``sql/snapshot/``; every
+file sees only rows dated on or before the report date, through windows of 1, 3, 6 and 12
+months whose bounds are computed here and bound as parameters. Where the monthly feature
+marts cover the window, the same features are summed from them instead (``sql/marts/``,
+:mod:`rko_model.stages.feature_source`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import BigInteger, Column, MetaData, Table, inspect
+from sqlalchemy.engine import Connection, Engine
+
+from rko_model import columns as col
+from rko_model.common.dates import add_months, parse_report_date
+from rko_model.common.exclusions import OkvedExclusions, load_exclusions
+from rko_model.common.partitions import WHOLE, Partition
+from rko_model.errors import DataContractError, IncompleteDataError
+from rko_model.settings import Settings
+from rko_model.stages.feature_source import RAW_SOURCE_QUERIES, source_queries
+from rko_model.warehouse.backends import backend_for
+from rko_model.warehouse.bulk import bulk_insert
+from rko_model.warehouse.contract import check_contract
+from rko_model.warehouse.plans import per_client_full_scans
+from rko_model.warehouse.query import ColumnKind, execute, explain, read_frame
+
+log = logging.getLogger(__name__)
+
+#: SQL files of the feature sources on the raw tables, merged onto the eligible clients in this order.
+SOURCE_QUERIES = RAW_SOURCE_QUERIES
+#: Optional contract tables' source queries, read beside the others when the table is there (features
+#: zero without it): the contact history of marketing_contacts.
+OPTIONAL_SOURCES = {"snapshot/contacts": "marketing_contacts"}
+
+_KINDS: dict[str, ColumnKind] = {
+    col.CLIENT_ID: "int",
+    **{c: "str" for c in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES)},
+    "registration_date": "date",
+    "last_product_open_date": "date",
+    "last_contact_date": "date",
+    **{c: "float" for c in col.NUMERIC_FEATURES},
+}
+
+
+def snapshot_params(
+    report_date: dt.date, exclusions: OkvedExclusions, partition: Partition = WHOLE
+) -> dict[str, object]:
+    """Every bound parameter of the snapshot SQL files, computed in Python."""
+    params: dict[str, object] = {
+        **partition.params(),
+        "report_date": report_date,
+        "segment": col.SMB_SEGMENT,
+        "rko_product": col.RKO_PRODUCT,
+        "excluded_codes": list(exclusions.codes),
+        "excluded_classes": list(exclusions.classes),
+        "text_start": add_months(report_date, -col.TEXT_WINDOW_MONTHS),
+        "text_max_payments": col.TEXT_MAX_PAYMENTS,
+    }
+    params.update({f"start_{w}m": add_months(report_date, -w) for w in col.WINDOWS})
+    return params
+
+
+def data_span(engine: Engine, settings: Settings) -> tuple[dt.date, dt.date] | None:
+    """The first and last complete month ends in the warehouse, or None when it holds no months."""
+    sql = backend_for(engine).load_sql(settings.sql_dir, "data_horizon")
+    frame = read_frame(engine, sql, {}, {"data_start": "date", "data_end": "date"})
+    if frame.empty or pd.isna(frame["data_end"].iloc[0]):
+        return None
+    return pd.Timestamp(frame["data_start"].iloc[0]).date(), pd.Timestamp(frame["data_end"].iloc[0]).date()
+
+
+def data_end(engine: Engine, settings: Settings) -> dt.date | None:
+    """The latest complete month end in the warehouse, or None when it holds no months."""
+    span = data_span(engine, settings)
+    return None if span is None else span[1]
+
+
+def check_report_date(engine: Engine, settings: Settings, report_date: dt.date) -> None:
+    """Refuse a warehouse that breaks the data contract, and a report date after its latest complete month."""
+    check_contract(engine)
+    span = data_span(engine, settings)
+    if span is None:
+        raise IncompleteDataError("the warehouse holds no account months: generate or load data first")
+    start, end = span
+    if report_date < start:
+        raise IncompleteDataError(
+            f"report date {report_date.isoformat()} is before the warehouse's first month {start.isoformat()} "
+            f"(the earliest month_end in account_monthly): it holds no data for it; score a month from "
+            f"{start.isoformat()} to {end.isoformat()}"
+        )
+    if report_date > end:
+        raise IncompleteDataError(
+            f"report date {report_date.isoformat()} is after the latest complete month {end.isoformat()} "
+            f"(the latest month_end in account_monthly): load the month first, or score {end.isoformat()}"
+        )
+
+
+@contextmanager
+def eligible_clients(
+    engine: Engine, report_date: dt.date, settings: Settings, partition: Partition = WHOLE
+) -> Iterator[tuple[Connection, dict]]:
+    """A connection holding the temporary table ``snapshot_eligible`` of ``report_date`` (one partition's clients).
+
+    The source queries join it, so they aggregate eligible clients only. The transaction
+    is rolled back at the end, which removes the table on both engines; the snapshot
+    itself never writes anything.
+    """
+    params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path), partition)
+    backend = backend_for(engine)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            execute(conn, backend.load_sql(settings.sql_dir, "snapshot/eligible"), params)
+            execute(conn, backend.load_sql(settings.sql_dir, "snapshot/analyze_eligible"))
+            yield conn, params
+        finally:
+            transaction.rollback()
+
+
+#: Where the backend reads in parallel (PostgreSQL), a partition's clients are read in this many
+#: parts at once, each on its own connection with its own ``snapshot_eligible`` (client id
+#: modulo; every source per part).
+READERS = 2
+
+
+def extract_snapshot(
+    engine: Engine, report_date: dt.date | str, settings: Settings, partition: Partition = WHOLE
+) -> pd.DataFrame:
+    """Read the snapshot of ``report_date`` (of one partition's clients) from the warehouse."""
+    report_date = parse_report_date(report_date)
+    check_report_date(engine, settings, report_date)
+    sources = source_queries(engine, settings, report_date)
+    if not backend_for(engine).parallel_reads:
+        with eligible_clients(engine, report_date, settings, partition) as (conn, params):
+            return read_snapshot(conn, params, settings, report_date, sources)
+    started = time.perf_counter()
+    parts = partition.split(READERS)
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="snapshot") as pool:
+        frames = list(pool.map(lambda part: _read_part(engine, report_date, settings, part, sources), parts))
+    log.info("snapshot %s: all sources read in %.1f s", report_date, time.perf_counter() - started)
+    # A null id (a broken clients view) falls in every part: keep one, for validation to report.
+    frames = [frames[0], *(f[f[col.CLIENT_ID].notna()] for f in frames[1:])]
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.sort_values(col.CLIENT_ID, kind="stable").reset_index(drop=True)
+
+
+def _read_part(
+    engine: Engine, report_date: dt.date, settings: Settings, part: Partition, sources: tuple[str, ...]
+) -> pd.DataFrame:
+    """The snapshot of some of the clients, on a connection of its own."""
+    with eligible_clients(engine, report_date, settings, part) as (conn, params):
+        if backend_for(conn).per_client_index_reads:
+            check_per_client_plans(conn, params, settings, sources)
+        return read_snapshot(conn, params, settings, report_date, sources)
+
+
+def check_per_client_plans(
+    conn: Connection, params: dict, settings: Settings, sources: tuple[str, ...] = SOURCE_QUERIES
+) -> None:
+    """Refuse to run a source query whose plan would scan a whole table once per eligible client.
+
+    The PostgreSQL files read each client's window through an index on ``(client_id, date)``
+    (docs/data_contract.md); a warehouse without it would make the extract run for hours.
+    """
+    for name in (*sources, *present_optional_sources(conn)):
+        plan = explain(conn, backend_for(conn).load_sql(settings.sql_dir, name), params)
+        slow = per_client_full_scans(plan, "snapshot_eligible", "el.client_id")
+        if slow:
+            raise DataContractError(
+                f"{name} would read all of {', '.join(slow)} once per eligible client: the table behind it has no "
+                "index on (client_id, date) that the snapshot can use; create the indexes listed in "
+                "docs/data_contract.md (Indexes), then run again"
+            )
+
+
+def present_optional_sources(conn: Connection) -> tuple[str, ...]:
+    """The optional source queries whose tables the warehouse has."""
+    inspector = inspect(conn)
+    return tuple(n for n, table in OPTIONAL_SOURCES.items() if inspector.has_table(table))
+
+
+def read_snapshot(
+    conn: Connection,
+    params: dict,
+    settings: Settings,
+    report_date: dt.date,
+    sources: tuple[str, ...] = SOURCE_QUERIES,
+) -> pd.DataFrame:
+    """The snapshot, read on a connection that holds ``snapshot_eligible`` (see :func:`eligible_clients`).
+
+    ``sources`` are the feature SQL files (:mod:`rko_model.stages.feature_source`): the raw tables'
+    or the marts'; both give the same snapshot.
+    """
+    if any(name.startswith("marts/") for name in sources):  # memory for the window's sorts and hashes
+        execute(conn, backend_for(conn).load_sql(settings.sql_dir, "marts/tune"))
+    optional = present_optional_sources(conn)
+    frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *sources, *optional))
+    parts = [frames[n] for n in (*sources, *optional)]
+    return assemble_snapshot(frames["snapshot/eligible_profile"], parts, report_date)
+
+
+def read_queries(
+    conn: Connection, params: dict, settings: Settings, report_date: dt.date, names: tuple[str, ...]
+) -> dict[str, pd.DataFrame]:
+    """The named snapshot queries' results, read one after the other on ``conn``, with progress in the log."""
+    out = {}
+    backend = backend_for(conn)
+    for name in names:
+        started = time.perf_counter()
+        out[name] = read_frame(conn, backend.load_sql(settings.sql_dir, name), params, _KINDS)
+        log.info(
+            "snapshot %s p%sof%s: %s gave %d rows (%.1f s)",
+            report_date,
+            params.get("partition", 0),
+            params.get("partitions", 1),
+            name,
+            len(out[name]),
+            time.perf_counter() - started,
+        )
+    return out
+
+
+def assemble_snapshot(eligible: pd.DataFrame, parts: list[pd.DataFrame], report_date: dt.date) -> pd.DataFrame:
+    """Join the source aggregates onto the eligible clients and derive date-based features."""
+    ids = pd.Index(eligible[col.CLIENT_ID])
+    columns = [eligible.reset_index(drop=True)]
+    for part in parts:
+        part = part.set_index(col.CLIENT_ID)
+        # A client repeated by a broken clients view repeats here too (validation reports it);
+        # one row per id lets each source be aligned once, instead of re-joining the growing frame.
+        part = part[~part.index.duplicated()]
+        columns.append(part.reindex(ids).reset_index(drop=True))
+    frame = pd.concat(columns, axis=1)
+    stamp = pd.Timestamp(report_date)
+    frame[col.REPORT_DATE] = stamp
+    frame[col.REPORT_DATE] = frame[col.REPORT_DATE].astype("datetime64[s]")
+    frame["company_age_months"] = _months_between(frame["registration_date"], stamp)
+    frame["months_since_last_product"] = _months_between(frame["last_product_open_date"], stamp)
+    frame["months_since_contact"] = _months_between(
+        frame.get("last_contact_date", pd.Series(pd.NaT, index=frame.index)), stamp
+    )
+    for name in col.ZERO_WHEN_ABSENT:  # an optional source's table may be absent: its counts are zero
+        frame[name] = frame[name].fillna(0.0) if name in frame.columns else 0.0
+    for name in col.NUMERIC_FEATURES:
+        frame[name] = frame[name].astype("float64")
+    for name in (*col.CATEGORICAL_FEATURES, *col.TEXT_FEATURES):
+        frame[name] = frame[name].astype("str")
+    frame = frame[list(col.SNAPSHOT_COLUMNS)]
+    return frame.sort_values(col.CLIENT_ID, kind="stable").reset_index(drop=True)
+
+
+def _months_between(earlier: pd.Series, stamp: pd.Timestamp) -> pd.Series:
+    return ((stamp - pd.to_datetime(earlier)).dt.days / 30.4375).round(2)
+
+
+_VALIDATION_IDS = Table("validation_ids", MetaData(), Column("client_id", BigInteger), prefixes=["TEMPORARY"])
+
+
+def extract_client_facts(
+    engine: Engine, report_date: dt.date, settings: Settings, client_ids: np.ndarray
+) -> pd.DataFrame:
+    """Facts at ``report_date`` about ``client_ids``, for the validation's independent eligibility re-check.
+
+    The ids go into a temporary table (COPY on PostgreSQL) that the facts query joins, so the
+    query reads the snapshot's clients only; the transaction is rolled back afterwards.
+    """
+    sql = backend_for(engine).load_sql(settings.sql_dir, "validation/client_facts")
+    params = {"report_date": report_date, "rko_product": col.RKO_PRODUCT}
+    kinds = {col.CLIENT_ID: "int", "segment": "str", "okved_code": "str", "liquidated": "int", "holds_rko": "int"}
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            _VALIDATION_IDS.create(conn)
+            # A null or repeated id is the validation's to report, not a reason to fail here.
+            ids = pd.Series(client_ids).dropna().drop_duplicates().to_numpy(dtype=np.int64)
+            bulk_insert(conn, _VALIDATION_IDS, pd.DataFrame({col.CLIENT_ID: ids}))
+            return read_frame(conn, sql, params, kinds)  # type: ignore[arg-type]
+        finally:
+            transaction.rollback()

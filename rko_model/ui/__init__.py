@@ -1,0 +1,1 @@
+"""What people read: the monitoring page, its charts and the Jinja2 templates."""
