@@ -130,6 +130,7 @@ def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         l2_leaf_reg=args.l2_leaf_reg,
         negative_share=args.negative_share,
         validation=args.validation,
+        time_folds=args.time_folds,
     )
     run = train_and_report(
         make_engine(settings.warehouse_url),
@@ -513,6 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("time", "random", "kfold"),
         default=D.VALIDATION,
         help="how the number of trees is chosen (default: the latest months held out)",
+    )
+    trn.add_argument(
+        "--time-folds",
+        type=_positive_int,
+        default=D.TIME_FOLDS,
+        help="purged time holdouts whose mean chooses the tree count (1: the latest block only)",
     )
     trn.add_argument("--no-ablation", action="store_true", help="skip the one-source-at-a-time ablation")
     trn.add_argument("--no-walk-forward", action="store_true", help="skip the walk-forward retraining comparison")

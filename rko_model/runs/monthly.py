@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy.orm  # noqa: F401  (see validate: imported here, in one thread, before any pool starts)
 from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
@@ -168,7 +169,10 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
 
     The database lookups (the clients' facts, late events, the previous month's rows) and
     the import of GX run in threads while this one reads the snapshot: the step waits for
-    the slowest of them rather than for their sum.
+    the slowest of them rather than for their sum. ``sqlalchemy.orm`` is imported with this
+    module, not first by GX's import in a thread: a pool's ping in another thread compiles
+    ``SELECT 1``, which inspects through ``sqlalchemy.orm``, and met it half initialised
+    (AttributeError on ``sqlalchemy.orm.exc``, seen at 1M clients).
     """
     report_date = parse_report_date(report_date)
     partition = _partition_of(extracted)
