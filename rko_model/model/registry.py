@@ -4,10 +4,10 @@ Layout under the registry's URL (``Settings.registry_url``: ``<artifact root>/re
 ``RKO_REGISTRY_DIR`` says otherwise; ``file://`` or ``s3://`` through fsspec, like
 :mod:`rko_model.artifacts`)::
 
-    packages/<version>/               model packages (never overwritten)
-    champion.json                     which version scores the monthly list
-    decisions/<time>-<version>.json   one promotion decision with its figures per file
-    decisions.jsonl                   decisions of earlier releases (read, never written again)
+    packages/<version>/                        model packages (never overwritten)
+    champion.json                              which version scores the monthly list
+    decisions/<time>-<random>-<version>.json   one promotion decision with its figures per file
+    decisions.jsonl                            decisions of earlier releases (read, never written again)
 
 A challenger is promoted only when its mean retro Gini is higher than the champion's and
 the standard deviation of its monthly Gini is not worse beyond a set tolerance.
@@ -15,9 +15,10 @@ the standard deviation of its monthly Gini is not worse beyond a set tolerance.
 Workers share no disk: a package is loaded from this machine's verified copy
 (:mod:`rko_model.model.package_cache`), because CatBoost reads a model from a local file.
 The champion pointer is one small file replaced atomically (the last promotion wins, as
-before). Each decision is a file of its own, named by its time to the microsecond: an object
-store cannot append, and rewriting one log would need a lock across machines, whereas a new
-file per decision never loses a concurrent promotion's record and never rewrites history.
+before). Each decision is a file of its own, named by its time to the microsecond and a random
+part: an object store cannot append, and rewriting one log would need a lock across machines,
+whereas a new file per decision never loses a concurrent promotion's record and never rewrites
+history.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _retro_figures(version: str, retro: object) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class PromotionDecision:
-    """One decision of :meth:`Registry.promote`, as recorded in ``decisions.jsonl``."""
+    """One decision of :meth:`Registry.promote`, as recorded in its file under ``decisions/``."""
 
     decided_at: str
     challenger: str
@@ -187,11 +188,12 @@ class Registry:
         pointer = artifacts.join(self.root, CHAMPION_FILE)
         if not artifacts.exists(pointer):
             return None
+        text = artifacts.read_bytes(pointer)  # a store that does not answer is not a damaged pointer: not caught
         try:
-            version = json.loads(artifacts.read_bytes(pointer).decode("utf-8"))["version"]
+            version = json.loads(text.decode("utf-8"))["version"]
             if not isinstance(version, str) or not version:
                 raise ValueError(f"version {version!r} is not a package version")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PackageError(
                 f"the champion pointer {pointer} is damaged ({type(exc).__name__}: {exc}); restore it, or "
                 f"promote a package again with `rko promote --version <version>` (the registry's {DECISIONS_FOLDER}/ "

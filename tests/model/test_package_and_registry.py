@@ -165,6 +165,26 @@ def test_a_damaged_champion_pointer_is_one_permanent_package_error(trained, tmp_
     assert not list((tmp_path / "registry").glob("*.partial"))
 
 
+def test_a_store_that_does_not_answer_is_not_a_damaged_champion_pointer(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """s3fs reports a failing bucket (a 500, a 503) as an OSError: left to the task's retries, not 'damaged'."""
+    import errno
+
+    from rko_model import artifacts
+    from rko_model.faults import describe
+
+    registry = Registry(tmp_path / "registry")
+    artifacts.write_text('{"version": "v1"}', f"{registry.root}/champion.json")
+    unanswered = OSError(errno.EIO, "We encountered an internal error. Please try again.")
+
+    def failing(uri: str) -> bytes:
+        raise unanswered
+
+    monkeypatch.setattr(artifacts, "read_bytes", failing)
+    with pytest.raises(OSError) as caught:
+        registry.champion_version()
+    assert caught.value is unanswered and describe(caught.value) is None  # not a permanent fault
+
+
 def test_each_decision_is_a_file_of_its_own_and_earlier_logs_are_still_read(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """No append on an object store: a decision is a new file; decisions.jsonl of earlier releases is read first."""
     model, frame = trained
