@@ -244,8 +244,7 @@ def local_folder(uri: str) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="rko-artifacts-"))
     try:
         yield folder
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            write_bytes(file.read_bytes(), join(uri, file.relative_to(folder).as_posix()))
+        upload(folder, uri)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
