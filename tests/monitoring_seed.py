@@ -118,7 +118,7 @@ def seed_champion(registry_dir: Path) -> str:
     model = train(frame, spec, TrainParams(iterations=30, depth=3, early_stopping_rounds=10))
     version = "20260101T000000Z"
     with tempfile.TemporaryDirectory() as staging:
-        Registry(registry_dir).add(
+        Registry(registry_dir, registry_dir.parent / "package-cache").add(
             save_package(
                 model,
                 Path(staging) / version,
@@ -130,7 +130,7 @@ def seed_champion(registry_dir: Path) -> str:
                 provenance=provenance("refit", ["2024-06-30"], ["2024-12-31"], ["2025-01-31", "2025-02-28"]),
             )
         )
-    assert Registry(registry_dir).promote(version).promoted
+    assert Registry(registry_dir, registry_dir.parent / "package-cache").promote(version).promoted
     return version
 
 

@@ -331,7 +331,7 @@ def test_seed_script_seeds_once(tmp_path: Path) -> None:
 
     first = seed()
     assert "seeding the warehouse" in first and "promoted to champion" in first
-    registry = Registry(tmp_path / "data" / "registry")
+    registry = Registry(tmp_path / "data" / "registry", tmp_path / "cache")
     champion = registry.champion_version()
     assert champion is not None and registry.versions() == [champion]
     warehouse = tmp_path / "data" / "warehouse.db"

@@ -113,14 +113,14 @@ class Registry:
     """Packages, the champion pointer and the decisions under one URL of the artefact store.
 
     ``root``: the registry's URL, or a plain path (a local folder). ``cache_dir``: where this
-    machine keeps verified copies of the packages it loads (:meth:`of` uses the data folder's;
-    by default one under the system's temporary folder).
+    machine keeps verified copies of the packages it loads (:meth:`of` takes the settings' one,
+    ``Settings.package_cache_dir``; no second default, e.g. a shared temporary folder).
     """
 
-    def __init__(self, root: str | Path, cache_dir: Path | None = None) -> None:
+    def __init__(self, root: str | Path, cache_dir: Path) -> None:
         self.root = artifacts.to_url(root)
         self.packages = artifacts.join(self.root, "packages")
-        self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "rko-package-cache"
+        self.cache_dir = cache_dir
 
     @classmethod
     def of(cls, settings: Settings) -> Registry:
