@@ -1,4 +1,5 @@
-"""Files written whole or not at all: through a ``.partial`` file renamed into place, removed on any failure.
+"""Files (and folders) written whole or not at all: through a ``.partial`` file (a hidden staging
+folder) renamed into place, removed on any failure.
 
 A full disk, a read-only folder or a killed task never leaves half a file behind, nor a
 ``.partial`` file that keeps the disk full.
@@ -7,6 +8,8 @@ A full disk, a read-only folder or a killed task never leaves half a file behind
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,3 +40,20 @@ def write_text(path: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+@contextmanager
+def staged_folder(folder: Path) -> Iterator[Path]:
+    """A hidden folder beside ``folder`` to fill; renamed to ``folder`` on success, removed on failure.
+
+    A reader sees the whole folder or none (a model package). The rename fails when ``folder``
+    exists and is not empty: nothing is overwritten.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        yield staging
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -28,13 +28,13 @@ import json
 import logging
 import math
 import shutil
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rko_model import artifacts
+from rko_model.atomic import staged_folder
 from rko_model.errors import InvalidInputError, PackageError
 from rko_model.model.checksums import CHECKSUM_FILE, verify_checksums
 from rko_model.model.package import MANIFEST_FILE, ModelPackage, load_package, read_reference
@@ -156,14 +156,8 @@ class Registry:
         if local is None:
             artifacts.upload(folder, target, last=(CHECKSUM_FILE,))
         else:
-            local.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=local.parent))
-            try:
+            with staged_folder(local) as staging:
                 shutil.copytree(folder, staging, dirs_exist_ok=True)
-                staging.rename(local)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
         log.info("model package %s added to %s", version, target)
         return target
 
