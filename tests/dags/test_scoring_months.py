@@ -53,6 +53,15 @@ def test_a_catch_up_event_alone_scores_nothing_itself() -> None:
     assert months_of_run(_asset_run({})) == []  # an Asset-triggered run whose window held no event
 
 
+def test_a_marts_event_that_names_no_month_scores_nothing_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    """An event made by hand in the UI has no extra: logged, never guessed (the run's other months go on)."""
+    by_hand = SimpleNamespace(id=41, extra={})
+    events = {FEATURE_MARTS: [by_hand, *_marts("2026-09-30")]}
+    with caplog.at_level("WARNING", logger="rko_airflow.scoring_months"):
+        assert months_of_run(_asset_run(events)) == [dt.date(2026, 9, 30)]
+    assert "the feature marts event 41 names no month" in caplog.text and "airflow dags test" in caplog.text
+
+
 def test_a_manual_run_scores_the_month_before_its_logical_date() -> None:
     logical = pendulum.datetime(2026, 11, 1, 3, tz="UTC")
     manual = {
