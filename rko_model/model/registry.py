@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import shutil
+import tempfile
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,10 +38,11 @@ from rko_model import artifacts
 from rko_model.atomic import staged_folder
 from rko_model.errors import InvalidInputError, PackageError
 from rko_model.model.checksums import CHECKSUM_FILE, verify_checksums
-from rko_model.model.package import MANIFEST_FILE, ModelPackage, load_package, read_reference
+from rko_model.model.package import MANIFEST_FILE, ModelPackage, load_package, read_reference, save_package
 from rko_model.model.package_cache import local_copy
 
 if TYPE_CHECKING:
+    from rko_model.model.train import TrainedModel
     from rko_model.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,15 @@ class Registry:
                 shutil.copytree(folder, staging, dirs_exist_ok=True)
         log.info("model package %s added to %s", version, target)
         return target
+
+    def add_model(self, trained: TrainedModel, *, version: str, **package: Any) -> str:
+        """Package ``trained`` (the keywords of :func:`save_package`) and :meth:`add` it; its URL.
+
+        CatBoost writes a model to a local file only: the package is built in a temporary folder
+        of this machine, then published to the store, whichever it is.
+        """
+        with tempfile.TemporaryDirectory(prefix="rko-package-") as build:
+            return self.add(save_package(trained, Path(build) / version, version=version, **package))
 
     def load(self, version: str) -> ModelPackage:
         """The package ``version``, loaded from this machine's verified copy."""
