@@ -26,6 +26,7 @@ from rko_airflow.asset_catch_up import ASSET_TRIGGERED, catch_up, run_type
 from rko_airflow.assets import CHAMPION, MARTS_CATCH_UP
 from rko_airflow.context import month_closed_before, report_date_of
 from rko_airflow.marts_asset import FEATURE_MARTS, REPORT_DATE_KEY
+from rko_model.dates import parse_report_date
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,8 @@ def marts_months(events: Any) -> list[dt.date]:
             continue
         for event in events[asset]:
             value = (event.extra or {}).get(REPORT_DATE_KEY)
-            if value:
-                months.append(dt.date.fromisoformat(str(value)))
+            if value:  # a month that is not a month end is an InvalidInputError (permanent), one line
+                months.append(parse_report_date(str(value)))
             else:
                 log.warning(
                     "the feature marts event %s names no month (extra %r lacks %r): nothing scored for it; "
