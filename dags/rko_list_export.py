@@ -77,8 +77,12 @@ def months_to_export(by_hand: str | None, triggering_events) -> list[str]:  # ty
     months = sorted({str(event.extra["report_date"]) for event in events if (event.extra or {}).get("report_date")})
     if not months and triggering_events.get(LIST_CATCH_UP):
         return []
-    if not months:
-        raise ValueError("no published month to export: trigger with the param report_date, or wait for an event")
+    if not months:  # permanent: the run's events will not name a month on a retry
+        from rko_model.errors import InvalidInputError
+
+        raise InvalidInputError(
+            "no published month to export: trigger with the param report_date, or wait for an event"
+        )
     return months
 
 

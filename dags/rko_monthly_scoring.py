@@ -85,9 +85,11 @@ def rko_monthly_scoring() -> None:
     @task
     def months() -> list[str]:
         from airflow.sdk import get_current_context
+        from rko_airflow.context import fail_fast
         from rko_airflow.scoring_months import months_of_run
 
-        return [month.isoformat() for month in months_of_run(get_current_context())]
+        with fail_fast():  # an event naming a month wrongly does not mend on retry
+            return [month.isoformat() for month in months_of_run(get_current_context())]
 
     # Reschedule mode: between pokes the task gives its worker slot back. The deadline lives in
     # the settings and is judged in the poke, so the sensor's own timeout is only a backstop.

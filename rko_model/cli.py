@@ -170,12 +170,15 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_champion(args: argparse.Namespace, settings: Settings) -> int:
-    """The champion's version (exit 0), or exit 3 when the registry has none: scripts ask the store, not a path."""
+    """The champion's version (exit 0), or exit 3 when the registry has none: scripts ask the store, not a path.
+
+    Only the version goes to stdout (``v=$(rko champion)``); any other failure exits 2 or 75 as usual.
+    """
     from rko_model.model.registry import Registry
 
     version = Registry.of(settings).champion_version()
     if version is None:
-        print(f"no champion in {settings.registry_url}")
+        print(f"no champion in {settings.registry_url}", file=sys.stderr)
         return 3
     print(version)
     return 0

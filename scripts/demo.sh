@@ -15,7 +15,9 @@ $BIN/rko marts build   # the monthly feature marts: training and scoring read th
 
 echo "== 2/4 training: retro tests, report, package; promotion"
 # The production recipe without the ablation and the walk-forward retro (`rko train` alone adds them).
-$BIN/rko train --no-ablation --no-walk-forward
+# The run's report is wherever the settings put the runs (RKO_RUNS_DIR, RKO_ARTIFACT_URL): taken from its output.
+TRAINED=$($BIN/rko train --no-ablation --no-walk-forward | tee /dev/stderr)
+REPORT=$(sed -n 's/^ *report: *//p' <<<"$TRAINED")
 $BIN/rko promote --allow-refusal
 
 echo "== 3/4 Airflow: rko_monthly_scoring for the latest complete month"
@@ -28,10 +30,9 @@ $BIN/airflow dags test rko_monthly_scoring "$LOGICAL_DATE" > "$AIRFLOW_HOME/dags
 
 echo "== 4/4 the ranked list"
 $BIN/rko top --report-date latest -n 10
-REPORT=$(ls -d "$RKO_DATA_DIR"/runs/*/ | tail -n 1)
 echo
 mask() { sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#'; }
 echo "ranked list:  mo_staging.rko_propensity in $(echo "$RKO_STAGING_URL" | mask)"
 echo "run metrics:  rko_monitoring.rko_run_metrics"
-echo "model report: ${REPORT}report.html"
+echo "model report: ${REPORT}"
 echo "Airflow log:  $AIRFLOW_HOME/dags-test.log"

@@ -30,10 +30,17 @@ else
 fi
 
 # The registry is in the artefact store (a bucket in the stack): asked through the CLI, not as a path.
-if champion=$(rko champion 2>/dev/null); then
+# Exit 3 is "no champion yet"; any other failure (the bucket does not answer, a damaged champion.json)
+# stops the seed: training and promoting over a registry that could not be read would hide it.
+status=0
+champion=$(rko champion) || status=$?
+if [[ $status -eq 0 ]]; then
     echo "the registry already has a champion ($champion): not training"
-else
+elif [[ $status -eq 3 ]]; then
     echo "training the first model ($TRAIN_MONTHS training and $TEST_MONTHS test months, $ITERATIONS iterations)"
     rko train --no-ablation --no-walk-forward --train-months "$TRAIN_MONTHS" --test-months "$TEST_MONTHS" --iterations "$ITERATIONS"
     rko promote --allow-refusal
+else
+    echo "rko champion failed (exit $status): the registry could not be read, not training" >&2
+    exit "$status"
 fi

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -92,7 +91,7 @@ def promote_champion(
     from dataclasses import replace
 
     from rko_model.model.dataset import build_dataset
-    from rko_model.model.package import data_fingerprint, reference_distributions, save_package
+    from rko_model.model.package import data_fingerprint, reference_distributions
     from rko_model.model.registry import Registry
     from rko_model.model.spec import rko_spec
     from rko_model.model.train import TrainParams, train
@@ -103,19 +102,15 @@ def promote_champion(
         spec = replace(spec, numeric=(*spec.numeric, extra_feature))
     trained = train(frame, spec, TrainParams(iterations=60, depth=4, learning_rate=0.2))
     registry = Registry.of(settings)
-    with tempfile.TemporaryDirectory() as staging:
-        registry.add(
-            save_package(
-                trained,
-                Path(staging) / version,
-                version=version,
-                training_months=[m.isoformat() for m in months],
-                retro={"gini_mean": gini, "gini_std": 0.01},
-                fingerprint=data_fingerprint(frame, trained.spec),
-                reference=reference_distributions(frame, trained.predict(frame), trained),
-                provenance=provenance_for([m.isoformat() for m in months]),
-            )
-        )
+    registry.add_model(
+        trained,
+        version=version,
+        training_months=[m.isoformat() for m in months],
+        retro={"gini_mean": gini, "gini_std": 0.01},
+        fingerprint=data_fingerprint(frame, trained.spec),
+        reference=reference_distributions(frame, trained.predict(frame), trained),
+        provenance=provenance_for([m.isoformat() for m in months]),
+    )
     assert registry.promote(version).promoted
     return version
 

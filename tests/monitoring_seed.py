@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from rko_model.common.dates import add_months
-from rko_model.model.package import data_fingerprint, provenance, reference_distributions, save_package
+from rko_model.model.package import data_fingerprint, provenance, reference_distributions
 from rko_model.model.registry import Registry
 from rko_model.model.train import TrainParams, train
 from rko_model.warehouse.staging import make_staging_engine, record_performance, record_run
@@ -117,20 +116,16 @@ def seed_champion(registry_dir: Path) -> str:
     frame, spec = _other_product(1500)
     model = train(frame, spec, TrainParams(iterations=30, depth=3, early_stopping_rounds=10))
     version = "20260101T000000Z"
-    with tempfile.TemporaryDirectory() as staging:
-        Registry(registry_dir).add(
-            save_package(
-                model,
-                Path(staging) / version,
-                version=version,
-                training_months=["2025-01-31", "2025-02-28"],
-                retro={"gini_mean": 0.55, "gini_std": 0.02, "test_months": ["2025-03-31"]},
-                fingerprint=data_fingerprint(frame, model.spec),
-                reference=reference_distributions(frame, model.predict(frame), model),
-                provenance=provenance("refit", ["2024-06-30"], ["2024-12-31"], ["2025-01-31", "2025-02-28"]),
-            )
-        )
-    assert Registry(registry_dir).promote(version).promoted
+    Registry(registry_dir, registry_dir.parent / "package-cache").add_model(
+        model,
+        version=version,
+        training_months=["2025-01-31", "2025-02-28"],
+        retro={"gini_mean": 0.55, "gini_std": 0.02, "test_months": ["2025-03-31"]},
+        fingerprint=data_fingerprint(frame, model.spec),
+        reference=reference_distributions(frame, model.predict(frame), model),
+        provenance=provenance("refit", ["2024-06-30"], ["2024-12-31"], ["2025-01-31", "2025-02-28"]),
+    )
+    assert Registry(registry_dir, registry_dir.parent / "package-cache").promote(version).promoted
     return version
 
 

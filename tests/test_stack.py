@@ -331,7 +331,7 @@ def test_seed_script_seeds_once(tmp_path: Path) -> None:
 
     first = seed()
     assert "seeding the warehouse" in first and "promoted to champion" in first
-    registry = Registry(tmp_path / "data" / "registry")
+    registry = Registry(tmp_path / "data" / "registry", tmp_path / "cache")
     champion = registry.champion_version()
     assert champion is not None and registry.versions() == [champion]
     warehouse = tmp_path / "data" / "warehouse.db"
@@ -341,6 +341,12 @@ def test_seed_script_seeds_once(tmp_path: Path) -> None:
     assert "already holds a bank" in second and "already has a champion" in second
     assert registry.versions() == [champion] and len(registry.decisions()) == 1
     assert warehouse.stat().st_mtime_ns == written
+
+    pointer = tmp_path / "data" / "registry" / "champion.json"
+    pointer.write_bytes(pointer.read_bytes()[:10])  # a registry that cannot be read is not an empty one
+    proc = subprocess.run(["bash", str(SEED_SCRIPT)], capture_output=True, text=True, check=False, env=env)
+    assert proc.returncode == 2 and "champion pointer" in proc.stderr and "rko champion failed" in proc.stderr
+    assert "training" not in proc.stdout and registry.versions() == [champion]
 
     env["RKO_SEED_BANK"] = "false"
     assert "not seeding" in seed()

@@ -19,12 +19,16 @@ published once for it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from rko_airflow.asset_catch_up import ASSET_TRIGGERED, catch_up, run_type
 from rko_airflow.assets import CHAMPION, MARTS_CATCH_UP
 from rko_airflow.context import month_closed_before, report_date_of
 from rko_airflow.marts_asset import FEATURE_MARTS, REPORT_DATE_KEY
+from rko_model.common.dates import parse_report_date
+
+log = logging.getLogger(__name__)
 
 
 def months_of_run(context: Any) -> list[dt.date]:
@@ -47,15 +51,27 @@ def months_of_run(context: Any) -> list[dt.date]:
 
 
 def marts_months(events: Any) -> list[dt.date]:
-    """The months named by the feature marts' events among a run's triggering events, as given (repeats kept)."""
+    """The months named by the feature marts' events among a run's triggering events, as given (repeats kept).
+
+    An event that names no month (one created by hand in the UI or the API, without the
+    ``extra`` that ``rko_feature_marts`` writes) scores nothing: it is logged, not guessed.
+    """
     months = []
     for asset in events:
         if _uri(asset) != FEATURE_MARTS.uri:
             continue
         for event in events[asset]:
             value = (event.extra or {}).get(REPORT_DATE_KEY)
-            if value:
-                months.append(dt.date.fromisoformat(str(value)))
+            if value:  # a month that is not a month end is an InvalidInputError (permanent), one line
+                months.append(parse_report_date(str(value)))
+            else:
+                log.warning(
+                    "the feature marts event %s names no month (extra %r lacks %r): nothing scored for it; "
+                    "score a month by hand with `airflow dags test rko_monthly_scoring <rko logical-date>`",
+                    getattr(event, "id", None),
+                    event.extra,
+                    REPORT_DATE_KEY,
+                )
     return months
 
 

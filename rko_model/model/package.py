@@ -14,8 +14,6 @@ import hashlib
 import json
 import logging
 import platform
-import shutil
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +27,7 @@ from rko_model.errors import PackageError
 from rko_model.model.checksums import sha256_of, verify_checksums, write_checksums
 from rko_model.model.spec import FeatureSpec
 from rko_model.model.train import TrainedModel, predict
+from rko_model.storage.atomic import staged_folder
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +147,7 @@ def save_package(
     """Write the package into ``folder`` (which must not exist) atomically: all files or none."""
     if folder.exists():
         raise PackageError(f"model package {folder} already exists; versions are never overwritten")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    with staged_folder(folder) as staging:
         trained.model.save_model(str(staging / MODEL_FILE))
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -171,10 +168,6 @@ def save_package(
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         (staging / REFERENCE_FILE).write_text(json.dumps(reference, indent=1), encoding="utf-8")
         write_checksums(staging)  # last: it covers every file written above
-        staging.rename(folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("model package %s written to %s", version, folder)
     return folder
 

@@ -6,8 +6,11 @@ cache folder (``<data folder>/cache/packages``), verifies every file against the
 ``checksums.json`` and loads from there: what is verified is exactly what is loaded, even when
 the store changes meanwhile.
 
-A copy is named ``<version>-<digest of checksums.json>``: the same version name in another
-registry (tests, a restored backup) never meets a copy of a different package. A copy is
+A copy is named ``<version>-<digest of checksums.json>``, the digest of the checksums it was
+verified against (the same version name in another registry, tests, a restored backup, never
+meets a copy of a different package), and is used only while its ``checksums.json`` is the
+store's, byte for byte: a package replaced in the store during a fetch never lands under the
+other package's name. A copy is
 fetched into a hidden temporary folder beside its place and renamed into place only once
 verified, so a killed fetch never leaves a copy that looks complete; a copy is verified again
 every time it is used and fetched anew when it no longer matches its checksums.
@@ -42,38 +45,54 @@ def _sizes(folder: Path) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
 
 
+def _key(version: str, listing: bytes) -> str:
+    """A copy's folder name: the version and a digest of the package's ``checksums.json``."""
+    return f"{version}-{hashlib.sha256(listing).hexdigest()[:16]}"
+
+
+def _good_copy(copy: Path, sizes: dict[str, int], listing: bytes, package_url: str) -> bool:
+    """Whether ``copy`` is a whole, verified copy of the package whose ``checksums.json`` is ``listing``.
+
+    Comparing the copy's ``checksums.json`` with the store's (not only its folder name) means
+    a copy is always verified against the store's checksums. A damaged copy is removed.
+    """
+    if not copy.is_dir() or _sizes(copy) != sizes:
+        return False
+    try:
+        if (copy / CHECKSUM_FILE).read_bytes() != listing:
+            raise PackageError(f"its {CHECKSUM_FILE} is not the store's")
+        verify_checksums(copy, package_url)
+    except (OSError, PackageError) as exc:  # this machine's copy was damaged, not the package: fetch it again
+        log.warning("cached copy %s of model package %s is damaged (%s): fetching it again", copy, package_url, exc)
+        shutil.rmtree(copy, ignore_errors=True)
+        return False
+    return True
+
+
 def local_copy(package_url: str, version: str, cache_dir: Path) -> Path:
     """A verified local folder holding the package at ``package_url``; a PackageError when the package is damaged."""
     stored = artifacts.files(package_url)
     if not stored:
         raise PackageError(f"model package {package_url} is empty or gone; restore it, or retrain and promote another")
-    key = None
     if CHECKSUM_FILE in stored:
         listing = artifacts.read_bytes(artifacts.join(package_url, CHECKSUM_FILE))
-        key = f"{version}-{hashlib.sha256(listing).hexdigest()[:16]}"
-        cached = cache_dir / key
-        if cached.is_dir() and _sizes(cached) == stored:
-            try:
-                verify_checksums(cached, package_url)
-                return cached
-            except PackageError as exc:  # this machine's copy was damaged, not the package: fetch it again
-                log.warning(
-                    "cached copy %s of model package %s is damaged (%s): fetching it again", cached, version, exc
-                )
-                shutil.rmtree(cached, ignore_errors=True)
+        cached = cache_dir / _key(version, listing)
+        if _good_copy(cached, stored, listing, package_url):
+            return cached
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=cache_dir))
     try:
         artifacts.download(package_url, sorted(stored), staging)
         verify_checksums(staging, package_url)  # the package in the store is damaged: nothing is cached
-        assert key is not None  # verify_checksums refuses a package without checksums.json
-        cached = cache_dir / key
+        # Keyed by the checksums just verified, not those listed before the fetch: a package
+        # replaced in the store meanwhile never lands under the other package's key.
+        fetched = (staging / CHECKSUM_FILE).read_bytes()
+        cached = cache_dir / _key(version, fetched)
         try:
             staging.rename(cached)
         except OSError:  # another process of this machine placed its copy first (or a damaged one is in the way)
-            if cached.is_dir() and _sizes(cached) == stored:
+            if _good_copy(cached, _sizes(staging), fetched, package_url):
                 shutil.rmtree(staging, ignore_errors=True)
-                verify_checksums(cached, package_url)
                 return cached
             shutil.rmtree(cached, ignore_errors=True)
             staging.rename(cached)

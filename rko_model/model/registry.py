@@ -4,10 +4,10 @@ Layout under the registry's URL (``Settings.registry_url``: ``<artifact root>/re
 ``RKO_REGISTRY_DIR`` says otherwise; ``file://`` or ``s3://`` through fsspec, like
 :mod:`rko_model.storage.artifacts`)::
 
-    packages/<version>/               model packages (never overwritten)
-    champion.json                     which version scores the monthly list
-    decisions/<time>-<version>.json   one promotion decision with its figures per file
-    decisions.jsonl                   decisions of earlier releases (read, never written again)
+    packages/<version>/                        model packages (never overwritten)
+    champion.json                              which version scores the monthly list
+    decisions/<time>-<random>-<version>.json   one promotion decision with its figures per file
+    decisions.jsonl                            decisions of earlier releases (read, never written again)
 
 A challenger is promoted only when its mean retro Gini is higher than the champion's and
 the standard deviation of its monthly Gini is not worse beyond a set tolerance.
@@ -15,9 +15,10 @@ the standard deviation of its monthly Gini is not worse beyond a set tolerance.
 Workers share no disk: a package is loaded from this machine's verified copy
 (:mod:`rko_model.model.package_cache`), because CatBoost reads a model from a local file.
 The champion pointer is one small file replaced atomically (the last promotion wins, as
-before). Each decision is a file of its own, named by its time to the microsecond: an object
-store cannot append, and rewriting one log would need a lock across machines, whereas a new
-file per decision never loses a concurrent promotion's record and never rewrites history.
+before). Each decision is a file of its own, named by its time to the microsecond and a random
+part: an object store cannot append, and rewriting one log would need a lock across machines,
+whereas a new file per decision never loses a concurrent promotion's record and never rewrites
+history.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 from rko_model.errors import InvalidInputError, PackageError
 from rko_model.model.checksums import CHECKSUM_FILE, verify_checksums
-from rko_model.model.package import MANIFEST_FILE, ModelPackage, load_package, read_reference
+from rko_model.model.package import MANIFEST_FILE, ModelPackage, load_package, read_reference, save_package
 from rko_model.model.package_cache import local_copy
 from rko_model.storage import artifacts
+from rko_model.storage.atomic import staged_folder
 
 if TYPE_CHECKING:
+    from rko_model.model.train import TrainedModel
     from rko_model.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,7 +78,7 @@ def _retro_figures(version: str, retro: object) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class PromotionDecision:
-    """One decision of :meth:`Registry.promote`, as recorded in ``decisions.jsonl``."""
+    """One decision of :meth:`Registry.promote`, as recorded in its file under ``decisions/``."""
 
     decided_at: str
     challenger: str
@@ -112,14 +115,14 @@ class Registry:
     """Packages, the champion pointer and the decisions under one URL of the artefact store.
 
     ``root``: the registry's URL, or a plain path (a local folder). ``cache_dir``: where this
-    machine keeps verified copies of the packages it loads (:meth:`of` uses the data folder's;
-    by default one under the system's temporary folder).
+    machine keeps verified copies of the packages it loads (:meth:`of` takes the settings' one,
+    ``Settings.package_cache_dir``; no second default, e.g. a shared temporary folder).
     """
 
-    def __init__(self, root: str | Path, cache_dir: Path | None = None) -> None:
+    def __init__(self, root: str | Path, cache_dir: Path) -> None:
         self.root = artifacts.to_url(root)
         self.packages = artifacts.join(self.root, "packages")
-        self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "rko-package-cache"
+        self.cache_dir = cache_dir
 
     @classmethod
     def of(cls, settings: Settings) -> Registry:
@@ -155,16 +158,19 @@ class Registry:
         if local is None:
             artifacts.upload(folder, target, last=(CHECKSUM_FILE,))
         else:
-            local.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=local.parent))
-            try:
+            with staged_folder(local) as staging:
                 shutil.copytree(folder, staging, dirs_exist_ok=True)
-                staging.rename(local)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
         log.info("model package %s added to %s", version, target)
         return target
+
+    def add_model(self, trained: TrainedModel, *, version: str, **package: Any) -> str:
+        """Package ``trained`` (the keywords of :func:`save_package`) and :meth:`add` it; its URL.
+
+        CatBoost writes a model to a local file only: the package is built in a temporary folder
+        of this machine, then published to the store, whichever it is.
+        """
+        with tempfile.TemporaryDirectory(prefix="rko-package-") as build:
+            return self.add(save_package(trained, Path(build) / version, version=version, **package))
 
     def load(self, version: str) -> ModelPackage:
         """The package ``version``, loaded from this machine's verified copy."""
@@ -187,11 +193,12 @@ class Registry:
         pointer = artifacts.join(self.root, CHAMPION_FILE)
         if not artifacts.exists(pointer):
             return None
+        text = artifacts.read_bytes(pointer)  # a store that does not answer is not a damaged pointer: not caught
         try:
-            version = json.loads(artifacts.read_bytes(pointer).decode("utf-8"))["version"]
+            version = json.loads(text.decode("utf-8"))["version"]
             if not isinstance(version, str) or not version:
                 raise ValueError(f"version {version!r} is not a package version")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PackageError(
                 f"the champion pointer {pointer} is damaged ({type(exc).__name__}: {exc}); restore it, or "
                 f"promote a package again with `rko promote --version <version>` (the registry's {DECISIONS_FOLDER}/ "

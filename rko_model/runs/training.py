@@ -12,10 +12,8 @@ import datetime as dt
 import io
 import json
 import logging
-import tempfile
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -31,7 +29,6 @@ from rko_model.model.package import (
     library_versions,
     provenance,
     reference_distributions,
-    save_package,
 )
 from rko_model.model.registry import Registry
 from rko_model.model.report import render_html
@@ -145,24 +142,20 @@ def train_and_report(
         model = refit_package_model(package_frame, tested)
     fingerprint = data_fingerprint(package_frame, model.spec)
     package_months = [m.isoformat() for m in (refit if packaged == "refit" else plan.train_months)]
-    with tempfile.TemporaryDirectory(prefix="rko-package-") as staging:  # CatBoost writes a local file
-        package_url = Registry.of(settings).add(
-            save_package(
-                model,
-                Path(staging) / run_id,
-                version=run_id,
-                training_months=package_months,
-                retro=retro,
-                fingerprint=fingerprint,
-                reference=reference_distributions(package_frame, model.predict(package_frame), model),
-                provenance=provenance(
-                    packaged,
-                    [m.isoformat() for m in plan.train_months],
-                    test_months,
-                    [m.isoformat() for m in refit],
-                ),
-            )
-        )
+    package_url = Registry.of(settings).add_model(
+        model,
+        version=run_id,
+        training_months=package_months,
+        retro=retro,
+        fingerprint=fingerprint,
+        reference=reference_distributions(package_frame, model.predict(package_frame), model),
+        provenance=provenance(
+            packaged,
+            [m.isoformat() for m in plan.train_months],
+            test_months,
+            [m.isoformat() for m in refit],
+        ),
+    )
     run = {
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

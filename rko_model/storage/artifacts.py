@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,13 +73,18 @@ def local_path(uri: str) -> Path | None:
     return Path(path) if isinstance(fs, LocalFileSystem) else None
 
 
-def _write(uri: str, write: Callable[[IO[bytes]], None]) -> str:
-    """Write through ``write`` to a temporary name beside ``uri``, then move it into place."""
+def _write(uri: str, write: Callable[[IO[bytes]], None], *, unique: bool = False) -> str:
+    """Write through ``write`` to a temporary name beside ``uri``, then move it into place.
+
+    One writer per file, as a rule: a run holds its month, and its run id names the folder.
+    ``unique`` gives the temporary file a name of its own, for a file several processes may
+    write at once (see :func:`write_text`).
+    """
     fs, path = url_to_fs(uri)
     parent = path.rsplit("/", 1)[0]
     if parent:
         fs.makedirs(parent, exist_ok=True)
-    partial = f"{path}.partial"  # one writer per file: a run holds its month, and its run id names the folder
+    partial = f"{path}.{uuid.uuid4().hex[:12]}.partial" if unique else f"{path}.partial"
     try:
         with fs.open(partial, "wb") as handle:
             write(handle)
@@ -108,13 +114,16 @@ def write_text(text: str, uri: str) -> str:
     """UTF-8 ``text`` at ``uri``, atomically; on a local store also flushed to disk before the rename.
 
     For small files that say what is current (the champion pointer, a promotion decision):
-    a crash right after the write must not leave the old state or an empty file.
+    a crash right after the write must not leave the old state or an empty file. Several
+    processes may write the same file at once (two promotions): each writes a temporary file
+    of its own, and the last one moved into place wins, whole.
     """
     target = local_path(uri)
     if target is not None:
         atomic.write_text(target, text)
         return uri
-    return write_bytes(text.encode("utf-8"), uri)
+    data = text.encode("utf-8")
+    return _write(uri, lambda handle: handle.write(data), unique=True)
 
 
 def read_bytes(uri: str) -> bytes:
@@ -235,8 +244,7 @@ def local_folder(uri: str) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="rko-artifacts-"))
     try:
         yield folder
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            write_bytes(file.read_bytes(), join(uri, file.relative_to(folder).as_posix()))
+        upload(folder, uri)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rko_model.errors import InvalidInputError
 from rko_model.settings import PROJECT_ROOT, Settings
 from rko_model.stages.list_export import CSV, MANIFEST, PARQUET, export_folder
 from rko_model.storage import artifacts
@@ -193,7 +194,7 @@ def test_months_to_export_come_from_the_events_or_the_param() -> None:
     events[PUBLISHED_LIST].append(Event({"report_date": "2026-10-31"}))
     assert months_to_export(None, events) == ["2026-09-30", "2026-10-31"]
     assert months_to_export("2026-08-31", {}) == ["2026-08-31"]
-    with pytest.raises(ValueError, match="no published month"):
+    with pytest.raises(InvalidInputError, match="no published month"):  # permanent: not retried
         months_to_export(None, {PUBLISHED_LIST: [Event({})]})
     # a run triggered only by the catch-up of an event no run consumed: that event's months come with it
     assert months_to_export(None, {LIST_CATCH_UP: [Event({"report_dates": ["2026-10-31"]})]}) == []

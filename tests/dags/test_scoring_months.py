@@ -14,6 +14,8 @@ from rko_airflow.assets import CHAMPION, FEATURE_MARTS, MARTS_CATCH_UP
 from rko_airflow.marts_asset import REPORT_DATE_KEY
 from rko_airflow.scoring_months import catch_up_marts, months_of_run
 
+from rko_model.errors import InvalidInputError
+
 DAG_ID = "rko_monthly_scoring"
 TRIGGERED = pendulum.datetime(2026, 12, 2, 8, tz="UTC")
 
@@ -51,6 +53,17 @@ def test_a_catch_up_event_alone_scores_nothing_itself() -> None:
     catch_up[FEATURE_MARTS] = _marts("2026-10-31")
     assert months_of_run(_asset_run(catch_up)) == [dt.date(2026, 10, 31)]
     assert months_of_run(_asset_run({})) == []  # an Asset-triggered run whose window held no event
+
+
+def test_a_marts_event_that_names_no_month_scores_nothing_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    """An event made by hand in the UI has no extra: logged, never guessed (the run's other months go on)."""
+    by_hand = SimpleNamespace(id=41, extra={})
+    events = {FEATURE_MARTS: [by_hand, *_marts("2026-09-30")]}
+    with caplog.at_level("WARNING", logger="rko_airflow.scoring_months"):
+        assert months_of_run(_asset_run(events)) == [dt.date(2026, 9, 30)]
+    assert "the feature marts event 41 names no month" in caplog.text and "airflow dags test" in caplog.text
+    with pytest.raises(InvalidInputError, match="2026-10-15 is not a month end"):  # permanent: the task fails at once
+        months_of_run(_asset_run({FEATURE_MARTS: _marts("2026-10-15")}))
 
 
 def test_a_manual_run_scores_the_month_before_its_logical_date() -> None:

@@ -109,7 +109,7 @@ def test_promotion_rule() -> None:
 
 def test_registry_records_every_decision(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model, frame = trained
-    registry = Registry(tmp_path / "registry")
+    registry = Registry(tmp_path / "registry", tmp_path / "cache")
     with pytest.raises(PackageError, match="no champion yet"):
         registry.champion()
     _add(registry, model, frame, "20260101T000000Z", mean=0.50)
@@ -153,7 +153,7 @@ def test_every_file_of_a_package_is_checksummed(trained, tmp_path: Path) -> None
 
 def test_a_damaged_champion_pointer_is_one_permanent_package_error(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model, frame = trained
-    registry = Registry(tmp_path / "registry")
+    registry = Registry(tmp_path / "registry", tmp_path / "cache")
     _add(registry, model, frame, "v1")
     assert registry.promote("v1").promoted
     pointer = tmp_path / "registry" / "champion.json"
@@ -165,10 +165,30 @@ def test_a_damaged_champion_pointer_is_one_permanent_package_error(trained, tmp_
     assert not list((tmp_path / "registry").glob("*.partial"))
 
 
+def test_a_store_that_does_not_answer_is_not_a_damaged_champion_pointer(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """s3fs reports a failing bucket (a 500, a 503) as an OSError: left to the task's retries, not 'damaged'."""
+    import errno
+
+    from rko_model.runs.faults import describe
+    from rko_model.storage import artifacts
+
+    registry = Registry(tmp_path / "registry", tmp_path / "cache")
+    artifacts.write_text('{"version": "v1"}', f"{registry.root}/champion.json")
+    unanswered = OSError(errno.EIO, "We encountered an internal error. Please try again.")
+
+    def failing(uri: str) -> bytes:
+        raise unanswered
+
+    monkeypatch.setattr(artifacts, "read_bytes", failing)
+    with pytest.raises(OSError) as caught:
+        registry.champion_version()
+    assert caught.value is unanswered and describe(caught.value) is None  # not a permanent fault
+
+
 def test_each_decision_is_a_file_of_its_own_and_earlier_logs_are_still_read(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """No append on an object store: a decision is a new file; decisions.jsonl of earlier releases is read first."""
     model, frame = trained
-    registry = Registry(tmp_path / "registry")
+    registry = Registry(tmp_path / "registry", tmp_path / "cache")
     _add(registry, model, frame, "v1", mean=0.5)
     _add(registry, model, frame, "v2", mean=0.6)
     legacy = {"decided_at": "2025-01-01T00:00:00+00:00", "challenger": "v0", "promoted": True}
@@ -194,7 +214,7 @@ def test_promotion_arguments_are_validated(trained, tmp_path: Path, tolerance: o
     from rko_model.errors import InvalidInputError
 
     model, frame = trained
-    registry = Registry(tmp_path / "registry")
+    registry = Registry(tmp_path / "registry", tmp_path / "cache")
     _add(registry, model, frame, "v1", mean=0.5, std=0.0145)
     _add(registry, model, frame, "v2", mean=0.6, std=0.40)
     assert registry.promote("v1").promoted
@@ -206,7 +226,7 @@ def test_promotion_arguments_are_validated(trained, tmp_path: Path, tolerance: o
 
 def test_non_finite_retro_figures_are_refused(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     model, frame = trained
-    registry = Registry(tmp_path / "registry")
+    registry = Registry(tmp_path / "registry", tmp_path / "cache")
     _add(registry, model, frame, "v1", mean=float("nan"))
     with pytest.raises(PackageError, match=r"retro figures .* are not finite"):
         registry.promote("v1")

@@ -211,3 +211,29 @@ def test_a_same_length_rewrite_in_the_store_is_refused_by_a_worker_without_a_cop
     assert Registry.of(a).load(VERSION).path == original.path  # the verified copy, never the rewritten bytes
     with pytest.raises(PackageError, match=r"model\.cbm checksum .* does not match the recorded"):
         Registry.of(b).load(VERSION)
+
+
+def test_a_package_replaced_in_the_store_during_a_fetch_is_never_cached_under_the_other_ones_name(  # type: ignore[no-untyped-def]
+    trained, workers, tmp_path: Path, monkeypatch
+) -> None:
+    """The copy is named after the checksums it was verified against, and used only while they are the store's."""
+    model, frame = trained
+    a, b, shared = workers
+    Registry.of(a).add(_build(model, frame, tmp_path / "first", mean=0.5))
+    folder = shared / "registry" / "packages" / VERSION
+    original, other = tmp_path / "original", _build(model, frame, tmp_path / "other", mean=0.7)
+    shutil.copytree(folder, original)
+
+    def replaced_meanwhile(uri: str, names: list[str], into: Path) -> None:  # restored from another backup
+        shutil.rmtree(folder)
+        shutil.copytree(other, folder)
+        real_download(uri, names, into)
+
+    real_download = artifacts.download
+    monkeypatch.setattr(artifacts, "download", replaced_meanwhile)
+    assert Registry.of(b).load(VERSION).manifest["retro"]["gini_mean"] == 0.7  # what was fetched and verified
+    monkeypatch.setattr(artifacts, "download", real_download)
+    shutil.rmtree(folder)
+    shutil.copytree(original, folder)  # the first package is back: its own bytes are loaded, not the other's
+    assert Registry.of(b).load(VERSION).manifest["retro"]["gini_mean"] == 0.5
+    assert len(_cached(b)) == 2

@@ -90,7 +90,9 @@ def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert main([*args, "--package-retro-model", "--no-walk-forward"]) == 0
     out = capsys.readouterr().out
     assert "mean retro Gini" in out and "the retro-tested model itself (audit)" in out
-    registry = Registry(tmp_path / "data" / "registry")  # by default under the artefact root, the data folder
+    registry = Registry(
+        tmp_path / "data" / "registry", tmp_path / "cache"
+    )  # by default under the artefact root, the data folder
     audit = registry.load(registry.versions()[-1])
     assert audit.manifest["packaged"] == "retro"
     assert audit.manifest["training_months"] == audit.manifest["retro_months"]["train"]
@@ -100,14 +102,16 @@ def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "mean retro Gini" in out and "report:" in out and "refit on the latest labelled months" in out
-    assert main(["champion"]) == 3 and "no champion in file://" in capsys.readouterr().out
+    assert main(["champion"]) == 3
+    told = capsys.readouterr()
+    assert told.out == "" and "no champion in file://" in told.err  # stdout holds a version or nothing
     assert main(["promote"]) == 0
     assert "promoted to champion: no champion yet" in capsys.readouterr().out
     assert main(["champion"]) == 0 and capsys.readouterr().out.strip() == registry.versions()[-1]
     assert main(["promote"]) == 3  # the same version again: refused, recorded, non-zero exit
     assert "already the champion" in capsys.readouterr().out
     assert main(["report"]) == 0
-    registry = Registry(tmp_path / "data" / "registry")
+    registry = Registry(tmp_path / "data" / "registry", tmp_path / "cache")
     assert len(registry.decisions()) == 2 and registry.champion_version() == registry.versions()[-1]
 
 

@@ -75,6 +75,22 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path) -> None:
     assert target.read_text() == "whole" and list(tmp_path.iterdir()) == [target]
 
 
+def test_a_staged_folder_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "packages" / "v1"
+    with pytest.raises(RuntimeError), atomic.staged_folder(target) as staging:
+        (staging / "model.cbm").write_bytes(b"half")
+        raise RuntimeError("killed")
+    assert list((tmp_path / "packages").iterdir()) == []  # neither the folder nor the staging one
+    with atomic.staged_folder(target) as staging:
+        (staging / "model.cbm").write_bytes(b"whole")
+    assert [p.name for p in target.iterdir()] == ["model.cbm"]
+    with pytest.raises(OSError), atomic.staged_folder(target) as staging:  # never overwritten
+        (staging / "model.cbm").write_bytes(b"other")
+    assert (target / "model.cbm").read_bytes() == b"whole" and [p.name for p in (tmp_path / "packages").iterdir()] == [
+        "v1"
+    ]
+
+
 def test_every_numeric_source_column_has_a_documented_bound() -> None:
     numeric = {
         (table.name, column.name)

@@ -59,6 +59,28 @@ def test_a_failed_write_leaves_the_earlier_file_and_no_partial(store: str, tmp_p
     assert artifacts.listing(artifacts.join(root, "month")) == ["scores.parquet"]
 
 
+def test_two_writers_of_one_small_file_at_once_never_mix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two promotions writing the champion pointer at once: the last one moved into place wins, whole."""
+    import os
+
+    from rko_model.storage import atomic
+
+    uri = artifacts.join(tmp_path.as_uri(), "registry", "champion.json")
+    first, second = '{"version": "20260101T000000Z", "promoted_at": "2026-01-01"}', '{"version": "v2"}'
+    real_fsync, interleaved = os.fsync, []
+
+    def fsync(fd: int) -> None:  # the second writer runs while the first has written but not yet renamed
+        real_fsync(fd)
+        if not interleaved:
+            interleaved.append(True)
+            artifacts.write_text(second, uri)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    artifacts.write_text(first, uri)
+    assert (tmp_path / "registry" / "champion.json").read_text(encoding="utf-8") == first
+    assert [p.name for p in (tmp_path / "registry").iterdir()] == ["champion.json"]
+
+
 @pytest.mark.parametrize("store", ["file", "memory"])
 def test_chunks_can_be_read_for_some_rows_only(store: str, tmp_path: Path) -> None:
     root = tmp_path.as_uri() if store == "file" else f"memory://rko-{uuid.uuid4().hex}"
