@@ -99,9 +99,9 @@ def test_every_numeric_source_column_has_a_documented_bound() -> None:
         if isinstance(column.type, sa.Float | sa.Integer) and not column.name.endswith("_id")
     }
     assert numeric == set(SOURCE_BOUNDS)
-    doc = (Path(__file__).parent.parent / "docs" / "bad_input.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[2] / "docs" / "bad_input.md").read_text(encoding="utf-8")
     assert all(column in doc for _, column in SOURCE_BOUNDS)
-    sql = (Path(__file__).parent.parent / "sql" / "validation" / "source_values.sql").read_text(encoding="utf-8")
+    sql = (Path(__file__).parents[2] / "sql" / "validation" / "source_values.sql").read_text(encoding="utf-8")
     assert all(f":bound_{table}_{column}" in sql for table, column in SOURCE_BOUNDS)
     assert not is_within_bound("payments", "amount", float("inf")) and is_within_bound("payments", "amount", 1e6)
 

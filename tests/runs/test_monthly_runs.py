@@ -108,7 +108,7 @@ def test_a_run_killed_inside_a_step_leaves_the_list_and_a_rerun_completes_it(
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, step, str(marker), MONTH.isoformat()],
         env=_env(scored),
-        cwd=Path(__file__).parent.parent,
+        cwd=Path(__file__).parents[2],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

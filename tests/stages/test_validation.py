@@ -35,7 +35,7 @@ def month(bank: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _validate(frame: pd.DataFrame, facts: pd.DataFrame, **kwargs):  # type: ignore[no-untyped-def]
-    exclusions = load_exclusions(Path(__file__).parent.parent / "config" / "okved_exclusions.txt")
+    exclusions = load_exclusions(Path(__file__).parents[2] / "config" / "okved_exclusions.txt")
     return validate_snapshot(frame, facts, exclusions, MONTH, **kwargs)
 
 
