@@ -189,9 +189,9 @@ def _cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
     from rko_model.model.registry import Registry
 
     registry = Registry.of(settings)
-    version = args.version or (registry.versions() or [None])[-1]
+    version = args.version or registry.latest_complete()
     if version is None:
-        raise PackageError(f"the registry {settings.registry_url} holds no packages: run `rko train` first")
+        raise PackageError(f"the registry {settings.registry_url} holds no complete packages: run `rko train` first")
     decision = registry.promote(version, tolerance=args.tolerance)
     verdict = "promoted to champion" if decision.promoted else "not promoted"
     print(f"{version}: {verdict}: {decision.reason}")

@@ -136,6 +136,18 @@ class Registry:
         """Package versions, oldest first (versions sort by creation time)."""
         return [name for name in artifacts.folders(self.packages) if not name.startswith(".")]
 
+    def latest_complete(self) -> str | None:
+        """The newest version whose ``checksums.json`` is there, or None.
+
+        On an object store a package's files appear one by one and its checksums last, so a
+        package being added (or whose add crashed) is listed before it is complete: "the
+        latest package" must skip it rather than promote a half-written one.
+        """
+        for version in reversed(self.versions()):
+            if artifacts.exists(artifacts.join(self.package_url(version), CHECKSUM_FILE)):
+                return version
+        return None
+
     def add(self, folder: Path) -> str:
         """Publish the package written in the local ``folder`` (:func:`save_package`) under its version; its URL.
 

@@ -129,6 +129,18 @@ def test_registry_records_every_decision(trained, tmp_path: Path) -> None:  # ty
         registry.promote("nope")
 
 
+def test_the_latest_complete_package_skips_one_still_being_added(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A package without its checksums (written last on an object store) is not "the latest" to promote."""
+    model, frame = trained
+    registry = Registry(tmp_path / "registry", tmp_path / "cache")
+    assert registry.latest_complete() is None
+    _add(registry, model, frame, "20260101T000000Z")
+    _add(registry, model, frame, "20260201T000000Z")
+    assert registry.latest_complete() == "20260201T000000Z"
+    (tmp_path / "registry" / "packages" / "20260201T000000Z" / "checksums.json").unlink()  # caught halfway
+    assert registry.versions()[-1] == "20260201T000000Z" and registry.latest_complete() == "20260101T000000Z"
+
+
 def test_every_file_of_a_package_is_checksummed(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Any file, including the manifest and files a later version adds, is covered: changed, removed or added."""
     model, frame = trained

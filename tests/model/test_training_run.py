@@ -84,7 +84,7 @@ def test_cli_train_promote_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("RKO_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("RKO_WAREHOUSE_URL", raising=False)
     assert main(["promote"]) == 2
-    assert "holds no packages" in capsys.readouterr().err
+    assert "holds no complete packages" in capsys.readouterr().err
     assert main(["generate", "--clients", "1200", "--months", "20", "--seed", "3"]) == 0
     args = ["train", "--train-months", "2", "--test-months", "1", "--iterations", "40", "--no-ablation"]
     assert main([*args, "--package-retro-model", "--no-walk-forward"]) == 0
