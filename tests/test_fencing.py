@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,17 +61,24 @@ def _lose_the_lock(engine: Engine) -> None:
     """What an operator or a network fault does to run A: its lock goes while A goes on."""
     if engine.dialect.name == "postgresql":
         admin = sa.create_engine(POSTGRES_URL)
+        held = sa.text(
+            "SELECT l.pid FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database() "
+            "AND l.classid = :namespace AND l.objid = :month"
+        )
+        key = {"namespace": MONTH_LOCK_NAMESPACE, "month": int(MONTH.strftime("%Y%m%d"))}
         with admin.begin() as conn:  # only this database's month lock, not other sessions' advisory locks
-            killed = conn.execute(
-                sa.text(
-                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks AS l JOIN pg_database AS d ON d.oid = l.database "
-                    "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database() "
-                    "AND l.classid = :namespace AND l.objid = :month"
-                ),
-                {"namespace": MONTH_LOCK_NAMESPACE, "month": int(MONTH.strftime("%Y%m%d"))},
-            ).all()
+            pids = [row[0] for row in conn.execute(held, key)]
+            killed = [conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() for pid in pids]
+        # pg_terminate_backend only signals: the backend lets go of its locks when it has exited.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with admin.connect() as conn:
+                if not conn.execute(held, key).first():
+                    break
+            time.sleep(0.05)
         admin.dispose()
-        assert killed == [(True,)]
+        assert killed == [True]
     else:
         with engine.connect() as conn:
             files = {row[1]: row[2] for row in conn.exec_driver_sql("PRAGMA database_list")}
