@@ -39,6 +39,7 @@ from rko_model.settings import Settings
 from rko_model.stages.feature_source import built_months, raw_months
 from rko_model.warehouse import schema
 from rko_model.warehouse.backends import backend_for
+from rko_model.warehouse.bulk import refresh_after_load
 from rko_model.warehouse.contract import check_contract
 from rko_model.warehouse.query import dbapi_errors, execute, read_frame
 
@@ -180,16 +181,7 @@ def analyze_marts(engine: Engine) -> None:
     Autovacuum may be off (or late); VACUUM cannot run inside a transaction, so it runs after
     the build committed. A failure is reported, but the built months stay.
     """
-    started = time.perf_counter()
-    try:
-        refreshed = backend_for(engine).refresh_statistics(engine, schema.MART_TABLES)
-    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
-        raise WarehouseError(
-            f"the marts are built, but VACUUM (ANALYZE) failed: {exc}; run it on the mart tables, or snapshots read "
-            "the heap instead of their index-only scans"
-        ) from exc
-    if refreshed:
-        log.info("marts vacuumed and analysed in %.1f s", time.perf_counter() - started)
+    refresh_after_load(engine, schema.MART_TABLES, "marts", "the marts are built", "the mart tables")
 
 
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:

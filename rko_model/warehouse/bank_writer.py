@@ -13,8 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rko_model.errors import WarehouseError
 from rko_model.warehouse import schema
-from rko_model.warehouse.backends import backend_for
-from rko_model.warehouse.bulk import bulk_insert
+from rko_model.warehouse.bulk import bulk_insert, refresh_after_load
 from rko_model.warehouse.query import dbapi_errors
 
 log = logging.getLogger(__name__)
@@ -42,18 +41,9 @@ def write_bank(engine: Engine, chunks: Iterable[tuple[str, pd.DataFrame]]) -> di
             schema.create_indexes(conn)
     except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
         raise WarehouseError(f"writing the synthetic bank failed and was rolled back: {exc}") from exc
-    # VACUUM marks the freshly loaded pages all-visible: index-only scans then skip the heap,
-    # and sequential scans skip per-row visibility checks (autovacuum may be off, or late).
-    vacuum_started = time.perf_counter()
-    try:
-        refreshed = backend_for(engine).refresh_statistics(engine, schema.SYNTHETIC_TABLES)
-    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
-        raise WarehouseError(
-            f"the synthetic bank is written, but VACUUM (ANALYZE) failed: {exc}; run it on the bank's tables, "
-            "or snapshots read the heap instead of their index-only scans"
-        ) from exc
-    if refreshed:
-        log.info("synthetic bank vacuumed and analysed in %.1f s", time.perf_counter() - vacuum_started)
+    refresh_after_load(
+        engine, schema.SYNTHETIC_TABLES, "synthetic bank", "the synthetic bank is written", "the bank's tables"
+    )
     log.info(
         "synthetic bank written in %.1f s: %s",
         time.perf_counter() - started,
