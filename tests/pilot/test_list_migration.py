@@ -22,6 +22,7 @@ from rko_model.warehouse import staging
 from rko_model.warehouse.list_columns import PILOT_COLUMN_NAMES
 from rko_model.warehouse.staging import make_staging_engine, publish_month, read_published
 from tests.conftest import ENGINES, POSTGRES_URL, need_postgres
+from tests.helpers import reset_postgres_staging
 
 OLD_MONTH, MONTH = dt.date(2026, 9, 30), dt.date(2026, 10, 31)
 SQL_DIR = Settings.from_env({}).sql_dir
@@ -34,11 +35,7 @@ def old_staging(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
         engine = make_staging_engine(f"sqlite:///{tmp_path / 'mo_staging.db'}")
     else:
         need_postgres()
-        admin = sa.create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS mo_staging CASCADE")
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS rko_monitoring CASCADE")
-        admin.dispose()
+        reset_postgres_staging(POSTGRES_URL)
         engine = make_staging_engine(POSTGRES_URL)
     version_1 = Table(
         "rko_propensity",

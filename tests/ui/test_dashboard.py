@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from rko_model.settings import Settings
 from rko_model.ui.dashboard import MONTH_COLUMNS, month_table, read_monitoring
 from rko_model.ui.dashboard_page import month_label, render_page
 from rko_model.ui.svgchart import RefLine, bar_chart, line_chart
 from tests.conftest import ENGINES, POSTGRES_URL, need_postgres
+from tests.helpers import reset_postgres_staging
 from tests.monitoring_seed import (
     BREACH,
     FAILED,
@@ -36,11 +36,7 @@ def monitoring_settings(request: pytest.FixtureRequest, settings: Settings) -> I
         url = f"sqlite:///{settings.data_dir / 'mo_staging.db'}"
     else:
         need_postgres()
-        admin = sa.create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS mo_staging CASCADE")
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS rko_monitoring CASCADE")
-        admin.dispose()
+        reset_postgres_staging(POSTGRES_URL)
         url = POSTGRES_URL
     seed_monitoring(url)
     yield replace(settings, staging_url=url)
