@@ -287,7 +287,7 @@ def _cmd_pilot_simulate(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         history_end=args.history_end,
     )
-    contacts = simulate(settings, sim, train=TrainParams(iterations=args.iterations), n_train=args.train_months)
+    contacts = simulate(settings, sim, train=TrainParams(fixed_iterations=args.iterations), n_train=args.train_months)
     dates = sim.report_dates
     print(
         f"pilot {settings.pilot_config().name} simulated on {sim.n_clients:,d} clients: lists {dates[0]}..{dates[-1]}, "
@@ -604,7 +604,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--history-months", type=int, default=24, help="months of history before the pilot")
     sim.add_argument("--history-end", type=dt.date.fromisoformat, default=dt.date(2026, 10, 31))
     sim.add_argument("--seed", type=int, default=42)
-    sim.add_argument("--iterations", type=int, default=300, help="trees of the champion trained when there is none")
+    sim.add_argument(
+        "--iterations",
+        type=int,
+        default=300,
+        help="trees of the champion trained when there is none (fixed: too few months to early-stop on)",
+    )
     sim.add_argument("--train-months", type=int, default=6, help="months stacked to train that champion")
     sim.add_argument("--config", type=Path, help="pilot configuration (default RKO_PILOT_CONFIG)")
     sim.set_defaults(func=_cmd_pilot_simulate)

@@ -237,7 +237,9 @@ def simulate(
     for k, report_date in enumerate(sim.report_dates):
         _write(settings, sim, contacts, report_date, whole=False)
         if k == 0:
-            version = _ensure_champion(settings, train or TrainParams(iterations=200), n_train, n_test, report_date)
+            version = _ensure_champion(
+                settings, train or TrainParams(fixed_iterations=200), n_train, n_test, report_date
+            )
             log.info("pilot simulation: champion %s scores the pilot", version)
         run_month(settings, report_date, f"pilot__{config.name}__{report_date:%Y%m%d}")
         listed = read_pilot_list(staging, settings.sql_dir, report_date)
