@@ -12,8 +12,9 @@ The bank's history holds the contacts of the old process: each month the busines
 top of the eligible SMB clients, and a random holdout of that selection is not contacted.
 A simulation injects the optimizer's contacts (:class:`ContactPlan`); the generator is rerun
 with the same seed, so everything before a contact is identical. For every contact the
-generator writes the true 3-month propensity with and without it (``synthetic_contact_truth``):
-the true expected increment that the pilot's measurement is tested against. "Without" is with
+generator writes the true 3-month propensity with and without it (``synthetic_contact_truth``),
+over the hazards of the window's three real months, once the window has closed: the true
+expected increment that the pilot's measurement is tested against. "Without" is with
 no contact at all, "with" is with every contact acting on the client in that window: the
 estimand of a pilot that compares contacted rows with a never-contacted control group.
 """
@@ -72,10 +73,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _window(h: np.ndarray) -> np.ndarray:
-    return 1.0 - (1.0 - h) ** col.LABEL_HORIZON_MONTHS
-
-
 class ContactBook:
     """The contacts known to the generator and their effect on each month's hazard."""
 
@@ -97,6 +94,9 @@ class ContactBook:
         self.by_month: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         #: report month index -> the injected contacts made from that month's list (written back as they are).
         self.injected_rows: dict[int, pd.DataFrame] = {}
+        #: report month index -> (contacted clients, log(1 - h) summed so far with and without contacts): the
+        #: truths of lists whose window is still open.
+        self._open: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         if self.plan.injected is not None and len(self.plan.injected):
             self._add_injected(self.plan.injected)
 
@@ -147,7 +147,7 @@ class ContactBook:
     def month(
         self, t: int, hazard: np.ndarray, eligible: np.ndarray, pop: Any, seen: Any, holdings: dict[str, np.ndarray]
     ) -> tuple[np.ndarray, list[tuple[str, pd.DataFrame]]]:
-        """The hazard of month ``t`` with the contacts' effects, and the month's contacts and their truth.
+        """The hazard of month ``t`` with the contacts' effects, and the month's contacts and the truths now closed.
 
         The hazard computed at the end of month t drives openings in month t+1; the contacts
         that act on it come from the lists of months t-2, t-1 and t (a contact lasts for its
@@ -162,32 +162,45 @@ class ContactBook:
             self._legacy(t, end, eligible & (pop.segment == col.SMB_SEGMENT), points, turnover, chunks)
         if t in self.injected_rows:
             chunks.append(("marketing_contacts", self.injected_rows[t]))
-        older = self._weights(t, range(t - col.LABEL_HORIZON_MONTHS + 1, t))
-        if not older.any() and t not in self.by_month:
-            return hazard, chunks
-        h = np.clip(hazard, 1e-12, 1 - 1e-12)
-        logit = np.log(h / (1 - h))
-        without = _sigmoid(logit + self._shift(logit, older))
-        if t not in self.by_month:
-            return without, chunks
-        current = np.maximum(older, self._weights(t, range(t, t + 1)))
-        with_all = _sigmoid(logit + self._shift(logit, current))
-        index, _weight = self.by_month[t]
-        index = np.unique(index)
-        chunks.append(
-            (
-                "synthetic_contact_truth",
-                pd.DataFrame(
-                    {
-                        col.CLIENT_ID: index + self.offset,
-                        "month_end": pd.Timestamp(end),
-                        "propensity_without": _window(h[index]),
-                        "propensity_with": _window(with_all[index]),
-                    }
-                ).astype({"month_end": "datetime64[s]"}),
+        weight = self._weights(t, range(t - col.LABEL_HORIZON_MONTHS + 1, t + 1))
+        contacted = hazard
+        if weight.any():
+            h = np.clip(hazard, 1e-12, 1 - 1e-12)
+            logit = np.log(h / (1 - h))
+            contacted = _sigmoid(logit + self._shift(logit, weight))
+        chunks.extend(self._closed_truths(t, hazard, contacted))
+        return contacted, chunks
+
+    def _closed_truths(self, t: int, hazard: np.ndarray, contacted: np.ndarray) -> list[tuple[str, pd.DataFrame]]:
+        """The truth of every list whose 3-month window ends with month ``t``, over the window's real hazards.
+
+        A list's window is driven by the hazards of its own month and the two after it (each
+        drives the next month's openings), so "with" is 1 - (1-h1)(1-h2)(1-h3) over the hazards
+        the bank actually drew from, every contact acting, and "without" the same over the
+        hazards with no contact. One month's hazard cubed would not do: a client ranked high
+        today regresses later, and the pilot's realised increment would miss such a truth.
+        """
+        if t in self.by_month:
+            index = np.unique(self.by_month[t][0])
+            self._open[t] = (index, np.zeros(len(index)), np.zeros(len(index)))
+        closed = []
+        for r in sorted(self._open):
+            index, log_with, log_without = self._open[r]
+            log_with += np.log1p(-np.clip(contacted[index], 0.0, 1 - 1e-12))
+            log_without += np.log1p(-np.clip(hazard[index], 0.0, 1 - 1e-12))
+            if t - r + 1 < col.LABEL_HORIZON_MONTHS:
+                continue
+            del self._open[r]
+            frame = pd.DataFrame(
+                {
+                    col.CLIENT_ID: index + self.offset,
+                    "month_end": pd.Timestamp(self.ends[r]),
+                    "propensity_without": -np.expm1(log_without),
+                    "propensity_with": -np.expm1(log_with),
+                }
             )
-        )
-        return with_all, chunks
+            closed.append(("synthetic_contact_truth", frame.astype({"month_end": "datetime64[s]"})))
+        return closed
 
     def _legacy(
         self,

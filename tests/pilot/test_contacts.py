@@ -128,3 +128,32 @@ def test_the_warehouse_sees_nothing_after_the_cut() -> None:
         for column in ("close_date", "liquidation_date"):
             if column in frame:
                 assert not (pd.to_datetime(frame[column]) > stamp).any(), (name, column)
+
+
+def test_the_truth_spans_the_three_real_months_of_the_window() -> None:
+    """"With" is 1 - (1-h1)(1-h2)(1-h3) over the hazards the bank drew from in the list's month and the two after it."""
+    fx = ContactEffects(**NO_LEGACY)
+    before = _tables(ContactPlan(effects=fx))
+    ids = _eligible_at(before, LIST_MONTH)
+    after = _tables(ContactPlan(effects=fx, injected=_contacts(ids)))
+    window = [pd.Timestamp(m) for m in ENDS[5:8]]
+
+    def product(tables: dict[str, pd.DataFrame]) -> pd.Series:
+        hazard = tables["synthetic_hazard"]
+        rows = hazard[hazard["month_end"].isin(window)].pivot(index="client_id", columns="month_end", values="hazard")
+        return 1 - (1 - rows.dropna()).prod(axis=1)
+
+    truth = after["synthetic_contact_truth"].set_index("client_id")
+    real_with = product(after)
+    shared = truth.index.intersection(real_with.index)
+    assert len(shared) > 0.9 * len(truth)
+    assert np.allclose(truth.loc[shared, "propensity_with"], real_with.loc[shared], rtol=1e-9, atol=1e-12)
+    # "without": the no-contact bank's hazards (equal but for the few clients whose other products'
+    # draws moved with the contacts' openings)
+    real_without = product(before)
+    same = np.isclose(truth.loc[shared, "propensity_without"], real_without.reindex(shared), rtol=1e-9)
+    assert same.mean() > 0.95
+    # one month's hazard cubed is not the truth: the window's later months differ
+    first = after["synthetic_hazard"]
+    cubed = first[first["month_end"] == window[0]].set_index("client_id")["hazard"].reindex(shared)
+    assert not np.allclose(truth.loc[shared, "propensity_with"], 1 - (1 - cubed) ** 3)
