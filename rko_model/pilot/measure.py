@@ -9,6 +9,13 @@ ranks), the contacts the optimizer made from it and the labels give:
   than the worst contacted model row), with a 95% interval; the same for the rules arm by
   rules rank. The arms are random by the hash, so the matched control is an unbiased
   counterfactual of the contacted rows;
+- the same increments for **first contacts** only (``model_first``, ``rules_first``): the
+  contacted rows never in their arm's contact range in an earlier pilot month, over the control
+  rows of the same ranks never in that range either. From the second month on, the arm-level
+  increment is biased low: the clients a contact persuaded have opened and left the contacted
+  arm's list, while their control twins stay in the control's (a 100k simulated pilot measured
+  +2.47 pp pooled against a true +3.75 pp). Both sides of the first-contact comparison have
+  never been contacted before, so what left them before the month left them alike;
 - model against rules at equal volume: the difference of the contacted arms' conversions
   and of their increments, the conversion uplift and the cost saving;
 - the cost per incremental opening at the configured cost per contact and channel;
@@ -39,6 +46,9 @@ POSITIVE, NEGATIVE, INCONCLUSIVE = "positive", "negative", "inconclusive"
 #: Lines of a month's measurement besides the three arms.
 MODEL_VS_RULES = "model_vs_rules"
 MODEL_VS_RULES_INCREMENT = "model_vs_rules_increment"
+#: The first-contact lines of the contacted arms, and each arm's rank column.
+FIRST = {MODEL: "model_first", RULES: "rules_first"}
+RANK_OF = {MODEL: "rank", RULES: "rules_rank"}
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,26 @@ def _contact_cost(contacts: pd.DataFrame, config: PilotConfig) -> float:
     return float(sum(config.cost(str(c)) for c in contacts["channel"]))
 
 
+def contact_range(listed: pd.DataFrame, contacts: pd.DataFrame) -> dict[str, set[int]]:
+    """Per contacted arm, the clients of that arm and of the control within the month's contact range.
+
+    The range is the arm's ranks down to its worst contacted row (model rank for the model arm,
+    rules rank for the rules arm): the rows the arm contacted, and the control rows it would have.
+    """
+    out: dict[str, set[int]] = {}
+    for arm in (MODEL, RULES):
+        rank = RANK_OF[arm]
+        ids = contacts.loc[contacts["arm"] == arm, col.CLIENT_ID]
+        contacted = listed[(listed["arm"] == arm) & listed[col.CLIENT_ID].isin(ids)]
+        if contacted.empty:
+            out[arm] = set()
+            continue
+        worst = contacted[rank].max()
+        within = listed["arm"].isin([arm, CONTROL]) & (listed[rank] <= worst)
+        out[arm] = set(listed.loc[within, col.CLIENT_ID].astype(int))
+    return out
+
+
 def _arm_line(
     report_date: dt.date,
     arm: str,
@@ -130,15 +160,25 @@ def _arm_line(
     contacts: pd.DataFrame,
     rank_column: str,
     config: PilotConfig,
+    earlier: set[int] | None = None,
 ) -> PilotLine:
-    """An arm's figures; for a contacted arm, its increment over the control rows of the same ranks."""
+    """An arm's figures; for a contacted arm, its increment over the control rows of the same ranks.
+
+    With ``earlier`` (clients in this arm's contact range in an earlier pilot month), the
+    first-contact line: those clients are left out of both sides.
+    """
     rows = listed[listed["arm"] == arm]
     contacted_ids = set(contacts.loc[contacts["arm"] == arm, col.CLIENT_ID]) & set(rows[col.CLIENT_ID])
     is_contacted = rows[col.CLIENT_ID].isin(contacted_ids)
+    worst = rows.loc[is_contacted, rank_column].max() if is_contacted.any() else None
+    if earlier is not None:
+        listed = listed[~listed[col.CLIENT_ID].isin(earlier)]
+        rows = rows[~rows[col.CLIENT_ID].isin(earlier)]
+        is_contacted = rows[col.CLIENT_ID].isin(contacted_ids)
     y = rows[col.TARGET]
     base = {
         "report_date": report_date,
-        "line": arm,
+        "line": arm if earlier is None else FIRST[arm],
         "eligible": len(rows),
         "contacted": int(is_contacted.sum()),
         "openings": int(y.sum()),
@@ -147,7 +187,6 @@ def _arm_line(
     if arm == CONTROL or not is_contacted.any():
         return PilotLine(**base)
     treated = rows[is_contacted]
-    worst = treated[rank_column].max()
     control = listed[(listed["arm"] == CONTROL) & (listed[rank_column] <= worst)]
     x1, n1 = int(treated[col.TARGET].sum()), len(treated)
     x0, n0 = int(control[col.TARGET].sum()), len(control)
@@ -175,13 +214,19 @@ def _arm_line(
 
 
 def measure_month(
-    report_date: dt.date, listed: pd.DataFrame, contacts: pd.DataFrame, config: PilotConfig
+    report_date: dt.date,
+    listed: pd.DataFrame,
+    contacts: pd.DataFrame,
+    config: PilotConfig,
+    earlier: dict[str, set[int]] | None = None,
 ) -> list[PilotLine]:
     """The month's lines: model, rules, control, then model against rules (conversions and increments).
 
     ``listed`` is the published list joined with the labels (``client_id, rank, rules_rank, arm,
     target``; rows without a label are left out by the caller); ``contacts`` are the contacts made
-    from this list (``client_id, channel, arm``).
+    from this list (``client_id, channel, arm``). ``earlier``: per contacted arm, the clients in
+    its contact range in the pilot's earlier months (:func:`contact_range`, united); given, the
+    first-contact lines follow the arms.
     """
     lines = {
         MODEL: _arm_line(report_date, MODEL, listed, contacts, "rank", config),
@@ -189,6 +234,12 @@ def measure_month(
         CONTROL: _arm_line(report_date, CONTROL, listed, contacts, "rank", config),
     }
     out = [lines[a] for a in ARMS]
+    if earlier is not None:
+        out += [
+            _arm_line(report_date, arm, listed, contacts, RANK_OF[arm], config, earlier.get(arm, set()))
+            for arm in (MODEL, RULES)
+            if lines[arm].contacted
+        ]
     m, r = lines[MODEL], lines[RULES]
     if m.contacted and r.contacted:
         d, low, high = difference_interval(m.contacted_openings, m.contacted, r.contacted_openings, r.contacted)

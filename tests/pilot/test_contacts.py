@@ -131,7 +131,7 @@ def test_the_warehouse_sees_nothing_after_the_cut() -> None:
 
 
 def test_the_truth_spans_the_three_real_months_of_the_window() -> None:
-    """The truth "with" is 1 - (1-h1)(1-h2)(1-h3) over the hazards the bank drew from in the list's month and the two after it."""
+    """The truth "with" is 1 - (1-h1)(1-h2)(1-h3) over the hazards the bank drew from in the window's 3 months."""
     fx = ContactEffects(**NO_LEGACY)
     before = _tables(ContactPlan(effects=fx))
     ids = _eligible_at(before, LIST_MONTH)

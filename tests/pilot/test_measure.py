@@ -11,9 +11,11 @@ import pandas as pd
 from rko_model.pilot.arms import assign_arms
 from rko_model.pilot.config import CONTROL, MODEL, RULES, PilotConfig
 from rko_model.pilot.measure import (
+    FIRST,
     INCONCLUSIVE,
     MODEL_VS_RULES,
     POSITIVE,
+    contact_range,
     difference_interval,
     measure_month,
     minimum_detectable_effect,
@@ -104,3 +106,55 @@ def test_minimum_detectable_effect_and_months_needed() -> None:
     assert math.isclose(mde, 2.8016 * math.sqrt(0.05 * 0.95 * (1 / 1000 + 1 / 500)), rel_tol=1e-3)
     assert months_needed(0.04, 0.01) == 16  # the MDE halves when the months quadruple
     assert math.isnan(minimum_detectable_effect(0.05, 0, 10))
+
+
+def test_first_contacts_escape_the_attrition_of_later_months() -> None:
+    """From the second month the persuaded have left the contacted arm: its increment reads low; first contacts do not.
+
+    Three months of one population with persistent propensities; contacts multiply the
+    propensity by 1.5; whoever opens leaves the next month's list.
+    """
+    rng = np.random.default_rng(8)  # a fixed draw: each 95% interval misses its truth in 1 draw of 20
+    n = 300_000
+    ids = np.arange(n, dtype=np.int64) + 10_000_000
+    p = 1 / (1 + np.exp(-rng.normal(-2.0, 1.2, n)))
+    arm = assign_arms(ids, PILOT)
+    alive = np.ones(n, dtype=bool)
+    earlier: dict[str, set[int]] = {MODEL: set(), RULES: set()}
+    for month in range(3):
+        idx = np.flatnonzero(alive)
+        q = p[idx]
+        listed = pd.DataFrame(
+            {
+                "client_id": ids[idx],
+                "rank": pd.Series(-q).rank(method="first").to_numpy(dtype=np.int64),
+                "rules_rank": pd.Series(-(np.log(q) + rng.normal(0, 2, len(q))))
+                .rank(method="first")
+                .to_numpy(np.int64),
+                "arm": arm[idx],
+            }
+        )
+        volume = round(PILOT.contact_share * min((listed["arm"] == MODEL).sum(), (listed["arm"] == RULES).sum()))
+        chosen = [listed[listed["arm"] == a].nsmallest(volume, r) for a, r in ((MODEL, "rank"), (RULES, "rules_rank"))]
+        contacts = pd.concat(chosen).assign(channel="banner")[["client_id", "channel", "arm"]]
+        treated = listed["client_id"].isin(contacts["client_id"]).to_numpy()
+        gain = np.minimum(1.0, 1.5 * q) - q
+        listed["target"] = (rng.random(len(q)) < q + gain * treated).astype(int)
+        first = listed["client_id"].isin(set(contacts.loc[contacts["arm"] == MODEL, "client_id"]) - earlier[MODEL])
+        truth_all = gain[treated & (listed["arm"] == MODEL).to_numpy()].mean()
+        truth_first = gain[first.to_numpy()].mean()
+        lines = {
+            line.line: line for line in measure_month(dt.date(2026, month + 1, 28), listed, contacts, PILOT, earlier)
+        }
+        whole, fresh = lines[MODEL], lines[FIRST[MODEL]]
+        assert fresh.ci_low <= truth_first <= fresh.ci_high, (month, fresh, truth_first)
+        if month == 0:  # nobody was contacted before: the two lines are one
+            assert fresh.increment == whole.increment and fresh.contacted == whole.contacted
+        else:
+            assert whole.ci_high < truth_all, (month, whole, truth_all)
+            assert 0 < fresh.contacted < whole.contacted
+            # both sides of the first-contact line were never in the range before
+            assert not (earlier[MODEL] & set(listed.loc[first, "client_id"]))
+        for a, ids_in_range in contact_range(listed, contacts).items():
+            earlier[a] |= ids_in_range
+        alive[idx[listed["target"].to_numpy() == 1]] = False
