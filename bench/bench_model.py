@@ -238,6 +238,7 @@ def walk(
 
 def timing(clients: int, ablation: bool) -> dict:
     """run_retro (rules, logreg, tabular, multimodal, optionally the ablation) on the 12 stacked months."""
+    import logging
     import time
 
     from _model_data import frames, months_of
@@ -245,6 +246,11 @@ def timing(clients: int, ablation: bool) -> dict:
     from rko_model.model.retro import run_retro
     from rko_model.model.train import TrainParams
 
+    logging.basicConfig(  # each fit's seconds, visible while the run goes on
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+        filename=FOLDER / f"timing_{clients}_{'ablation' if ablation else 'plain'}.log",
+    )
     data = frames(clients, 42)
     plan = data["plan"]
     train_frame = months_of(data["all"], plan["train_months"])
@@ -450,6 +456,7 @@ def main() -> None:
     parser.add_argument("--walk-lr", type=float, default=WALK_LR)
     parser.add_argument("--walk-tabular", action="store_true", help="walk-forward without the text (cheaper)")
     parser.add_argument("--parallel", action="store_true", help="one child process per seed, side by side")
+    parser.add_argument("--ablation-only", action="store_true", help="timing: only the run with the ablation")
     parser.add_argument(
         "--no-negatives", action="store_true", help="timing: skip the two downsampling fits (the ablation rows only)"
     )
@@ -487,7 +494,7 @@ def main() -> None:
     elif args.what == "timing":
         clients = args.clients or 100_000
         rows = []
-        for ablation in (False, True):
+        for ablation in (True,) if args.ablation_only else (False, True):
             out = child(timing, clients, ablation)
             rows.append({"ablation": ablation, **out})
             print(json.dumps(rows[-1]), flush=True)
@@ -495,7 +502,8 @@ def main() -> None:
             out = child(timing_negatives, clients, share)
             rows.append({"negative_share": share, **out})
             print(json.dumps(rows[-1]), flush=True)
-        (FOLDER / f"timing_{clients}.json").write_text(json.dumps(rows, indent=1))
+        name = f"timing_{clients}{'_ablation' if args.ablation_only else ''}.json"
+        (FOLDER / name).write_text(json.dumps(rows, indent=1))
     elif args.what == "stack":
         stack_marts(args.url, args.stack_clients)
     elif args.what == "scoring":

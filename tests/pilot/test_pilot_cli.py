@@ -71,8 +71,22 @@ def test_the_report_is_printed_and_stored_once_per_month(
     assert main(["pilot", "report", "--config", str(CONFIG), "--out", str(tmp_path / "report.md")]) == 0  # a rerun
     assert (tmp_path / "report.md").read_text(encoding="utf-8").startswith("# Pilot pilot2026")
     stored = read_pilot_results(make_staging_engine(simulated.staging_url))
-    assert stored.groupby("report_date").size().tolist() == [5, 5]  # 3 arms, 2 comparisons; once each
-    assert set(stored["line"]) == {MODEL, RULES, CONTROL, MODEL_VS_RULES, "model_vs_rules_increment"}
+    assert stored.groupby("report_date").size().tolist() == [7, 7]  # 3 arms, 2 first-contact lines, 2 comparisons
+    assert set(stored["line"]) == {
+        MODEL,
+        RULES,
+        CONTROL,
+        "model_first",
+        "rules_first",
+        MODEL_VS_RULES,
+        "model_vs_rules_increment",
+    }
+    first, second = (
+        stored[stored["report_date"] == d].set_index("line") for d in sorted(stored["report_date"].unique())
+    )
+    # the first pilot month has only first contacts; the second fewer first contacts than contacts
+    assert first.loc["model_first", "contacted"] == first.loc[MODEL, "contacted"]
+    assert 0 < second.loc["model_first", "contacted"] < second.loc[MODEL, "contacted"]
     assert (stored.loc[stored["line"] == CONTROL, "contacted"] == 0).all()
     assert set(stored["verdict"]) <= {"positive", "negative", "inconclusive"}
 
@@ -114,5 +128,8 @@ def test_the_measurement_holds_the_true_increment(simulated: Settings) -> None:
     rules = report.pooled[RULES]
     assert rules["ci_low"] <= report.truth["rules_increment"] <= rules["ci_high"], (rules, report.truth)
     assert vs["ci_low"] <= report.truth["model_vs_rules"] <= vs["ci_high"], (vs, report.truth)
+    for line in ("model_first", "rules_first"):  # the first contacts, without attrition, hold their truth
+        p = report.pooled[line]
+        assert p["ci_low"] <= report.truth[f"{line}_increment"] <= p["ci_high"], (line, p, report.truth)
     assert report.truth["model_increment"] > 0  # the bank's contacts do help on average
     json.dumps(report.pooled)  # the pooled figures are plain numbers
