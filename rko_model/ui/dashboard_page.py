@@ -217,7 +217,9 @@ def _champion(view: MonitoringView) -> dict[str, Any]:
     }
 
 
-_PILOT_LINES = (("model", "#1d4ed8"), ("rules", "#b45309"))
+#: The charted lines: the contacted arms, and their first contacts (the unbiased read from a pilot's
+#: second month on, see rko_model.pilot.measure); a line with no rows draws nothing.
+_PILOT_LINES = (("model", "#1d4ed8"), ("rules", "#b45309"), ("model_first", "#60a5fa"), ("rules_first", "#f59e0b"))
 
 
 def _pilot(view: MonitoringView) -> dict[str, Any] | None:
@@ -230,6 +232,8 @@ def _pilot(view: MonitoringView) -> dict[str, Any] | None:
     series = []
     for line, color in _PILOT_LINES:
         rows = pilot[pilot["line"] == line].set_index("report_date").reindex(months)
+        if rows["increment"].isna().all():
+            continue
         series.append(
             IntervalSeries(line, _values(rows, "increment"), _values(rows, "ci_low"), _values(rows, "ci_high"), color)
         )
