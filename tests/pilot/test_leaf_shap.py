@@ -121,3 +121,11 @@ def test_without_a_text_feature_every_value_is_catboosts(cat_and_noise_text) -> 
     values = approximate_shap(model, plain, leaf_table(model, plain))
     own = model.get_feature_importance(plain, type="ShapValues", shap_calc_type="Approximate")[:, :-1]
     assert np.allclose(values, own, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64])
+def test_leaf_indexes_are_transposed_block_by_block_unchanged(dtype: type) -> None:
+    indexes = np.random.default_rng(2).integers(0, 64, size=(leaf_shap.TRANSPOSE_ROWS * 3 + 7, 41)).astype(np.uint32)
+    by_tree = leaf_shap._by_tree(indexes, dtype)
+    assert by_tree.dtype == dtype and by_tree.flags.c_contiguous
+    assert np.array_equal(by_tree, indexes.T)
