@@ -100,14 +100,14 @@ def _no_reasons() -> pd.DataFrame:
     )
 
 
-def _explain(package: ModelPackage, rows: pd.DataFrame, config: PilotConfig) -> pd.DataFrame:
-    """The published reason columns of ``rows`` (snapshot rows), :data:`EXPLAIN_ROWS` per SHAP call."""
+def _explain(package: ModelPackage, rows: pd.DataFrame, config: PilotConfig, *, prepared: bool = False) -> pd.DataFrame:
+    """The published reason columns of ``rows`` (snapshot rows; ``prepared``: model-matrix rows), in calls of
+    :data:`EXPLAIN_ROWS`."""
     shap_calc_type = REASON_SHAP[config.reason_shap]
     parts = []
     for start in range(0, len(rows), EXPLAIN_ROWS):
-        reasons = explain(
-            package.model, rows.iloc[start : start + EXPLAIN_ROWS], package.spec, shap_calc_type=shap_calc_type
-        )
+        chunk = rows.iloc[start : start + EXPLAIN_ROWS]
+        reasons = explain(package.model, chunk, package.spec, shap_calc_type=shap_calc_type, prepared=prepared)
         parts.append(reasons[[col.CLIENT_ID, *REASON_LIST_COLUMNS]])
     return pd.concat(parts, ignore_index=True) if parts else _no_reasons()
 
@@ -194,27 +194,32 @@ class ReasonRows:
         k = int(np.floor(_target_share(config, partitions) * rows)) + 1 if config.reason_deciles > 0 else 0
         self._model = _RunningTop(k)
         self._rules = _RunningTop(k) if config.rules_share > 0 and k else None
-        self._columns = [col.CLIENT_ID, *package.spec.features]
+        self._features = list(package.spec.features)
         self._pieces: list[tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._kept = 0
         self.keep_seconds = 0.0  # spent keeping rows while the step scores: part of the reasons' cost
 
-    def add(self, chunk: pd.DataFrame, scores: np.ndarray, keys: pd.DataFrame | None) -> None:
-        """Keep the rows of a scored chunk that may be targets (``keys``: its rules points and turnover)."""
-        if self._model.k == 0 or not len(chunk):
+    def add(self, ids: np.ndarray, matrix: pd.DataFrame, scores: np.ndarray, keys: pd.DataFrame | None) -> None:
+        """Keep the rows of a scored chunk that may be targets.
+
+        ``ids``, ``matrix`` (the model matrix the chunk was scored from, so that the reasons do not
+        build it again), ``scores`` and ``keys`` (its rules points and turnover) are row-aligned.
+        """
+        if self._model.k == 0 or not len(ids):
             return
         started = time.perf_counter()
+        ids = np.asarray(ids, dtype=np.int64)
         scores = np.asarray(scores, dtype=np.float64)
         keep = self._model.admit(scores, np.zeros(len(scores)))
         points = turnover = in_rules = np.zeros(0)
         if self._rules is not None and keys is not None:
-            ids = chunk[col.CLIENT_ID].to_numpy(dtype=np.int64)
             points = keys["rules_points"].to_numpy(dtype=np.float64)
             turnover = keys["rules_turnover"].to_numpy(dtype=np.float64)
             in_rules = assign_arms(ids, self.config) == RULES
             keep = keep | (in_rules & self._rules.admit(points, turnover))
         if keep.any():
-            rows = chunk.loc[keep, self._columns].reset_index(drop=True)
+            rows = matrix.loc[keep, self._features].reset_index(drop=True)
+            rows.insert(0, col.CLIENT_ID, ids[keep])
             if len(in_rules):
                 points, turnover, in_rules = points[keep], turnover[keep], in_rules[keep]
             self._pieces.append((rows, scores[keep], points, turnover, in_rules))
@@ -258,7 +263,7 @@ class ReasonRows:
         parts = []
         if kept is not None:
             rows = kept.loc[kept[col.CLIENT_ID].isin(ids)].drop_duplicates(col.CLIENT_ID)
-            parts.append(_explain(self.package, rows.reset_index(drop=True), self.config))
+            parts.append(_explain(self.package, rows.reset_index(drop=True), self.config, prepared=True))
             missing = ids[~np.isin(ids, rows[col.CLIENT_ID].to_numpy(dtype=np.int64))]
         else:
             missing = ids

@@ -73,21 +73,26 @@ def _approximate(model: CatBoostClassifier, pool: Pool) -> np.ndarray:
 
 
 def contributions(
-    model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec, shap_calc_type: str = "Regular"
+    model: CatBoostClassifier,
+    frame: pd.DataFrame,
+    spec: FeatureSpec,
+    shap_calc_type: str = "Regular",
+    *,
+    prepared: bool = False,
 ) -> np.ndarray:
     """Per-row SHAP values of the spec's features (log-odds), without the expected value.
 
     ``Approximate`` is evaluated from CatBoost's leaf indices (:mod:`rko_model.pilot.leaf_shap`),
     checked on the first rows a loaded model explains against CatBoost's own values (on any
     difference CatBoost computes all of that model's calls); ``Regular`` is CatBoost's exact
-    TreeSHAP from ``get_feature_importance``.
+    TreeSHAP from ``get_feature_importance``. ``prepared``: ``frame``'s features are a model matrix
+    already (:func:`~rko_model.model.prepare.model_matrix`, as the score step keeps them).
     """
     parts = []
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
-        pool = Pool(
-            model_matrix(chunk, spec), cat_features=list(spec.categorical), text_features=list(spec.text) or None
-        )
+        matrix = chunk[list(spec.features)] if prepared else model_matrix(chunk, spec)
+        pool = Pool(matrix, cat_features=list(spec.categorical), text_features=list(spec.text) or None)
         if shap_calc_type == "Approximate":
             parts.append(_approximate(model, pool))
         else:
@@ -106,10 +111,19 @@ def grouped_contributions(values: np.ndarray, spec: FeatureSpec) -> tuple[np.nda
 
 
 def explain(
-    model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec, top: int = 3, shap_calc_type: str = "Regular"
+    model: CatBoostClassifier,
+    frame: pd.DataFrame,
+    spec: FeatureSpec,
+    top: int = 3,
+    shap_calc_type: str = "Regular",
+    *,
+    prepared: bool = False,
 ) -> pd.DataFrame:
-    """``client_id``, the top reason codes, their contributions and ``reason_text`` for every row of ``frame``."""
-    values = contributions(model, frame, spec, shap_calc_type)
+    """``client_id``, the top reason codes, their contributions and ``reason_text`` for every row of ``frame``.
+
+    ``prepared``: ``frame`` holds ``client_id`` and a model matrix of the features (see :func:`contributions`).
+    """
+    values = contributions(model, frame, spec, shap_calc_type, prepared=prepared)
     grouped, codes = grouped_contributions(values, spec)
     order = np.argsort(-grouped, axis=1, kind="stable")[:, :top]
     top_values = np.take_along_axis(grouped, order, axis=1)

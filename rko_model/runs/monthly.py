@@ -232,10 +232,11 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     explained = ReasonRows(package, config, partition.count, artifacts.parquet_rows(validated["snapshot_path"]))
     ids, scores, counts, unseen, keys = [], [], [], [], []
     for chunk in artifacts.iter_parquet(validated["snapshot_path"], CHUNK_ROWS):
-        chunk_scores = package.score(chunk)
+        chunk_scores, matrix = package.score_and_matrix(chunk)
         keys.append(rules_keys(chunk).drop(columns=col.CLIENT_ID))
-        explained.add(chunk, chunk_scores, keys[-1])
         ids.append(chunk[col.CLIENT_ID].to_numpy(dtype=np.int64))
+        explained.add(ids[-1], matrix, chunk_scores, keys[-1])
+        del matrix
         scores.append(np.asarray(chunk_scores, dtype=np.float64))
         counts.append(drift_counts(chunk, chunk_scores, package.reference))
         unseen.append(unseen_counts(chunk, package.reference))

@@ -90,15 +90,18 @@ def _keep_in_chunks(scores: pd.DataFrame, config: PilotConfig, partitions: int, 
     frame = scores.assign(x=scores["score"])
     for start in range(0, len(frame), 1_000):
         chunk = frame.iloc[start : start + 1_000]
-        kept.add(chunk, chunk["score"].to_numpy(), chunk[["rules_points", "rules_turnover"]])
+        ids, matrix = chunk[col.CLIENT_ID].to_numpy(), chunk[["x"]]
+        kept.add(ids, matrix, chunk["score"].to_numpy(), chunk[["rules_points", "rules_turnover"]])
     return kept
 
 
-def _explained_ids(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[int]]]:
+def _explained_ids(monkeypatch: pytest.MonkeyPatch, scores: pd.DataFrame) -> list[tuple[str, list[int]]]:
     """Record which client ids the score step explains from kept rows and from the snapshot file."""
     calls: list[tuple[str, list[int]]] = []
 
-    def from_rows(package, rows, config):  # type: ignore[no-untyped-def]
+    def from_rows(package, rows, config, prepared=False):  # type: ignore[no-untyped-def]
+        assert prepared and list(rows.columns) == [col.CLIENT_ID, "x"]  # the model matrix kept, with the ids
+        assert np.array_equal(rows["x"].to_numpy(), scores.set_index(col.CLIENT_ID).loc[rows[col.CLIENT_ID], "score"])
         calls.append(("kept", rows[col.CLIENT_ID].tolist()))
         return rows[[col.CLIENT_ID]]
 
@@ -131,7 +134,7 @@ def test_the_rows_kept_while_scoring_hold_every_target_in_any_row_order(
     targets = partition_targets(scores, PILOT, partitions)
     k = int(0.3 * len(scores) + PARTITION_MARGIN * len(scores) * (partitions > 1)) + 1
     assert kept.kept <= 2 * 2 * k + 1_000  # the model's and the rules' running tops, and a chunk
-    calls = _explained_ids(monkeypatch)
+    calls = _explained_ids(monkeypatch, scores)
     reasons = kept.reasons(scores, "unused.parquet")
     assert [source for source, _ in calls] == ["kept"]  # nothing read from the snapshot file
     assert sorted(calls[0][1]) == sorted(targets.tolist()) == sorted(reasons[col.CLIENT_ID].tolist())
@@ -142,7 +145,7 @@ def test_targets_not_kept_are_read_from_the_snapshot(monkeypatch: pytest.MonkeyP
     """Told fewer rows than it scores, the step keeps too few: the rest come from the file, the set is the same."""
     scores = _scores(10_000, seed=6).sort_values("score").reset_index(drop=True)  # the best come last
     kept = _keep_in_chunks(scores, PILOT, 1, 2_000)
-    calls = _explained_ids(monkeypatch)
+    calls = _explained_ids(monkeypatch, scores)
     reasons = kept.reasons(scores, "snapshot.parquet")
     assert [source for source, _ in calls] == ["kept", "file"]
     targets = partition_targets(scores, PILOT, 1)
