@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -175,6 +176,30 @@ class _RunningTop:
         return self.passes(major, minor)
 
 
+def _member(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is in ``ordered`` (sorted): one sort for many lookups, not one per call."""
+    at = np.minimum(np.searchsorted(ordered, values), max(len(ordered) - 1, 0))
+    return ordered[at] == values if len(ordered) else np.zeros(len(values), dtype=bool)
+
+
+@dataclass
+class _Piece:
+    """Kept rows of one chunk, row-aligned: ids, model-matrix values (numbers; text and categories) and keys."""
+
+    ids: np.ndarray
+    numbers: np.ndarray
+    objects: np.ndarray
+    scores: np.ndarray
+    points: np.ndarray
+    turnover: np.ndarray
+    in_rules: np.ndarray
+
+    def take(self, rows: np.ndarray) -> _Piece:
+        """The piece's ``rows`` (the rules' keys are empty outside a pilot with a rules arm, and stay so)."""
+        values = (getattr(self, f.name) for f in fields(self))
+        return _Piece(*(v[rows] if len(v) else v for v in values))
+
+
 class ReasonRows:
     """The score step's rows that may need reasons, kept while it scores its snapshot chunk by chunk.
 
@@ -183,7 +208,9 @@ class ReasonRows:
     within the running top of the model's score (the targets' share of ``rows``, the
     partition's row count) and, in the rules arm, of the rules' keys (the rules rank counts
     every client). That keeps every target and about twice as many rows as targets at most
-    (kept rows that fall out of the running top are dropped when they pile up).
+    (kept rows that fall out of the running top are dropped when they pile up). The rows are
+    the model matrix the chunk was scored from, held as two NumPy arrays (numbers, and text and
+    categories) because filtering rows of a wide DataFrame costs several times more.
     :meth:`reasons` explains the exact targets (:func:`partition_targets`) from them.
     """
 
@@ -194,8 +221,10 @@ class ReasonRows:
         k = int(np.floor(_target_share(config, partitions) * rows)) + 1 if config.reason_deciles > 0 else 0
         self._model = _RunningTop(k)
         self._rules = _RunningTop(k) if config.rules_share > 0 and k else None
-        self._features = list(package.spec.features)
-        self._pieces: list[tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        spec = package.spec
+        self._numbers = [f for f in spec.features if f in spec.numeric]
+        self._objects = [f for f in spec.features if f not in spec.numeric]
+        self._pieces: list[_Piece] = []
         self._kept = 0
         self.keep_seconds = 0.0  # spent keeping rows while the step scores: part of the reasons' cost
 
@@ -218,12 +247,11 @@ class ReasonRows:
             in_rules = assign_arms(ids, self.config) == RULES
             keep = keep | (in_rules & self._rules.admit(points, turnover))
         if keep.any():
-            rows = matrix.loc[keep, self._features].reset_index(drop=True)
-            rows.insert(0, col.CLIENT_ID, ids[keep])
-            if len(in_rules):
-                points, turnover, in_rules = points[keep], turnover[keep], in_rules[keep]
-            self._pieces.append((rows, scores[keep], points, turnover, in_rules))
-            self._kept += len(rows)
+            numbers = matrix[self._numbers].to_numpy(dtype=np.float64)
+            objects = matrix[self._objects].to_numpy(dtype=object)
+            piece = _Piece(ids, numbers, objects, scores, points, turnover, in_rules).take(np.flatnonzero(keep))
+            self._pieces.append(piece)
+            self._kept += len(piece.ids)
         if self._kept > 2 * (self._model.k + (self._rules.k if self._rules is not None else 0)):
             self._drop_passed()
         self.keep_seconds += time.perf_counter() - started
@@ -231,19 +259,16 @@ class ReasonRows:
     def _drop_passed(self) -> None:
         """Drop the kept rows that have fallen out of the running tops since their chunk."""
         pieces = []
-        for rows, scores, points, turnover, in_rules in self._pieces:
-            keep = self._model.passes(scores, np.zeros(len(scores)))
-            if self._rules is not None and len(in_rules):
-                keep = keep | (in_rules & self._rules.passes(points, turnover))
+        for piece in self._pieces:
+            keep = self._model.passes(piece.scores, np.zeros(len(piece.scores)))
+            if self._rules is not None and len(piece.in_rules):
+                keep = keep | (piece.in_rules & self._rules.passes(piece.points, piece.turnover))
             if keep.all():
-                pieces.append((rows, scores, points, turnover, in_rules))
+                pieces.append(piece)
             elif keep.any():
-                rule_keys = (
-                    (points[keep], turnover[keep], in_rules[keep]) if len(in_rules) else (points, turnover, in_rules)
-                )
-                pieces.append((rows.loc[keep].reset_index(drop=True), scores[keep], *rule_keys))
+                pieces.append(piece.take(np.flatnonzero(keep)))
         self._pieces = pieces
-        self._kept = sum(len(p[0]) for p in pieces)
+        self._kept = sum(len(p.ids) for p in pieces)
 
     @property
     def kept(self) -> int:
@@ -258,19 +283,26 @@ class ReasonRows:
         ids = partition_targets(scores, self.config, self.partitions)
         if not len(ids):
             return _no_reasons()
-        kept = pd.concat([p[0] for p in self._pieces], ignore_index=True) if self._pieces else None
+        ordered = np.sort(ids)
+        pieces = [p.take(np.flatnonzero(_member(p.ids, ordered))) for p in self._pieces]
         self._pieces, self._kept = [], 0
+        kept_ids = np.concatenate([p.ids for p in pieces]) if pieces else np.zeros(0, dtype=np.int64)
         parts = []
-        if kept is not None:
-            rows = kept.loc[kept[col.CLIENT_ID].isin(ids)].drop_duplicates(col.CLIENT_ID)
-            parts.append(_explain(self.package, rows.reset_index(drop=True), self.config, prepared=True))
-            missing = ids[~np.isin(ids, rows[col.CLIENT_ID].to_numpy(dtype=np.int64))]
-        else:
-            missing = ids
+        if len(kept_ids):
+            columns = {col.CLIENT_ID: kept_ids}
+            numbers = np.concatenate([p.numbers for p in pieces])
+            objects = np.concatenate([p.objects for p in pieces])
+            columns.update(zip(self._numbers, numbers.T, strict=True))
+            # object dtype kept on purpose, as model_matrix makes it (pandas 3 would infer its string dtype)
+            columns.update((name, pd.Series(v, dtype=object)) for name, v in zip(self._objects, objects.T, strict=True))
+            rows = pd.DataFrame(columns)[[col.CLIENT_ID, *self.package.spec.features]]
+            del numbers, objects, columns
+            parts.append(_explain(self.package, rows, self.config, prepared=True))
+        missing = ids[~_member(ids, np.sort(kept_ids))]
         if len(missing):
             log.warning("reasons: %d targets were not kept while scoring; read from %s", len(missing), snapshot_path)
             parts.append(explain_rows(self.package, [snapshot_path], missing, self.config))
-        return pd.concat(parts, ignore_index=True)
+        return pd.concat(parts, ignore_index=True) if parts else _no_reasons()
 
 
 def prepare_list(

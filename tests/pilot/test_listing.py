@@ -82,7 +82,7 @@ def test_rules_arm_rows_are_targets_by_rules_rank() -> None:
 class _Package:
     """What ReasonRows needs of a package to keep rows: the features' names."""
 
-    spec = type("Spec", (), {"features": ("x",)})()
+    spec = type("Spec", (), {"features": ("x",), "numeric": ("x",)})()
 
 
 def _keep_in_chunks(scores: pd.DataFrame, config: PilotConfig, partitions: int, rows: int) -> ReasonRows:
