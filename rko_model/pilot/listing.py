@@ -247,11 +247,18 @@ class ReasonRows:
             in_rules = assign_arms(ids, self.config) == RULES
             keep = keep | (in_rules & self._rules.admit(points, turnover))
         if keep.any():
-            numbers = matrix[self._numbers].to_numpy(dtype=np.float64)
-            objects = matrix[self._objects].to_numpy(dtype=object)
-            piece = _Piece(ids, numbers, objects, scores, points, turnover, in_rules).take(np.flatnonzero(keep))
-            self._pieces.append(piece)
-            self._kept += len(piece.ids)
+            rows = np.flatnonzero(keep)
+            numbers = np.empty((len(rows), len(self._numbers)))
+            objects = np.empty((len(rows), len(self._objects)), dtype=object)
+            for j, name in enumerate(self._numbers):  # column by column: 2x cheaper than the frame's to_numpy
+                numbers[:, j] = matrix[name].to_numpy(dtype=np.float64)[rows]
+            for j, name in enumerate(self._objects):
+                objects[:, j] = matrix[name].to_numpy(dtype=object)[rows]
+            rules_keys = (
+                (points[rows], turnover[rows], in_rules[rows]) if len(in_rules) else (points, turnover, in_rules)
+            )
+            self._pieces.append(_Piece(ids[rows], numbers, objects, scores[rows], *rules_keys))
+            self._kept += len(rows)
         if self._kept > 2 * (self._model.k + (self._rules.k if self._rules is not None else 0)):
             self._drop_passed()
         self.keep_seconds += time.perf_counter() - started
