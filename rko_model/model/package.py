@@ -25,8 +25,9 @@ from catboost import CatBoostClassifier
 
 from rko_model.errors import PackageError
 from rko_model.model.checksums import sha256_of, verify_checksums, write_checksums
+from rko_model.model.prepare import model_matrix
 from rko_model.model.spec import FeatureSpec
-from rko_model.model.train import TrainedModel, predict
+from rko_model.model.train import TrainedModel, predict_matrix
 from rko_model.storage.atomic import staged_folder
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,18 @@ class ModelPackage:
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of opening RKO within the horizon, one per row."""
+        return self.score_and_matrix(frame)[0]
+
+    def score_and_matrix(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+        """:meth:`score`, and the model matrix it scored (the score step keeps some of its rows for reasons)."""
         missing = [c for c in self.spec.features if c not in frame.columns]
         if missing:
             raise PackageError(
                 f"model package {self.version} needs features the data lacks: {missing}; the package was trained "
                 "on other columns: retrain it, or score with the code version it was made for"
             )
-        return predict(self.model, frame, self.spec)
+        matrix = model_matrix(frame, self.spec)
+        return predict_matrix(self.model, matrix, self.spec), matrix
 
 
 def data_fingerprint(frame: pd.DataFrame, spec: FeatureSpec) -> str:

@@ -144,7 +144,12 @@ class TrainedModel:
 
 
 def predict(model: CatBoostClassifier, frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    pool = Pool(model_matrix(frame, spec), cat_features=list(spec.categorical), text_features=list(spec.text) or None)
+    return predict_matrix(model, model_matrix(frame, spec), spec)
+
+
+def predict_matrix(model: CatBoostClassifier, matrix: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """:func:`predict` of rows already made a model matrix (:func:`~rko_model.model.prepare.model_matrix`)."""
+    pool = Pool(matrix, cat_features=list(spec.categorical), text_features=list(spec.text) or None)
     return model.predict_proba(pool)[:, 1]
 
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
+import pandas as pd
+
 from rko_model import columns as col
 
 #: code -> (data source, Russian phrase, English phrase)
@@ -115,3 +118,21 @@ def text_reason(text: object) -> str:
         if any(stem in lowered for stem in stems):
             return code
     return TEXT_REASON
+
+
+def reason_texts(codes: np.ndarray, language: str = "ru") -> np.ndarray:
+    """The phrases of each row of ``codes`` (rows x reasons, None for none) joined by "; ", None for a row of none.
+
+    Joined once per distinct combination of codes (a few hundred), not once per client.
+    """
+    if codes.shape[0] == 0:
+        return np.full(0, None, dtype=object)
+    index, known = pd.factorize(codes.ravel(), use_na_sentinel=True)  # None -> -1
+    digits = (index.reshape(codes.shape) + 1).astype(np.int64)  # 0 for none
+    base = len(known) + 1
+    keys = digits @ (base ** np.arange(codes.shape[1] - 1, -1, -1, dtype=np.int64))  # one integer per combination
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    joined = np.array(
+        ["; ".join(phrase(known[d - 1], language) for d in digits[i] if d) or None for i in first], dtype=object
+    )
+    return joined[inverse.ravel()]

@@ -39,7 +39,7 @@ from rko_model.common.run_ids import check_run_id, folder_name, month_run_id
 from rko_model.errors import InvalidInputError, PackageError, RkoError, ValidationError
 from rko_model.model.registry import Registry
 from rko_model.pilot.arms import rules_keys
-from rko_model.pilot.listing import partition_reasons, prepare_list
+from rko_model.pilot.listing import ReasonRows, prepare_list
 from rko_model.runs.monitoring import (
     add_counts,
     drift_counts,
@@ -227,11 +227,16 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     partition = _partition_of(validated)
     started = time.perf_counter()
     package = Registry.of(settings).load(model_version)
+    config = settings.pilot_config()
+    # the rows that may need reasons are kept as they are scored, not read again afterwards
+    explained = ReasonRows(package, config, partition.count, artifacts.parquet_rows(validated["snapshot_path"]))
     ids, scores, counts, unseen, keys = [], [], [], [], []
     for chunk in artifacts.iter_parquet(validated["snapshot_path"], CHUNK_ROWS):
-        chunk_scores = package.score(chunk)
+        chunk_scores, matrix = package.score_and_matrix(chunk)
         keys.append(rules_keys(chunk).drop(columns=col.CLIENT_ID))
         ids.append(chunk[col.CLIENT_ID].to_numpy(dtype=np.int64))
+        explained.add(ids[-1], matrix, chunk_scores, keys[-1])
+        del matrix
         scores.append(np.asarray(chunk_scores, dtype=np.float64))
         counts.append(drift_counts(chunk, chunk_scores, package.reference))
         unseen.append(unseen_counts(chunk, package.reference))
@@ -257,15 +262,15 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
         "bin_counts": add_counts(counts),
         "unseen_counts": None if None in unseen else add_counts(unseen),
     }
-    config = settings.pilot_config()
     if config.reason_deciles > 0:  # here, in the mapped tasks, rather than serially at publish
-        reasons = partition_reasons(package, frame, validated["snapshot_path"], config, partition.count)
+        reasons = explained.reasons(frame, validated["snapshot_path"])
         reasons_path = f"{run_folder(settings, report_date, run_id)}/reasons_{partition.label}.parquet"
         _write_parquet(reasons, reasons_path)
         ref.update(
             reasons_path=reasons_path,
             reasons_rows=len(reasons),
-            reasons_seconds=round(time.perf_counter() - scored_at, 2),
+            # with the time spent keeping the rows while scoring, which is the reasons' too
+            reasons_seconds=round(time.perf_counter() - scored_at + explained.keep_seconds, 2),
         )
         log.info("score %s %s: reasons for %d clients", report_date, partition.label, len(reasons))
     return {**ref, "seconds": round(time.perf_counter() - started, 2)}

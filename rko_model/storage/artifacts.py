@@ -205,6 +205,13 @@ def iter_parquet(uri: str, batch_size: int, only: tuple[str, np.ndarray] | None 
             yield batch.to_pandas()
 
 
+def parquet_rows(uri: str) -> int:
+    """The row count of the Parquet file at ``uri``, from its footer (no data read)."""
+    fs, path = url_to_fs(uri)
+    with fs.open(path, "rb") as handle:
+        return int(pq.ParquetFile(handle).metadata.num_rows)
+
+
 def _fresh(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem and path of ``uri``, with fsspec's cached listings of it dropped.
 

@@ -71,6 +71,7 @@ def test_a_call_that_disagrees_with_catboost_falls_back_to_catboost(
     spec = type("Spec", (), {})()
     wrong = lambda m, p, t: np.zeros((p.num_row(), 3))  # noqa: E731
     assert not same_as_catboost(model, pool, wrong(model, pool, None))
+    monkeypatch.setattr(reasons, "_TABLES", {})  # this model's table not yet checked
     monkeypatch.setattr(reasons, "approximate_shap", wrong)
     monkeypatch.setattr(reasons, "model_matrix", lambda chunk, spec: chunk[["x", "cat", "txt"]])
     spec.categorical, spec.text, spec.features = ("cat",), ("txt",), ("x", "cat", "txt")
@@ -78,6 +79,38 @@ def test_a_call_that_disagrees_with_catboost_falls_back_to_catboost(
     own = model.get_feature_importance(pool.slice(list(range(50))), type="ShapValues", shap_calc_type="Approximate")
     assert np.allclose(values, own[:, :-1])
     assert leaf_shap.CHECK_ROWS > 0
+
+
+def test_a_models_table_is_checked_once_and_a_disagreement_sends_all_its_calls_to_catboost(
+    cat_and_noise_text,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """The check's CatBoost call is a fixed cost per call: made on a model's first call only, whose verdict holds."""
+    model, pool, frame = cat_and_noise_text
+    spec = type("Spec", (), {})()
+    spec.categorical, spec.text, spec.features = ("cat",), ("txt",), ("x", "cat", "txt")
+    monkeypatch.setattr(reasons, "model_matrix", lambda chunk, spec: chunk[["x", "cat", "txt"]])
+    checks: list[bool] = []
+
+    def counted(model, pool, values):  # type: ignore[no-untyped-def]
+        checks.append(same_as_catboost(model, pool, values))
+        return checks[-1]
+
+    monkeypatch.setattr(reasons, "same_as_catboost", counted)
+    monkeypatch.setattr(reasons, "CHUNK_ROWS", 100)
+    own = model.get_feature_importance(pool, type="ShapValues", shap_calc_type="Approximate")[:, :-1]
+    numeric_and_total = lambda v: np.c_[v[:, 0], v.sum(axis=1)]  # noqa: E731
+    for _ in range(2):  # a good table: checked on the first of 10 calls, then trusted
+        monkeypatch.setattr(reasons, "_TABLES", {})
+        values = reasons.contributions(model, frame.iloc[:1000], spec, "Approximate")  # type: ignore[arg-type]
+        assert np.allclose(numeric_and_total(values), numeric_and_total(own[:1000]), atol=1e-9, rtol=0)
+    assert checks == [True, True]
+    # a table that disagrees: its first call and all the later ones are CatBoost's
+    monkeypatch.setattr(reasons, "_TABLES", {})
+    monkeypatch.setattr(reasons, "approximate_shap", lambda m, p, t: np.zeros((p.num_row(), 3)))
+    values = reasons.contributions(model, frame.iloc[:1000], spec, "Approximate")  # type: ignore[arg-type]
+    assert np.allclose(values, own[:1000])
+    assert checks == [True, True, False]
 
 
 def test_without_a_text_feature_every_value_is_catboosts(cat_and_noise_text) -> None:  # type: ignore[no-untyped-def]
@@ -88,3 +121,11 @@ def test_without_a_text_feature_every_value_is_catboosts(cat_and_noise_text) -> 
     values = approximate_shap(model, plain, leaf_table(model, plain))
     own = model.get_feature_importance(plain, type="ShapValues", shap_calc_type="Approximate")[:, :-1]
     assert np.allclose(values, own, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64])
+def test_leaf_indexes_are_transposed_block_by_block_unchanged(dtype: type) -> None:
+    indexes = np.random.default_rng(2).integers(0, 64, size=(leaf_shap.TRANSPOSE_ROWS * 3 + 7, 41)).astype(np.uint32)
+    by_tree = leaf_shap._by_tree(indexes, dtype)
+    assert by_tree.dtype == dtype and by_tree.flags.c_contiguous
+    assert np.array_equal(by_tree, indexes.T)

@@ -13,9 +13,10 @@ import pytest
 
 from rko_model import columns as col
 from rko_model.common.partitions import Partition
+from rko_model.pilot import listing
 from rko_model.pilot.arms import add_pilot_columns
 from rko_model.pilot.config import RULES, PilotConfig
-from rko_model.pilot.listing import PARTITION_MARGIN, partition_targets, reason_targets
+from rko_model.pilot.listing import PARTITION_MARGIN, ReasonRows, partition_targets, reason_targets
 from rko_model.runs import monthly
 from rko_model.settings import Settings
 from rko_model.stages.scoring import rank_scores
@@ -76,6 +77,84 @@ def test_rules_arm_rows_are_targets_by_rules_rank() -> None:
     rules = listed["arm"].to_numpy() == RULES
     assert (listed.loc[targets & rules & (listed["rank"] > 3000), "rules_rank"] <= 3000).all()
     assert targets[(listed["rules_rank"] <= 3000).to_numpy() & rules].all()
+
+
+class _Package:
+    """What ReasonRows needs of a package to keep rows: the features' names."""
+
+    spec = type("Spec", (), {"features": ("x",), "numeric": ("x",)})()
+
+
+def _keep_in_chunks(scores: pd.DataFrame, config: PilotConfig, partitions: int, rows: int) -> ReasonRows:
+    kept = ReasonRows(_Package(), config, partitions, rows)  # type: ignore[arg-type]
+    frame = scores.assign(x=scores["score"])
+    for start in range(0, len(frame), 1_000):
+        chunk = frame.iloc[start : start + 1_000]
+        ids, matrix = chunk[col.CLIENT_ID].to_numpy(), chunk[["x"]]
+        kept.add(ids, matrix, chunk["score"].to_numpy(), chunk[["rules_points", "rules_turnover"]])
+    return kept
+
+
+def _explained_ids(monkeypatch: pytest.MonkeyPatch, scores: pd.DataFrame) -> list[tuple[str, list[int]]]:
+    """Record which client ids the score step explains from kept rows and from the snapshot file."""
+    calls: list[tuple[str, list[int]]] = []
+
+    def from_rows(package, rows, config, prepared=False):  # type: ignore[no-untyped-def]
+        assert prepared and list(rows.columns) == [col.CLIENT_ID, "x"]  # the model matrix kept, with the ids
+        assert np.array_equal(rows["x"].to_numpy(), scores.set_index(col.CLIENT_ID).loc[rows[col.CLIENT_ID], "score"])
+        calls.append(("kept", rows[col.CLIENT_ID].tolist()))
+        return rows[[col.CLIENT_ID]]
+
+    def from_file(package, paths, ids, config):  # type: ignore[no-untyped-def]
+        calls.append(("file", list(ids)))
+        return pd.DataFrame({col.CLIENT_ID: ids})
+
+    monkeypatch.setattr(listing, "_explain", from_rows)
+    monkeypatch.setattr(listing, "explain_rows", from_file)
+    return calls
+
+
+@pytest.mark.parametrize("order", ["random", "best first", "worst first", "rules' best last"])
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_the_rows_kept_while_scoring_hold_every_target_in_any_row_order(
+    order: str, partitions: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A target is within the running top when its chunk is scored, whatever came before it: none is reread."""
+    scores = _scores(20_000, seed=4)
+    if order == "best first":
+        scores = scores.sort_values("score", ascending=False)
+    elif order == "worst first":
+        scores = scores.sort_values("score")
+    elif order == "rules' best last":
+        scores = scores.sort_values(["rules_points", "rules_turnover"])
+    elif order == "random":
+        scores = scores.sample(frac=1.0, random_state=5)
+    scores = scores.reset_index(drop=True)
+    kept = _keep_in_chunks(scores, PILOT, partitions, len(scores))
+    targets = partition_targets(scores, PILOT, partitions)
+    k = int(0.3 * len(scores) + PARTITION_MARGIN * len(scores) * (partitions > 1)) + 1
+    assert kept.kept <= 2 * 2 * k + 1_000  # the model's and the rules' running tops, and a chunk
+    calls = _explained_ids(monkeypatch, scores)
+    reasons = kept.reasons(scores, "unused.parquet")
+    assert [source for source, _ in calls] == ["kept"]  # nothing read from the snapshot file
+    assert sorted(calls[0][1]) == sorted(targets.tolist()) == sorted(reasons[col.CLIENT_ID].tolist())
+    assert kept.keep_seconds > 0
+
+
+def test_targets_not_kept_are_read_from_the_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Told fewer rows than it scores, the step keeps too few: the rest come from the file, the set is the same."""
+    scores = _scores(10_000, seed=6).sort_values("score").reset_index(drop=True)  # the best come last
+    kept = _keep_in_chunks(scores, PILOT, 1, 2_000)
+    calls = _explained_ids(monkeypatch, scores)
+    reasons = kept.reasons(scores, "snapshot.parquet")
+    assert [source for source, _ in calls] == ["kept", "file"]
+    targets = partition_targets(scores, PILOT, 1)
+    assert sorted(calls[0][1] + calls[1][1]) == sorted(targets.tolist()) == sorted(reasons[col.CLIENT_ID].tolist())
+
+
+def test_without_reasons_nothing_is_kept() -> None:
+    kept = _keep_in_chunks(_scores(5_000), replace(PILOT, reason_deciles=0), 1, 5_000)
+    assert kept.kept == 0 and kept.keep_seconds == 0
 
 
 @pytest.fixture(scope="module", params=ENGINES)

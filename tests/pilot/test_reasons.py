@@ -17,7 +17,7 @@ from rko_model.model.prepare import model_matrix
 from rko_model.model.spec import rko_spec
 from rko_model.model.train import TrainedModel, TrainParams, train
 from rko_model.pilot.config import REASON_SHAP
-from rko_model.pilot.phrases import PHRASES, TEXT_REASON, TEXT_TOPICS, phrase, reason_code, text_reason
+from rko_model.pilot.phrases import PHRASES, TEXT_REASON, TEXT_TOPICS, phrase, reason_code, reason_texts, text_reason
 from rko_model.pilot.reasons import contributions, explain, grouped_contributions
 from rko_model.settings import Settings
 from rko_model.synth.generator import generate
@@ -121,6 +121,30 @@ def test_reasons_are_deterministic_and_do_not_depend_on_row_order_or_chunks(
     assert np.all(np.nan_to_num(values[:, 0]) >= np.nan_to_num(values[:, 1]))
     codes = first[["reason_1", "reason_2", "reason_3"]]
     assert all(len({c for c in r if c}) == sum(1 for c in r if c) for r in codes.itertuples(index=False))
+
+
+@pytest.mark.parametrize("shap_calc_type", SHAP_TYPES)
+def test_reasons_of_the_model_matrix_the_score_step_keeps_are_those_of_the_snapshot_rows(
+    fitted: tuple[TrainedModel, pd.DataFrame], shap_calc_type: str
+) -> None:
+    trained, rows = fitted
+    spec = trained.spec
+    raw = explain(trained.model, rows, spec, shap_calc_type=shap_calc_type)
+    matrix = model_matrix(rows, spec)
+    matrix.insert(0, col.CLIENT_ID, rows[col.CLIENT_ID].to_numpy())
+    pd.testing.assert_frame_equal(
+        explain(trained.model, matrix, spec, shap_calc_type=shap_calc_type, prepared=True), raw
+    )
+
+
+def test_reason_texts_join_the_phrases_of_each_row() -> None:
+    codes = np.array(
+        [["balance", None, None], [None, None, None], ["text_import", "industry", "app_use"]], dtype=object
+    )
+    expected = ["; ".join(phrase(c) for c in row if c) or None for row in codes]
+    assert list(reason_texts(codes)) == expected
+    assert list(reason_texts(codes, "en")) == ["; ".join(phrase(c, "en") for c in row if c) or None for row in codes]
+    assert reason_texts(np.zeros((0, 3), dtype=object)).shape == (0,)
 
 
 def test_the_docs_show_every_phrase_in_both_languages() -> None:

@@ -92,6 +92,7 @@ def test_chunks_can_be_read_for_some_rows_only(store: str, tmp_path: Path) -> No
     assert len(chunks) == 4  # every chunk is read, only its wanted rows kept
     got = pd.concat(chunks, ignore_index=True)
     assert got["client_id"].tolist() == [101, 120, 149] and got["text"].tolist() == ["t1", "t20", "t49"]
+    assert artifacts.parquet_rows(uri) == 50  # from the footer, on any store
 
 
 def test_a_writer_that_knows_only_paths_uploads_to_a_remote_store() -> None:
