@@ -33,8 +33,36 @@ from rko_model.model.spec import FeatureSpec
 log = logging.getLogger(__name__)
 
 VALIDATION_SCHEMES = ("time", "random", "kfold")
-#: CatBoost's own text processing only, for now (word bigrams were planned for the search; not measured).
-TEXT_PROCESSING = ("default",)
+#: CatBoost text processing by name. "default": CatBoost's own (word and bigram bags, naive Bayes over words).
+#: "bm25": the same dictionaries kept from 3 occurrences, with BM25 beside naive Bayes over words; the defaults
+#: search chose it (docs/results/model_defaults.md).
+TEXT_PROCESSING: dict[str, dict[str, Any] | None] = {
+    "default": None,
+    "bm25": {
+        "tokenizers": [
+            {"tokenizer_id": "Space", "separator_type": "ByDelimiter", "delimiter": " ", "lowercasing": "true"}
+        ],
+        "dictionaries": [
+            {
+                "dictionary_id": "BiGram",
+                "max_dictionary_size": "50000",
+                "occurrence_lower_bound": "3",
+                "gram_order": "2",
+            },
+            {"dictionary_id": "Word", "max_dictionary_size": "50000", "occurrence_lower_bound": "3", "gram_order": "1"},
+        ],
+        "feature_processing": {
+            "default": [
+                {"dictionaries_names": ["BiGram", "Word"], "feature_calcers": ["BoW"], "tokenizers_names": ["Space"]},
+                {
+                    "dictionaries_names": ["Word"],
+                    "feature_calcers": ["NaiveBayes", "BM25"],
+                    "tokenizers_names": ["Space"],
+                },
+            ]
+        },
+    },
+}
 #: Fewest positives a held-out block needs before its AUC is worth stopping on.
 MIN_HELD_POSITIVES = 50
 
@@ -69,7 +97,9 @@ class TrainParams:
         if self.validation not in VALIDATION_SCHEMES:
             raise InvalidInputError(f"validation must be one of {VALIDATION_SCHEMES}, got {self.validation!r}")
         if self.text_processing not in TEXT_PROCESSING:
-            raise InvalidInputError(f"text_processing must be one of {TEXT_PROCESSING}, got {self.text_processing!r}")
+            raise InvalidInputError(
+                f"text_processing must be one of {sorted(TEXT_PROCESSING)}, got {self.text_processing!r}"
+            )
         if not 0.0 < self.negative_share <= 1.0:
             raise InvalidInputError(f"negative_share must be in (0, 1], got {self.negative_share}")
         if not 0.0 < self.validation_share < 1.0:
@@ -97,6 +127,9 @@ class TrainParams:
             "train_dir": str(Path(tempfile.gettempdir()) / "rko-catboost-info"),
             "verbose": False,
         }
+        processing = TEXT_PROCESSING[self.text_processing]
+        if with_text and processing is not None:
+            kwargs["text_processing"] = processing
         return {**kwargs, **self.extra}
 
     def to_dict(self) -> dict[str, Any]:

@@ -215,3 +215,14 @@ def test_negative_downsampling_keeps_positives_and_calibration() -> None:
         TrainParams(negative_share=0.0)
     with pytest.raises(InvalidInputError, match="validation"):
         TrainParams(validation="latest")
+
+
+def test_text_processing_is_named_and_reaches_catboost_only_for_a_text_model() -> None:
+    bm25 = TrainParams(text_processing="bm25")
+    processing = bm25.catboost_kwargs(with_text=True)["text_processing"]
+    calcers = [c for step in processing["feature_processing"]["default"] for c in step["feature_calcers"]]
+    assert "BM25" in calcers and "NaiveBayes" in calcers
+    assert "text_processing" not in bm25.catboost_kwargs(with_text=False)  # a tabular model has no text
+    assert "text_processing" not in TrainParams(text_processing="default").catboost_kwargs(with_text=True)
+    with pytest.raises(InvalidInputError, match="text_processing"):
+        TrainParams(text_processing="trigrams")
