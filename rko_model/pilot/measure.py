@@ -141,16 +141,20 @@ def contact_range(listed: pd.DataFrame, contacts: pd.DataFrame) -> dict[str, set
     """
     out: dict[str, set[int]] = {}
     for arm in (MODEL, RULES):
-        rank = RANK_OF[arm]
-        ids = contacts.loc[contacts["arm"] == arm, col.CLIENT_ID]
-        contacted = listed[(listed["arm"] == arm) & listed[col.CLIENT_ID].isin(ids)]
-        if contacted.empty:
+        worst = _worst_contacted(listed, contacts, arm)
+        if worst is None:
             out[arm] = set()
             continue
-        worst = contacted[rank].max()
-        within = listed["arm"].isin([arm, CONTROL]) & (listed[rank] <= worst)
+        within = listed["arm"].isin([arm, CONTROL]) & (listed[RANK_OF[arm]] <= worst)
         out[arm] = set(listed.loc[within, col.CLIENT_ID].astype(int))
     return out
+
+
+def _worst_contacted(listed: pd.DataFrame, contacts: pd.DataFrame, arm: str) -> float | None:
+    """The worst rank (the arm's own rank column) of the arm's contacted rows of ``listed``; None without any."""
+    ids = contacts.loc[contacts["arm"] == arm, col.CLIENT_ID]
+    contacted = listed[(listed["arm"] == arm) & listed[col.CLIENT_ID].isin(ids)]
+    return None if contacted.empty else contacted[RANK_OF[arm]].max()
 
 
 def _arm_line(
@@ -158,7 +162,6 @@ def _arm_line(
     arm: str,
     listed: pd.DataFrame,
     contacts: pd.DataFrame,
-    rank_column: str,
     config: PilotConfig,
     earlier: set[int] | None = None,
 ) -> PilotLine:
@@ -170,7 +173,7 @@ def _arm_line(
     rows = listed[listed["arm"] == arm]
     contacted_ids = set(contacts.loc[contacts["arm"] == arm, col.CLIENT_ID]) & set(rows[col.CLIENT_ID])
     is_contacted = rows[col.CLIENT_ID].isin(contacted_ids)
-    worst = rows.loc[is_contacted, rank_column].max() if is_contacted.any() else None
+    worst = _worst_contacted(listed, contacts, arm) if arm != CONTROL else None
     if earlier is not None:
         listed = listed[~listed[col.CLIENT_ID].isin(earlier)]
         rows = rows[~rows[col.CLIENT_ID].isin(earlier)]
@@ -187,7 +190,7 @@ def _arm_line(
     if arm == CONTROL or not is_contacted.any():
         return PilotLine(**base)
     treated = rows[is_contacted]
-    control = listed[(listed["arm"] == CONTROL) & (listed[rank_column] <= worst)]
+    control = listed[(listed["arm"] == CONTROL) & (listed[RANK_OF[arm]] <= worst)]
     x1, n1 = int(treated[col.TARGET].sum()), len(treated)
     x0, n0 = int(control[col.TARGET].sum()), len(control)
     d, low, high = difference_interval(x1, n1, x0, n0)
@@ -228,15 +231,11 @@ def measure_month(
     its contact range in the pilot's earlier months (:func:`contact_range`, united); given, the
     first-contact lines follow the arms.
     """
-    lines = {
-        MODEL: _arm_line(report_date, MODEL, listed, contacts, "rank", config),
-        RULES: _arm_line(report_date, RULES, listed, contacts, "rules_rank", config),
-        CONTROL: _arm_line(report_date, CONTROL, listed, contacts, "rank", config),
-    }
+    lines = {arm: _arm_line(report_date, arm, listed, contacts, config) for arm in (MODEL, RULES, CONTROL)}
     out = [lines[a] for a in ARMS]
     if earlier is not None:
         out += [
-            _arm_line(report_date, arm, listed, contacts, RANK_OF[arm], config, earlier.get(arm, set()))
+            _arm_line(report_date, arm, listed, contacts, config, earlier.get(arm, set()))
             for arm in (MODEL, RULES)
             if lines[arm].contacted
         ]

@@ -63,18 +63,26 @@ def test_each_split_is_credited_to_its_own_feature(cat_and_noise_text) -> None: 
     assert credit[1] > 3 * credit[2], credit  # cat over text, as the counterfactuals
 
 
+@pytest.fixture
+def frame_spec(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A spec of the fixture frame's three columns, whose model matrix is the frame's own columns."""
+    spec = type("Spec", (), {})()
+    spec.categorical, spec.text, spec.features = ("cat",), ("txt",), ("x", "cat", "txt")
+    monkeypatch.setattr(reasons, "model_matrix", lambda chunk, spec: chunk[["x", "cat", "txt"]])
+    return spec
+
+
 def test_a_call_that_disagrees_with_catboost_falls_back_to_catboost(
     cat_and_noise_text,
+    frame_spec,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     model, pool, frame = cat_and_noise_text
-    spec = type("Spec", (), {})()
+    spec = frame_spec
     wrong = lambda m, p, t: np.zeros((p.num_row(), 3))  # noqa: E731
     assert not same_as_catboost(model, pool, wrong(model, pool, None))
     monkeypatch.setattr(reasons, "_TABLES", {})  # this model's table not yet checked
     monkeypatch.setattr(reasons, "approximate_shap", wrong)
-    monkeypatch.setattr(reasons, "model_matrix", lambda chunk, spec: chunk[["x", "cat", "txt"]])
-    spec.categorical, spec.text, spec.features = ("cat",), ("txt",), ("x", "cat", "txt")
     values = reasons.contributions(model, frame.iloc[:50], spec, "Approximate")  # type: ignore[arg-type]
     own = model.get_feature_importance(pool.slice(list(range(50))), type="ShapValues", shap_calc_type="Approximate")
     assert np.allclose(values, own[:, :-1])
@@ -83,13 +91,12 @@ def test_a_call_that_disagrees_with_catboost_falls_back_to_catboost(
 
 def test_a_models_table_is_checked_once_and_a_disagreement_sends_all_its_calls_to_catboost(
     cat_and_noise_text,
+    frame_spec,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     """The check's CatBoost call is a fixed cost per call: made on a model's first call only, whose verdict holds."""
     model, pool, frame = cat_and_noise_text
-    spec = type("Spec", (), {})()
-    spec.categorical, spec.text, spec.features = ("cat",), ("txt",), ("x", "cat", "txt")
-    monkeypatch.setattr(reasons, "model_matrix", lambda chunk, spec: chunk[["x", "cat", "txt"]])
+    spec = frame_spec
     checks: list[bool] = []
 
     def counted(model, pool, values):  # type: ignore[no-untyped-def]
