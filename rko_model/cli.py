@@ -329,23 +329,25 @@ def _cmd_marts_build(args: argparse.Namespace, settings: Settings) -> int:
     months = plan_months(engine, settings, args.month, args.first, args.last)
     print(f"building the feature marts of {len(months)} month(s): {months[0]}..{months[-1]}", flush=True)
     built = build_months(engine, settings, months, progress=lambda line: print(line, flush=True))
-    print(f"done: {len(built)} month(s) in {sum(b.seconds for b in built):.1f} s")
+    monthly, features = sum(b.monthly for b in built), sum(b.feature_clients is not None for b in built)
+    seconds = sum(b.seconds + b.feature_seconds for b in built)
+    print(f"done: {monthly} monthly and {features} features month(s) in {seconds:.1f} s")
     return 0
 
 
 def _cmd_marts_status(args: argparse.Namespace, settings: Settings) -> int:
-    from rko_model.stages.feature_source import built_months
+    from rko_model.stages.feature_source import built_months, feature_months
     from rko_model.stages.marts import months_between, raw_months
     from rko_model.warehouse.engine import make_engine
 
     engine = make_engine(settings.warehouse_url)
-    built = built_months(engine, settings)
     first, last = raw_months(engine, settings)
-    missing = [m for m in months_between(first, last) if m not in set(built)]
-    print(f"warehouse months {first}..{last}; marts built for {len(built)} month(s)", end="")
-    print(f" ({built[0]}..{built[-1]})" if built else "")
-    if missing:
-        print(f"  not built: {', '.join(m.isoformat() for m in missing)}")
+    for name, built in (("marts", built_months(engine, settings)), ("features mart", feature_months(engine, settings))):
+        missing = [m for m in months_between(first, last) if m not in set(built)]
+        print(f"warehouse months {first}..{last}; {name} built for {len(built)} month(s)", end="")
+        print(f" ({built[0]}..{built[-1]})" if built else "")
+        if missing:
+            print(f"  not built: {', '.join(m.isoformat() for m in missing)}")
     print(f"  snapshots read: {settings.feature_source} (RKO_FEATURE_SOURCE)")
     return 0
 

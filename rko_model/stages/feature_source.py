@@ -1,12 +1,12 @@
-"""Which SQL a snapshot reads its features with: the monthly feature marts or the raw tables.
+"""Which SQL a snapshot reads its features with: the features mart or the raw tables.
 
 The raw-table SQL (``sql/snapshot/``) rescans 12 months of payments, account months and
-digital activity per client; the marts (``sql/marts/``, built by :mod:`rko_model.stages.marts`) hold
-each month's per-client aggregates once, and a snapshot sums a few monthly rows per client.
-Both give the same snapshot, feature for feature (tests/test_marts.py). The marts are read
-only when every month of the snapshot's 12-month window is built: a month that is not (never
-built, or being rebuilt) would silently drop its rows from the features. Months before the
-first month of any raw row hold nothing to build, so they count as covered.
+digital activity per client; the features mart (``mart_client_features``, built by
+:mod:`rko_model.stages.marts` when the month closes) holds each client's windowed features of
+the report month in one row. Both give the same snapshot, feature for feature
+(tests/stages/test_marts.py). The mart is read only for a report month whose features are
+registered as built: a month being rebuilt, or one whose window's monthly marts were rebuilt
+since, is not, and is read from the raw tables.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rko_model.errors import IncompleteDataError, WarehouseError
 from rko_model.settings import Settings
 from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.schema import mart_months
+from rko_model.warehouse.schema import mart_feature_months, mart_months
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +38,9 @@ RAW_SOURCE_QUERIES = (
     "snapshot/products",
 )
 
-#: The same features from the marts: account, payments and digital summed from one monthly row,
-#: the distinct counterparties and the payment text from their own marts; products stay raw
-#: (a client's product events are few, and they are read as of the report date, not by month).
-MART_SOURCE_QUERIES = (
-    "marts/snapshot_activity",
-    "marts/snapshot_counterparties",
-    "marts/snapshot_payment_text",
-    "snapshot/products",
-)
+#: The same features from the features mart, one row per client; products stay raw (a client's
+#: product events are few, and they are read as of the report date, not by month).
+MART_SOURCE_QUERIES = ("marts/snapshot_features", "snapshot/products")
 
 #: Months a snapshot's features reach back (the longest window), all of which the marts must hold.
 WINDOW_MONTHS = max(col.WINDOWS)
@@ -58,13 +52,22 @@ def window_months(report_date: dt.date) -> list[dt.date]:
 
 
 def built_months(engine: Engine | Connection, settings: Settings) -> list[dt.date]:
-    """The months whose marts are built (none when the warehouse has no marts)."""
+    """The months whose monthly marts are built (none when the warehouse has no marts)."""
+    return _registered(engine, settings, mart_months.name, "marts/built_months")
+
+
+def feature_months(engine: Engine | Connection, settings: Settings) -> list[dt.date]:
+    """The report months whose features mart is built (none when the warehouse has no marts)."""
+    return _registered(engine, settings, mart_feature_months.name, "marts/feature_months")
+
+
+def _registered(engine: Engine | Connection, settings: Settings, table: str, sql: str) -> list[dt.date]:
     try:
-        if not sa.inspect(engine).has_table(mart_months.name):
+        if not sa.inspect(engine).has_table(table):
             return []
     except SQLAlchemyError as exc:
         raise WarehouseError(f"could not read the warehouse's catalogue: {exc}") from exc
-    frame = read_frame(engine, backend_for(engine).load_sql(settings.sql_dir, "marts/built_months"), {})
+    frame = read_frame(engine, backend_for(engine).load_sql(settings.sql_dir, sql), {})
     return [dt.date.fromisoformat(str(v)[:10]) for v in frame["month_end"]]
 
 
@@ -81,7 +84,7 @@ def raw_months(engine: Engine | Connection, settings: Settings) -> tuple[dt.date
 
 
 def missing_months(engine: Engine | Connection, settings: Settings, report_date: dt.date) -> list[dt.date]:
-    """The months of ``report_date``'s window whose marts are not built (and that hold raw rows to build)."""
+    """The months of ``report_date``'s window whose monthly marts are not built (and that hold raw rows)."""
     built = set(built_months(engine, settings))
     missing = [m for m in window_months(report_date) if m not in built]
     if missing and built:
@@ -93,25 +96,19 @@ def missing_months(engine: Engine | Connection, settings: Settings, report_date:
 def source_queries(engine: Engine, settings: Settings, report_date: dt.date) -> tuple[str, ...]:
     """The feature SQL files for a snapshot of ``report_date``, by the setting ``RKO_FEATURE_SOURCE``.
 
-    ``auto`` reads the marts where they cover the window and the raw tables elsewhere;
-    ``marts`` refuses a window the marts do not cover; ``raw`` never reads the marts.
+    ``auto`` reads the features mart where the report month's is built and the raw tables
+    elsewhere; ``marts`` refuses a month whose features mart is not built; ``raw`` never reads the marts.
     """
     if settings.feature_source == "raw":
         return RAW_SOURCE_QUERIES
-    missing = missing_months(engine, settings, report_date)
-    if not missing:
-        log.info("snapshot %s: features from the monthly marts", report_date)
+    if report_date in set(feature_months(engine, settings)):
+        log.info("snapshot %s: features from the features mart", report_date)
         return MART_SOURCE_QUERIES
     if settings.feature_source == "marts":
         raise IncompleteDataError(
-            f"RKO_FEATURE_SOURCE=marts, but the marts of {len(missing)} month(s) of the window of "
-            f"{report_date.isoformat()} are not built ({missing[0].isoformat()}..{missing[-1].isoformat()}): "
-            f"run `rko marts build --from {missing[0].isoformat()} --to {missing[-1].isoformat()}`, "
+            f"RKO_FEATURE_SOURCE=marts, but the features mart of {report_date.isoformat()} is not built: run "
+            f"`rko marts build --month {report_date.isoformat()}` (it builds what the month needs), "
             "or set RKO_FEATURE_SOURCE=auto"
         )
-    log.info(
-        "snapshot %s: features from the raw tables (the marts of %d month(s) of the window are not built)",
-        report_date,
-        len(missing),
-    )
+    log.info("snapshot %s: features from the raw tables (its features mart is not built)", report_date)
     return RAW_SOURCE_QUERIES

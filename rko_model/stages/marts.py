@@ -2,21 +2,25 @@
 
 A snapshot on the raw tables rescans 12 months of payments, account months and digital
 activity per client, every month, and training pays it again for every stacked month. The
-marts hold, per client and month, what every windowed feature is summed or combined from
-(``sql/marts/*_month.sql``; the tables are in :mod:`rko_model.warehouse.schema` and
-docs/data_contract.md):
+marts keep that work to the month it belongs to, in two layers (``sql/marts/``; the tables are
+in :mod:`rko_model.warehouse.schema` and docs/data_contract.md):
 
-- ``mart_client_month``: account, payment and digital sums and counts (money in kopecks);
-- ``mart_counterparty_month``: the distinct counterparties of the month (a distinct count is
-  not additive: the snapshot counts distinct values over its window's rows);
-- ``mart_payment_text_month``: the month's newest payment purposes, the inputs of the text field.
+- the monthly marts, built from one month's raw rows: ``mart_client_month`` (account, payment
+  and digital sums and counts, money in kopecks), ``mart_counterparty_month`` (the month's
+  distinct counterparties: a distinct count is not additive) and ``mart_payment_text_month``
+  (the month's newest payment purposes, the inputs of the text field);
+- the features mart ``mart_client_features``: per report month and client, every windowed
+  sum, the distinct counterparties of 12 months and the payment text, so that a snapshot (and
+  each stacked training month) reads one row per client. Its 12-month windows are composed of
+  the report month's three monthly rows and the 3- and 6-month sums of the rows of 3 and 6
+  months before (exact: whole kopecks and counts), not summed again from twelve.
 
-A month is built from its own raw rows only, so building is idempotent per month (a rebuild
-replaces the month's rows and its entry in ``mart_months`` in one transaction), months can be
-built in any order (a backfill), and a late correction of month M's raw rows rebuilds M alone:
-nothing else stored depends on it (the snapshots of M to M + 11 months sum M's rows when they
-are read). :func:`corrected_months` finds such months by comparing the facts of their raw rows
-(counts and sums) with those stored when they were built.
+Building is idempotent per month: a month's rebuild replaces its rows and its registry entry in
+one transaction. A late correction of month M's raw rows rebuilds M's monthly marts and the
+features of the report months whose window holds M (M to M + 11 months), oldest first, and
+nothing else; until they are rebuilt, those report months are not registered, so snapshots of
+them read the raw tables instead of stale features. :func:`corrected_months` finds such months
+by comparing the facts of their raw rows (counts and sums) with those stored when they were built.
 """
 
 from __future__ import annotations
@@ -26,17 +30,21 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
+from sqlalchemy import Index
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.schema import DropIndex
 
 from rko_model import columns as col
-from rko_model.common.dates import add_months, month_end, parse_report_date
+from rko_model.common.dates import add_months, month_end, month_ends, parse_report_date
 from rko_model.errors import IncompleteDataError, InvalidInputError, WarehouseError
 from rko_model.settings import Settings
-from rko_model.stages.feature_source import built_months, raw_months
+from rko_model.stages.feature_source import built_months, feature_months, raw_months
+from rko_model.stages.source_values import source_bounds
 from rko_model.warehouse import schema
 from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.bulk import refresh_after_load
@@ -53,16 +61,20 @@ _DELETE = (
     "marts/delete_client_month",
     "marts/delete_counterparty_month",
     "marts/delete_payment_text_month",
+    "marts/delete_source_values",
     "marts/delete_month",
 )
-_INSERT = ("marts/client_month", "marts/counterparty_month", "marts/payment_text_month")
+_INSERT = ("marts/client_month", "marts/counterparty_month", "marts/payment_text_month", "marts/month_source_values")
+
+#: Report months whose features read a month's monthly marts: the month and the 11 after it.
+DEPENDENT_MONTHS = max(col.WINDOWS) - 1
 
 _FACTS = ("account_rows", "account_kop", "payment_rows", "payment_kop", "digital_rows", "digital_units")
 
 
 @dataclass(frozen=True)
 class MonthBuild:
-    """What building one month's marts did."""
+    """What building one month's marts did: its monthly marts, its features mart, or both."""
 
     month_end: dt.date
     clients: int
@@ -71,16 +83,24 @@ class MonthBuild:
     digital_rows: int
     replaced: bool
     seconds: float
+    #: Whether the monthly marts were built (False: only the features, which depend on another month).
+    monthly: bool = True
+    #: Rows of the month's features mart, or None when it was not built.
+    feature_clients: int | None = None
+    feature_seconds: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         return {
             "month_end": self.month_end.isoformat(),
+            "monthly": self.monthly,
             "clients": self.clients,
             "account_rows": self.account_rows,
             "payment_rows": self.payment_rows,
             "digital_rows": self.digital_rows,
             "replaced": self.replaced,
             "seconds": self.seconds,
+            "feature_clients": self.feature_clients,
+            "feature_seconds": self.feature_seconds,
         }
 
 
@@ -90,12 +110,30 @@ def month_params(month: dt.date) -> dict[str, object]:
         "month_start": add_months(month, -1),
         "month_end": month,
         "text_max_payments": col.TEXT_MAX_PAYMENTS,
+        **source_bounds(),
+    }
+
+
+def feature_params(month: dt.date) -> dict[str, object]:
+    """The bound parameters of a report month's features build (sql/marts/features_*.sql)."""
+    return {
+        "month_end": month,
+        **{f"start_{w}m": add_months(month, -w) for w in col.WINDOWS},
+        "text_start": add_months(month, -col.TEXT_WINDOW_MONTHS),
+        "text_max_payments": col.TEXT_MAX_PAYMENTS,
     }
 
 
 def ensure_marts(conn: Connection) -> None:
-    """Create the mart tables and their indexes where missing (in the caller's transaction)."""
+    """Create the mart tables and their indexes where missing (in the caller's transaction).
+
+    Indexes of earlier versions of the marts are dropped: every write would maintain them.
+    """
     schema.metadata.create_all(conn, tables=list(schema.MART_TABLES), checkfirst=True)
+    existing = {ix["name"] for t in schema.MART_TABLES for ix in sa_inspect(conn).get_indexes(t.name)}
+    for name in schema.OBSOLETE_MART_INDEXES:
+        if name in existing:
+            conn.execute(DropIndex(Index(name)))
     schema.create_indexes(conn, schema.MART_INDEXES)
 
 
@@ -138,6 +176,8 @@ def build_month(engine: Engine, settings: Settings, month: dt.date | str) -> Mon
             ensure_marts(conn)
             execute(conn, backend.load_sql(settings.sql_dir, "marts/tune"))
             replaced = execute(conn, backend.load_sql(settings.sql_dir, "marts/delete_month"), params) > 0
+            dependents = {"month_end": month, "last_dependent": add_months(month, DEPENDENT_MONTHS)}
+            execute(conn, backend.load_sql(settings.sql_dir, "marts/unregister_features"), dependents)
             for name in _DELETE[:-1]:
                 execute(conn, backend.load_sql(settings.sql_dir, name), params)
             execute(conn, backend.load_sql(settings.sql_dir, "marts/month_payments"), params)
@@ -193,15 +233,102 @@ def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
+def build_features(
+    engine: Engine, settings: Settings, month: dt.date | str, composed: bool = True
+) -> tuple[int, float]:
+    """Build (or rebuild) report month ``month``'s features mart, replacing it in one transaction.
+
+    Reads the monthly marts of the month's 12-month window (:func:`plan_builds` sees that they
+    are built). ``composed``: the 12 months are composed of the month's last three monthly rows
+    and the features of 3 and 6 months before (built and current); otherwise summed from the
+    twelve monthly rows. Returns the rows written and the seconds.
+    """
+    month = parse_report_date(month)
+    started = time.perf_counter()
+    backend = backend_for(engine)
+    params = feature_params(month)
+    sql = lambda name: backend.load_sql(settings.sql_dir, name)  # noqa: E731
+    try:
+        with backend.write_transaction(engine, BUILD_WAIT_SECONDS) as conn:
+            execute(conn, sql("marts/lock_marts"), {"lock_key": MARTS_LOCK_KEY})
+            ensure_marts(conn)
+            execute(conn, sql("marts/tune"))
+            execute(conn, sql("marts/delete_features"), params)
+            execute(conn, sql("marts/features_counterparties"), params)
+            execute(conn, sql("marts/features_text"), params)
+            activity = "marts/features_activity" if composed else "marts/features_activity_direct"
+            clients = execute(conn, sql(activity), params)
+            execute(conn, sql("marts/drop_build_counterparties"))
+            execute(conn, sql("marts/drop_build_text"))
+            registered = {
+                "month_end": month,
+                "built_at": dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
+                "clients": clients,
+            }
+            execute(conn, sql("marts/unregister_features"), {"month_end": month, "last_dependent": month})
+            execute(conn, sql("marts/register_features"), registered)
+    except (SQLAlchemyError, *dbapi_errors(engine)) as exc:
+        raise WarehouseError(
+            f"building the features mart of {month.isoformat()} failed and was rolled back (its earlier features, "
+            f"if any, are unchanged): {exc}"
+        ) from exc
+    return clients, round(time.perf_counter() - started, 2)
+
+
+#: The earlier report months whose features a month's features are composed of (their 3m and 6m sums).
+COMPOSED_FROM = (3, 6)
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build writes, oldest first: monthly marts, then features marts (which read them).
+
+    ``composed`` are the features months composed of earlier features (the rest are summed
+    from their twelve monthly rows).
+    """
+
+    monthly: tuple[dt.date, ...]
+    features: tuple[dt.date, ...]
+    composed: frozenset[dt.date]
+
+
+def plan_builds(engine: Engine, settings: Settings, months: Sequence[dt.date]) -> BuildPlan:
+    """``months``' monthly and features marts, the features that depend on them, and the monthly marts they need.
+
+    - A month whose monthly marts are built again invalidates the features of the 12 report
+      months whose window holds it: those already built are rebuilt.
+    - A report month's features need the monthly marts of its 12 months (months before the
+      warehouse's first month hold nothing and count as built): missing ones are added, so that
+      ``--month M`` on a new warehouse builds what M needs.
+    - A features month is composed where the features of 3 and 6 months before are current
+      or built earlier in the same run (or precede the warehouse's first month).
+    """
+    first, _ = raw_months(engine, settings)
+    monthly_built, features_built = set(built_months(engine, settings)), set(feature_months(engine, settings))
+    monthly = set(months)
+    dependents = {m for m in features_built if any(k <= m <= add_months(k, DEPENDENT_MONTHS) for k in monthly)}
+    features = set(months) | dependents
+    for month in features:
+        monthly |= {m for m in month_ends(month, max(col.WINDOWS)) if m >= first and m not in monthly_built}
+    current = (features_built - dependents) | features
+    composed = frozenset(
+        m for m in features if all(add_months(m, -k) < first or add_months(m, -k) in current for k in COMPOSED_FROM)
+    )
+    return BuildPlan(tuple(sorted(monthly)), tuple(sorted(features)), composed)
+
+
 def build_months(
     engine: Engine,
     settings: Settings,
     months: Sequence[dt.date],
     progress: Callable[[str], None] | None = None,
 ) -> list[MonthBuild]:
-    """Build ``months`` one after the other (each its own transaction), with a progress line per month.
+    """Build ``months``' marts (each month and layer its own transaction), with a progress line per step.
 
-    A failure stops the run; the months built before it stay built (each is complete).
+    What else the months need or invalidate is built too (:func:`plan_builds`): the monthly
+    marts first, then the features marts, oldest first. A failure stops the run; the months
+    built before it stay built (each is complete), and a features month not yet rebuilt stays
+    unregistered (its snapshots read the raw tables).
     """
     check_contract(engine)
     _, last = raw_months(engine, settings)
@@ -211,23 +338,40 @@ def build_months(
             f"month {late[0].isoformat()} is after the latest complete month {last.isoformat()} (the latest "
             f"month_end in account_monthly): its marts would be built from part of it; load it first"
         )
-    done: list[MonthBuild] = []
+    plan = plan_builds(engine, settings, months)
+    extra = sorted(set(plan.monthly) - set(months))
+    if extra:
+        log.info("marts: also building the monthly marts of %d month(s) that the features need", len(extra))
     started = time.perf_counter()
-    for i, month in enumerate(months, start=1):
-        built = build_month(engine, settings, month)
-        done.append(built)
-        line = (
-            f"marts {month.isoformat()} ({i}/{len(months)}): {built.clients:,d} clients from "
-            f"{built.account_rows:,d} account, {built.payment_rows:,d} payment and {built.digital_rows:,d} digital "
-            f"rows, {'rebuilt' if built.replaced else 'built'} in {built.seconds:.1f} s "
-            f"({time.perf_counter() - started:.0f} s so far)"
-        )
+
+    def report(line: str) -> None:
+        line = f"{line} ({time.perf_counter() - started:.0f} s so far)"
         log.info("%s", line)
         if progress:
             progress(line)
-    if done:
+
+    done: dict[dt.date, MonthBuild] = {}
+    for i, month in enumerate(plan.monthly, start=1):
+        built = build_month(engine, settings, month)
+        done[month] = built
+        report(
+            f"marts {month.isoformat()} ({i}/{len(plan.monthly)}): {built.clients:,d} clients from "
+            f"{built.account_rows:,d} account, {built.payment_rows:,d} payment and {built.digital_rows:,d} digital "
+            f"rows, {'rebuilt' if built.replaced else 'built'} in {built.seconds:.1f} s"
+        )
+    if plan.monthly:
+        analyze_marts(engine)  # the features builds read what was just written: fresh statistics first
+    for i, month in enumerate(plan.features, start=1):
+        clients, seconds = build_features(engine, settings, month, composed=month in plan.composed)
+        earlier = done.get(month) or MonthBuild(month, 0, 0, 0, 0, False, 0.0, monthly=False)
+        done[month] = replace(earlier, feature_clients=clients, feature_seconds=seconds)
+        how = "composed" if month in plan.composed else "summed from 12 months"
+        report(
+            f"features {month.isoformat()} ({i}/{len(plan.features)}): {clients:,d} clients ({how}) in {seconds:.1f} s"
+        )
+    if plan.features:
         analyze_marts(engine)
-    return done
+    return [done[m] for m in sorted(done)]
 
 
 def plan_months(

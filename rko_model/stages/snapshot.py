@@ -201,8 +201,6 @@ def read_snapshot(
     ``sources`` are the feature SQL files (:mod:`rko_model.stages.feature_source`): the raw tables'
     or the marts'; both give the same snapshot.
     """
-    if any(name.startswith("marts/") for name in sources):  # memory for the window's sorts and hashes
-        execute(conn, backend_for(conn).load_sql(settings.sql_dir, "marts/tune"))
     optional = present_optional_sources(conn)
     frames = read_queries(conn, params, settings, report_date, ("snapshot/eligible_profile", *sources, *optional))
     parts = [frames[n] for n in (*sources, *optional)]

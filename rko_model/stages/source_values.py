@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from rko_model import columns as col
 from rko_model.common.dates import add_months
 from rko_model.settings import Settings
+from rko_model.stages.feature_source import feature_months, raw_months, window_months
 from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
 
@@ -42,20 +43,50 @@ SOURCE_BOUNDS: dict[tuple[str, str], float] = {
 }
 
 
+def source_bounds() -> dict[str, float]:
+    """The bounds as bound parameters (``bound_<table>_<column>``), for the queries that count values beyond them."""
+    return {f"bound_{table}_{column}": bound for (table, column), bound in SOURCE_BOUNDS.items()}
+
+
 def bound_params(report_date: dt.date) -> dict[str, object]:
     """The bound parameters of ``sql/validation/source_values.sql``."""
-    params: dict[str, object] = {
+    return {
         "report_date": report_date,
         "window_start": add_months(report_date, -max(col.WINDOWS)),
+        **source_bounds(),
     }
-    params.update({f"bound_{table}_{column}": bound for (table, column), bound in SOURCE_BOUNDS.items()})
-    return params
+
+
+def found_values(engine: Engine, settings: Settings, report_date: dt.date) -> pd.Series:
+    """Per source column, the rows holding values beyond its bound in the report's window, and one client holding one.
+
+    Where the snapshot reads the features mart (its report month's is built), the monthly
+    tables' counts come from those the marts build stored per month (``sql/marts/source_values.sql``)
+    and only the clients table is read: no rescan of 12 months of raw rows. Where a month of the
+    window holds no counts (built by an earlier version), the raw tables are read after all.
+    """
+    backend, params = backend_for(engine), bound_params(report_date)
+    if settings.feature_source != "raw" and report_date in set(feature_months(engine, settings)):
+        stored = read_frame(engine, backend.load_sql(settings.sql_dir, "marts/source_values"), params).iloc[0]
+        first = stored_window_start(engine, settings, report_date)
+        if int(stored["months"]) >= first:
+            clients = read_frame(engine, backend.load_sql(settings.sql_dir, "validation/source_values_clients"), params)
+            return pd.concat([clients.iloc[0], stored.drop("months")])
+        log.info(
+            "source values of %s: a month of the window holds no stored counts; reading the raw tables", report_date
+        )
+    return read_frame(engine, backend.load_sql(settings.sql_dir, "validation/source_values"), params).iloc[0]
+
+
+def stored_window_start(engine: Engine, settings: Settings, report_date: dt.date) -> int:
+    """How many months of ``report_date``'s window hold raw rows, so must hold stored counts."""
+    first, _ = raw_months(engine, settings)
+    return sum(m >= first for m in window_months(report_date))
 
 
 def source_value_failures(engine: Engine, settings: Settings, report_date: dt.date) -> list[str]:
     """One critical message per source column holding infinite or out-of-bound values in the report's window."""
-    sql = backend_for(engine).load_sql(settings.sql_dir, "validation/source_values")
-    found = read_frame(engine, sql, bound_params(report_date)).iloc[0]
+    found = found_values(engine, settings, report_date)
     messages = []
     for (table, column), bound in SOURCE_BOUNDS.items():
         bad = int(found[f"{table}__{column}__bad_rows"] or 0)

@@ -201,8 +201,108 @@ mart_months = Table(
     comment="the months whose marts are complete: a snapshot reads marts only when its window is all here",
 )
 
+#: What the features mart keeps per window, by how a window combines it: "count" sums and is 0
+#: without rows, "sum" sums and is NULL without a value, "max" takes the largest (NULL without).
+FEATURE_MEASURES: tuple[tuple[str, str], ...] = (
+    ("months", "count"),
+    ("account_rows", "count"),
+    ("balance_kop", "sum"),
+    ("balance_n", "count"),
+    ("turnover_in_kop", "sum"),
+    ("turnover_out_kop", "sum"),
+    ("pay_in_cnt", "count"),
+    ("pay_in_kop", "count"),
+    ("pay_out_cnt", "count"),
+    ("pay_out_kop", "count"),
+    ("pay_max_amount", "max"),
+    ("app_sessions", "count"),
+    ("web_sessions", "count"),
+    ("banner_views", "count"),
+    ("banner_clicks", "count"),
+)
+#: Measures held as whole numbers (the rest are doubles: kopecks, roubles).
+_WHOLE_MEASURES = (
+    "months",
+    "account_rows",
+    "balance_n",
+    "pay_in_cnt",
+    "pay_out_cnt",
+    "app_sessions",
+    "web_sessions",
+    "banner_views",
+    "banner_clicks",
+)
+
+
+def _feature_column(measure: str, window: int) -> Column:
+    kind = Integer if measure in _WHOLE_MEASURES else Float
+    return Column(f"{measure}_{window}m", kind)
+
+
+# The second layer: one row per report month and client with any activity in the 12 months
+# ending at it, holding every windowed sum the snapshot's features are read from (windows of 1,
+# 3, 6 and 12 months; sql/marts/snapshot_features.sql), the distinct counterparties and the payment
+# text. Built from the monthly marts when the month closes (sql/marts/features_*.sql): a 12-month
+# window is composed of three monthly rows and the 3m and 6m sums of the rows of 3 and 6 months
+# before, so a month's build reads five rows per client instead of twelve.
+mart_client_features = Table(
+    "mart_client_features",
+    metadata,
+    Column("month_end", Date, nullable=False, comment="the report month the row's windows end at"),
+    Column("client_id", BigInteger, nullable=False),
+    *(_feature_column(measure, window) for measure, _ in FEATURE_MEASURES for window in (1, 3, 6, 12)),
+    Column("counterparties_12m", Integer, comment="distinct counterparties of the 12 months; NULL without any"),
+    Column("payment_text", Text, comment="the newest purposes of the 3 months, newest first; NULL without any"),
+    comment="per report month and client: the snapshot's windowed features, read in one row",
+)
+
+mart_feature_months = Table(
+    "mart_feature_months",
+    metadata,
+    Column("month_end", Date, primary_key=True, comment="a report month whose features mart is built"),
+    Column("built_at", DateTime, nullable=False, comment="when (UTC)"),
+    Column("clients", Integer, nullable=False, comment="rows of mart_client_features"),
+    comment="the report months a snapshot can read from mart_client_features",
+)
+
+#: Monthly source columns whose infinite or out-of-bound values the marts build counts (the bounds
+#: are in rko_model/stages/source_values.py; the clients table is checked live).
+MONTHLY_SOURCE_COLUMNS = (
+    ("account_monthly", "avg_balance"),
+    ("account_monthly", "turnover_in"),
+    ("account_monthly", "turnover_out"),
+    ("payments", "amount"),
+    ("digital_activity", "app_sessions"),
+    ("digital_activity", "web_sessions"),
+    ("digital_activity", "banner_views"),
+    ("digital_activity", "banner_clicks"),
+)
+
+mart_source_values = Table(
+    "mart_source_values",
+    metadata,
+    Column("month_end", Date, primary_key=True, comment="a month whose raw rows the marts build read"),
+    *(
+        column
+        for table, name in MONTHLY_SOURCE_COLUMNS
+        for column in (
+            Column(f"{table}__{name}__bad_rows", BigInteger, nullable=False, comment="infinite or beyond its bound"),
+            Column(f"{table}__{name}__example_client", BigInteger, comment="the smallest client id holding one"),
+        )
+    ),
+    comment="per month: the source values that validation refuses, counted once by the marts build",
+)
+
 #: The feature marts, built by the project (not part of the contract a bank provides).
-MART_TABLES = (mart_client_month, mart_counterparty_month, mart_payment_text_month, mart_months)
+MART_TABLES = (
+    mart_client_month,
+    mart_counterparty_month,
+    mart_payment_text_month,
+    mart_months,
+    mart_client_features,
+    mart_feature_months,
+    mart_source_values,
+)
 
 #: Tables a bank must provide (the data contract), in load order.
 CONTRACT_TABLES = (clients, client_attributes, account_monthly, payments, product_events, digital_activity)
@@ -272,32 +372,30 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("ix_marketing_contacts_date", marketing_contacts, ("contact_date",)),
 )
 
-#: Indexes of the feature marts, built with the tables. Client first, covering what a snapshot
-#: reads: on PostgreSQL each eligible client's window is one index-only range scan, as on the raw
-#: tables (sql/marts/*.postgresql.sql). The month indexes serve a month's replacement.
+#: Indexes of the feature marts, built with the tables. Month first: a month is written, replaced
+#: and read whole (a build reads a few months of every client, a snapshot one report month of the
+#: features), and rows written in client order land at the end of the index instead of all over it.
 MART_INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec("ix_mart_client_month_month_client", mart_client_month, ("month_end", "client_id"), unique=True),
     IndexSpec(
-        "ix_mart_client_month",
-        mart_client_month,
-        ("client_id", "month_end"),
-        unique=True,
-        include=tuple(c.name for c in mart_client_month.columns if c.name not in ("client_id", "month_end")),
-    ),
-    IndexSpec("ix_mart_client_month_month", mart_client_month, ("month_end",)),
-    IndexSpec(
-        "ix_mart_counterparty_month",
+        "ix_mart_counterparty_month_month_client",
         mart_counterparty_month,
-        ("client_id", "month_end", "counterparty_inn"),
+        ("month_end", "client_id", "counterparty_inn"),
         unique=True,
     ),
-    IndexSpec("ix_mart_counterparty_month_month", mart_counterparty_month, ("month_end",)),
-    IndexSpec(
-        "ix_mart_payment_text_month",
-        mart_payment_text_month,
-        ("client_id", "payment_date", "payment_id"),
-        include=("purpose",),
-    ),
-    IndexSpec("ix_mart_payment_text_month_month", mart_payment_text_month, ("month_end",)),
+    IndexSpec("ix_mart_payment_text_month_month_client", mart_payment_text_month, ("month_end", "client_id")),
+    IndexSpec("ix_mart_client_features_month_client", mart_client_features, ("month_end", "client_id"), unique=True),
+)
+
+#: Indexes of earlier versions of the marts, dropped when the marts are next built (client first, for
+#: snapshots that summed the monthly rows per client: the features mart replaced them).
+OBSOLETE_MART_INDEXES = (
+    "ix_mart_client_month",
+    "ix_mart_client_month_month",
+    "ix_mart_counterparty_month",
+    "ix_mart_counterparty_month_month",
+    "ix_mart_payment_text_month",
+    "ix_mart_payment_text_month_month",
 )
 
 

@@ -1,7 +1,7 @@
 -- Each client's newest payment purposes of the month (month_start, month_end], at most
 -- text_max_payments of them: the newest text_max_payments of a 3-month window are among the
 -- newest text_max_payments of each of its months, so the snapshot's text field is exact
--- (sql/marts/snapshot_payment_text.sql). Order: payment date, then payment id, newest first.
+-- (sql/marts/features_text.sql). Order: payment date, then payment id, newest first.
 INSERT INTO mart_payment_text_month (client_id, month_end, payment_date, payment_id, purpose)
 SELECT r.client_id, :month_end, r.payment_date, r.payment_id, r.purpose
 FROM (

@@ -103,6 +103,10 @@ def test_every_numeric_source_column_has_a_documented_bound() -> None:
     assert all(column in doc for _, column in SOURCE_BOUNDS)
     sql = (Path(__file__).parents[2] / "sql" / "validation" / "source_values.sql").read_text(encoding="utf-8")
     assert all(f":bound_{table}_{column}" in sql for table, column in SOURCE_BOUNDS)
+    # The marts build counts the monthly tables' values (the clients table is read live): every column, once.
+    assert set(schema.MONTHLY_SOURCE_COLUMNS) == {key for key in SOURCE_BOUNDS if key[0] != "clients"}
+    monthly = (Path(__file__).parents[2] / "sql" / "marts" / "month_source_values.sql").read_text(encoding="utf-8")
+    assert all(f":bound_{table}_{column}" in monthly for table, column in schema.MONTHLY_SOURCE_COLUMNS)
     assert not is_within_bound("payments", "amount", float("inf")) and is_within_bound("payments", "amount", 1e6)
 
 

@@ -1,7 +1,8 @@
 """Feature marts on both engines: snapshots from the marts are the raw snapshots, feature for feature.
 
-Also: a backfill, a late correction that rebuilds one month, a rerun that leaves one copy,
-point-in-time correctness, the setting that chooses the source, and the CLI.
+Also: composed features equal features summed from twelve months, a backfill, a late
+correction that rebuilds one month and the features that depend on it, a rerun that leaves one
+copy, point-in-time correctness, the setting that chooses the source, and the CLI.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
@@ -22,11 +24,21 @@ from rko_model.stages.feature_source import (
     MART_SOURCE_QUERIES,
     RAW_SOURCE_QUERIES,
     built_months,
+    feature_months,
     missing_months,
     source_queries,
 )
 from rko_model.stages.labels import extract_labelled_snapshot
-from rko_model.stages.marts import build_months, close_month, corrected_months, months_between, plan_months, raw_months
+from rko_model.stages.marts import (
+    build_features,
+    build_months,
+    close_month,
+    corrected_months,
+    months_between,
+    plan_builds,
+    plan_months,
+    raw_months,
+)
 from rko_model.stages.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
 from rko_model.warehouse.bank_writer import write_bank
@@ -38,7 +50,8 @@ EMPTY_MONTH = dt.date(2026, 3, 31)
 #: Report dates compared: the first with a full window, one whose window holds the empty month, the latest.
 REPORT_DATES = (R, dt.date(2026, 8, 31), dt.date(2026, 10, 31))
 
-MART_TABLES = ("mart_client_month", "mart_counterparty_month", "mart_payment_text_month")
+MART_TABLES = ("mart_client_month", "mart_counterparty_month", "mart_payment_text_month", "mart_client_features")
+FIRST = dt.date(2025, 7, 31)
 
 
 def _raw(settings: Settings) -> Settings:
@@ -76,7 +89,8 @@ def test_snapshots_from_marts_equal_raw_snapshots(tiny: tuple[Engine, Settings])
     engine, settings = tiny
     quiet = _empty_a_month_and_a_client(engine, settings)
     built = build_months(engine, settings, plan_months(engine, settings))
-    assert [b.month_end for b in built] == months_between(dt.date(2025, 7, 31), dt.date(2026, 10, 31))
+    assert [b.month_end for b in built] == months_between(FIRST, dt.date(2026, 10, 31))
+    assert all(b.monthly and b.feature_clients for b in built)
     assert next(b for b in built if b.month_end == EMPTY_MONTH).clients == 0
     for report_date in REPORT_DATES:
         assert source_queries(engine, settings, report_date) == MART_SOURCE_QUERIES  # auto: the marts cover it
@@ -88,17 +102,48 @@ def test_snapshots_from_marts_equal_raw_snapshots(tiny: tuple[Engine, Settings])
     pd.testing.assert_frame_equal(labelled, extract_labelled_snapshot(engine, R, _raw(settings)), check_exact=True)
 
 
-def test_a_window_not_covered_reads_the_raw_tables_and_a_backfill_covers_it(tiny: tuple[Engine, Settings]) -> None:
+def _features(engine: Engine, month: dt.date) -> pd.DataFrame:
+    frame = table(engine, "mart_client_features")
+    frame = frame[pd.to_datetime(frame["month_end"]).dt.date == month].drop(columns="month_end")
+    return frame.sort_values(col.CLIENT_ID).reset_index(drop=True)
+
+
+def test_composed_features_equal_features_summed_from_twelve_months(tiny: tuple[Engine, Settings]) -> None:
+    """A whole build composes every month's windows; a direct sum of the twelve monthly rows gives the same rows."""
     engine, settings = tiny
-    latest = REPORT_DATES[-1]
-    build_months(engine, settings, plan_months(engine, settings, first="2026-05-31", last="2026-10-31"))
-    assert missing_months(engine, settings, latest) == months_between(dt.date(2025, 11, 30), dt.date(2026, 4, 30))
+    _empty_a_month_and_a_client(engine, settings)
+    months = plan_months(engine, settings)
+    plan = plan_builds(engine, settings, months)
+    assert plan.features == tuple(months) and plan.composed == frozenset(months)
+    build_months(engine, settings, months)
+    for month in (EMPTY_MONTH, *REPORT_DATES):
+        composed = _features(engine, month)
+        assert len(composed) > 100
+        build_features(engine, settings, month, composed=False)
+        pd.testing.assert_frame_equal(_features(engine, month), composed, check_exact=True)
+
+
+def test_a_month_without_its_features_reads_the_raw_tables_and_building_it_covers_it(
+    tiny: tuple[Engine, Settings],
+) -> None:
+    engine, settings = tiny
+    middle, latest = REPORT_DATES[1], REPORT_DATES[-1]
+    built = build_months(engine, settings, [middle])  # the monthly marts of its window come with it
+    assert [b.month_end for b in built] == months_between(add_months(middle, -11), middle)
+    assert [b.month_end for b in built if b.feature_clients] == [middle]
+    assert feature_months(engine, settings) == [middle]
     assert source_queries(engine, settings, latest) == RAW_SOURCE_QUERIES  # auto: the raw tables
-    with pytest.raises(IncompleteDataError, match=r"rko marts build --from 2025-11-30 --to 2026-04-30"):
+    with pytest.raises(IncompleteDataError, match=r"rko marts build --month 2026-10-31"):
         extract_snapshot(engine, latest, _marts(settings))
-    backfill = build_months(engine, settings, plan_months(engine, settings, first="2025-07-31", last="2026-04-30"))
-    assert len(backfill) == 10 and not any(b.replaced for b in backfill)
+    assert plan_builds(engine, settings, [latest]).composed == frozenset()  # 3 and 6 months before: not built
+    build_months(engine, settings, [latest])
     assert missing_months(engine, settings, latest) == []
+    for report_date in (middle, latest):
+        _assert_same(engine, settings, report_date)
+    backfill = build_months(engine, settings, plan_months(engine, settings, first="2025-07-31", last="2026-07-31"))
+    assert not any(b.replaced for b in backfill if b.month_end < add_months(middle, -11))
+    # The backfill rebuilt the monthly marts of the windows of August and October: their features were rebuilt too.
+    assert feature_months(engine, settings) == [*months_between(FIRST, middle), latest]
     for report_date in REPORT_DATES:
         _assert_same(engine, settings, report_date)
 
@@ -119,6 +164,7 @@ def test_a_rerun_leaves_one_copy(tiny: tuple[Engine, Settings]) -> None:
         pd.testing.assert_series_equal(after[name], before[name])
     registry = built_months(engine, settings)
     assert registry == sorted(set(registry)) and len(registry) == len(months)
+    assert feature_months(engine, settings) == registry
     assert int(table(engine, "mart_client_month").duplicated([col.CLIENT_ID, "month_end"]).sum()) == 0
     _assert_same(engine, settings, R)
 
@@ -152,9 +198,16 @@ def test_a_late_correction_rebuilds_that_month_only(tiny: tuple[Engine, Settings
     latest = REPORT_DATES[-1]
     earlier = [add_months(latest, -k) for k in range(12, 0, -1)]
     assert corrected_months(engine, settings, earlier) == [corrected]
+    before = _feature_registry(engine)
     out = close_month(engine, settings, latest, lookback=12)
     assert out["corrected"] == [corrected.isoformat()]
-    assert [m["month_end"] for m in out["months"]] == [corrected.isoformat(), latest.isoformat()]
+    # The corrected month's monthly marts, the features of every report month whose window holds it, and no other.
+    assert [m["month_end"] for m in out["months"] if m["monthly"]] == [corrected.isoformat(), latest.isoformat()]
+    assert [m["month_end"] for m in out["months"] if m["feature_clients"]] == [
+        d.isoformat() for d in months_between(corrected, latest)
+    ]
+    after = _feature_registry(engine)
+    assert all(after[m] == before[m] for m in before if m < corrected)
     assert corrected_months(engine, settings, earlier) == []
     for report_date in REPORT_DATES:  # every snapshot whose window holds the corrected month
         _assert_same(engine, settings, report_date)
@@ -162,6 +215,12 @@ def test_a_late_correction_rebuilds_that_month_only(tiny: tuple[Engine, Settings
         "поздно загруженный платёж"
         in extract_snapshot(engine, R, settings).set_index(col.CLIENT_ID).loc[client, "payment_text"]
     )
+
+
+def _feature_registry(engine: Engine) -> dict[dt.date, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT month_end, built_at FROM mart_feature_months")).all()
+    return {pd.Timestamp(m).date(): str(b) for m, b in rows}
 
 
 def test_rows_dated_after_the_report_date_change_nothing(tiny: tuple[Engine, Settings]) -> None:
@@ -230,13 +289,42 @@ def test_cli_builds_a_range_with_progress_lines(
     monkeypatch.setenv("RKO_DATA_DIR", str(settings.data_dir))
     assert main(["marts", "build", "--from", "2026-01-31", "--to", "2026-03-31"]) == 0
     out = capsys.readouterr().out
-    assert "marts 2026-01-31 (1/3)" in out and "marts 2026-03-31 (3/3)" in out and "done: 3 month(s)" in out
+    # The features of January to March need the monthly marts of their windows: from the bank's first month.
+    assert "marts 2025-07-31 (1/9)" in out and "marts 2026-03-31 (9/9)" in out
+    assert "features 2026-01-31 (1/3)" in out and "features 2026-03-31 (3/3)" in out
+    assert "done: 9 monthly and 3 features month(s)" in out
     assert main(["marts", "build", "--month", "2026-03-31"]) == 0
-    assert "rebuilt" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "rebuilt" in out and "done: 1 monthly and 1 features month(s)" in out
     assert main(["marts", "status"]) == 0
-    assert "marts built for 3 month(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "marts built for 9 month(s)" in out and "features mart built for 3 month(s)" in out
     assert main(["marts", "build", "--month", "2026-03-15"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a month end; did you mean 2026-03-31?" in err[0]
     assert main(["marts", "build", "--month", "2026-11-30"]) == 2
     assert "after the latest complete month 2026-10-31" in capsys.readouterr().err
+
+
+def test_source_values_from_the_marts_equal_the_raw_check(tiny: tuple[Engine, Settings]) -> None:
+    """The marts build counts each month's out-of-bound values; validation sums 12 months of them instead of a rescan."""
+    from rko_model.stages.source_values import found_values, source_value_failures
+
+    engine, settings = tiny
+    build_months(engine, settings, plan_months(engine, settings))
+    month = dt.date(2026, 4, 30)
+    payment = int(
+        table(engine, "payments")
+        .query("payment_date > '2026-03-31' and payment_date <= '2026-04-30'")["payment_id"]
+        .min()
+    )
+    run(engine, "UPDATE payments SET amount = 5e12 WHERE payment_id = :p", p=payment)
+    run(engine, "UPDATE clients SET headcount = 5e6 WHERE client_id = (SELECT MIN(client_id) FROM clients)")
+    close_month(engine, settings, REPORT_DATES[-1])  # the corrected month is found and rebuilt
+    raw = found_values(engine, _raw(settings), R)
+    marts = found_values(engine, settings, R)
+    assert int(marts["payments__amount__bad_rows"]) == 1 and int(marts["clients__headcount__bad_rows"]) == 1
+    pd.testing.assert_series_equal(marts.astype("float64"), raw[marts.index].astype("float64"), check_names=False)
+    messages = source_value_failures(engine, settings, R)
+    assert len(messages) == 2 and any(m.startswith("payments.amount holds 1 ") for m in messages)
+    assert month in built_months(engine, settings)

@@ -1,0 +1,2 @@
+-- The build's payment texts (features_text.sql): dropped with it.
+DROP TABLE mart_build_text
