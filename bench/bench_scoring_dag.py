@@ -195,7 +195,8 @@ def main() -> None:
         total, raw_total = sum(steps[k] for k in names), sum(raw[k] for k in names)
         print(f"\n{clients:,d} clients, report date {steps['report_date']}: {rows:,d} eligible clients scored")
         print(
-            f"  the month's marts built incrementally: {month['build_s']:.1f} s ({month['with_vacuum_s']:.1f} s with "
+            f"  the month's marts built incrementally: {month['build_s']:.1f} s (monthly {month['monthly_s']:.1f} s, "
+            f"features {month['features_s']:.1f} s; {month['with_vacuum_s']:.1f} s with "
             f"VACUUM (ANALYZE)), peak RSS {month['peak_rss_mb']:,.0f} MB"
         )
         print(f"  {'step':<9} {'marts s':>8} {'rows/s':>12} {'raw s':>8}")

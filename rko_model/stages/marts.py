@@ -292,7 +292,9 @@ class BuildPlan:
     composed: frozenset[dt.date]
 
 
-def plan_builds(engine: Engine, settings: Settings, months: Sequence[dt.date]) -> BuildPlan:
+def plan_builds(
+    engine: Engine, settings: Settings, months: Sequence[dt.date], rebuild_monthly: bool = True
+) -> BuildPlan:
     """``months``' monthly and features marts, the features that depend on them, and the monthly marts they need.
 
     - A month whose monthly marts are built again invalidates the features of the 12 report
@@ -302,10 +304,12 @@ def plan_builds(engine: Engine, settings: Settings, months: Sequence[dt.date]) -
       ``--month M`` on a new warehouse builds what M needs.
     - A features month is composed where the features of 3 and 6 months before are current
       or built earlier in the same run (or precede the warehouse's first month).
+
+    ``rebuild_monthly`` False: ``months``' features only, with the monthly marts that are missing.
     """
     first, _ = raw_months(engine, settings)
     monthly_built, features_built = set(built_months(engine, settings)), set(feature_months(engine, settings))
-    monthly = set(months)
+    monthly = set(months) if rebuild_monthly else set()
     dependents = {m for m in features_built if any(k <= m <= add_months(k, DEPENDENT_MONTHS) for k in monthly)}
     features = set(months) | dependents
     for month in features:
@@ -322,13 +326,15 @@ def build_months(
     settings: Settings,
     months: Sequence[dt.date],
     progress: Callable[[str], None] | None = None,
+    rebuild_monthly: bool = True,
 ) -> list[MonthBuild]:
     """Build ``months``' marts (each month and layer its own transaction), with a progress line per step.
 
     What else the months need or invalidate is built too (:func:`plan_builds`): the monthly
     marts first, then the features marts, oldest first. A failure stops the run; the months
     built before it stay built (each is complete), and a features month not yet rebuilt stays
-    unregistered (its snapshots read the raw tables).
+    unregistered (its snapshots read the raw tables). ``rebuild_monthly`` False builds the
+    months' features only (and the monthly marts they lack), e.g. after an upgrade.
     """
     check_contract(engine)
     _, last = raw_months(engine, settings)
@@ -338,7 +344,7 @@ def build_months(
             f"month {late[0].isoformat()} is after the latest complete month {last.isoformat()} (the latest "
             f"month_end in account_monthly): its marts would be built from part of it; load it first"
         )
-    plan = plan_builds(engine, settings, months)
+    plan = plan_builds(engine, settings, months, rebuild_monthly)
     extra = sorted(set(plan.monthly) - set(months))
     if extra:
         log.info("marts: also building the monthly marts of %d month(s) that the features need", len(extra))

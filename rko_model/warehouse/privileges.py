@@ -37,6 +37,11 @@ _TABLE = """
 {warehouse}.mart_counterparty_month      SELECT    yes  no
 {warehouse}.mart_payment_text_month      SELECT    yes  no
 {warehouse}.mart_months                  SELECT    yes  no
+{warehouse}.mart_client_features         SELECT    yes  no
+{warehouse}.mart_feature_months          SELECT    yes  no
+{warehouse}.mart_source_values           SELECT    yes  no
+{warehouse}.mart_client_features         INSERT    no   no
+{warehouse}.mart_feature_months          DELETE    no   no
 {warehouse}.mart_client_month            INSERT    no   no
 {warehouse}.mart_months                  DELETE    no   no
 {warehouse}.clients                      INSERT    no   no

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from rko_model.settings import Settings
-from rko_model.stages.feature_source import built_months
-from rko_model.stages.marts import build_months, plan_months
+from rko_model.stages.feature_source import built_months, feature_months
+from rko_model.stages.marts import build_months, months_between, plan_months
 from rko_model.stages.snapshot import extract_snapshot
 from rko_model.synth.generator import generate
 from rko_model.warehouse.bank_writer import write_bank
@@ -68,13 +68,15 @@ def test_a_month_is_built_and_announced(stack: Settings) -> None:
     engine = make_engine(stack.warehouse_url)
     before = len(_events())
     assert _run("2026-11-01") == "success"
-    assert built_months(engine, stack) == [dt.date(2026, 10, 31)]
+    # October's features, and the monthly marts of its window that a new warehouse lacks.
+    window = months_between(dt.date(2025, 11, 30), dt.date(2026, 10, 31))
+    assert feature_months(engine, stack) == [dt.date(2026, 10, 31)] and built_months(engine, stack) == window
     events = _events()
     assert len(events) == before + 1 and events[-1]["report_date"] == "2026-10-31"
-    rows = len(table(engine, "mart_client_month"))
+    rows = {name: len(table(engine, name)) for name in ("mart_client_month", "mart_client_features")}
     assert _run("2026-11-01") == "success"  # a rerun replaces the month
-    assert len(table(engine, "mart_client_month")) == rows
-    assert built_months(engine, stack) == [dt.date(2026, 10, 31)]
+    assert {name: len(table(engine, name)) for name in rows} == rows
+    assert feature_months(engine, stack) == [dt.date(2026, 10, 31)] and built_months(engine, stack) == window
 
 
 def test_a_backfill_of_the_window_makes_snapshots_read_the_marts(stack: Settings) -> None:
