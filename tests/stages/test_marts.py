@@ -307,7 +307,7 @@ def test_cli_builds_a_range_with_progress_lines(
 
 
 def test_source_values_from_the_marts_equal_the_raw_check(tiny: tuple[Engine, Settings]) -> None:
-    """The marts build counts each month's out-of-bound values; validation sums 12 months of them instead of a rescan."""
+    """The marts build counts each month's out-of-bound values; validation sums 12 months of them, no rescan."""
     from rko_model.stages.source_values import found_values, source_value_failures
 
     engine, settings = tiny
