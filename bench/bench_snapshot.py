@@ -5,9 +5,11 @@ Reads the banks that bench_generator.py wrote (schema rko_bench_<clients>); gene
 first when a schema holds none. Target (issue 2): 1M clients in under 2 minutes, peak RSS
 under 3 GB.
 
-Feature marts (issue 16): builds the marts of every month not built yet (the backfill), then
-rebuilds the latest month alone (the incremental monthly build, target under 30 s at 1M), and
-reads the snapshot from the raw tables and from the marts in the same run.
+Feature marts (issue 16): builds the features mart of every month that lacks it, with the monthly
+marts they need (the backfill), then builds the latest month as it closes: its marts are removed
+first (committed and vacuumed), then its monthly marts and its features mart, composed of the
+features of 3 and 6 months before, are built (the incremental monthly build, target under 30 s at
+1M). Then reads the snapshot from the raw tables and from the features mart in the same run.
 """
 
 from __future__ import annotations
