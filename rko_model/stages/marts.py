@@ -30,6 +30,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -271,24 +272,44 @@ def build_features(
     Reads the monthly marts of the month's 12-month window (:func:`plan_builds` sees that they
     are built). ``composed``: the 12 months are composed of the month's last three monthly rows
     and the features of 3 and 6 months before (built and current); otherwise summed from the
-    twelve monthly rows. Returns the rows written and the seconds.
+    twelve monthly rows. Where the backend reads in parallel (PostgreSQL), the distinct
+    counterparties, the build's longest part, are counted on a second connection into a scratch
+    table while this one computes the text and the sums; snapshots never read the scratch table,
+    and the month's features appear, complete, when this transaction commits. Returns the rows
+    written and the seconds.
     """
     month = parse_report_date(month)
     started = time.perf_counter()
     backend = backend_for(engine)
     params = feature_params(month)
     sql = lambda name: backend.load_sql(settings.sql_dir, name)  # noqa: E731
+
+    def count_counterparties(conn: Connection) -> None:
+        execute(conn, sql("marts/tune"))
+        execute(conn, sql("marts/delete_build_counterparties"), params)
+        execute(conn, sql("marts/features_counterparties"), params)
+
+    def count_beside() -> None:
+        with engine.begin() as conn:  # its own transaction: the scratch rows are committed for the build to read
+            count_counterparties(conn)
+
     try:
-        with backend.write_transaction(engine, BUILD_WAIT_SECONDS) as conn:
-            execute(conn, sql("marts/lock_marts"), {"lock_key": MARTS_LOCK_KEY})
-            ensure_marts(conn)
+        with (
+            backend.write_transaction(engine, BUILD_WAIT_SECONDS) as conn,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="marts") as pool,
+        ):
+            execute(conn, sql("marts/lock_marts"), {"lock_key": MARTS_LOCK_KEY})  # no other build runs now
             execute(conn, sql("marts/tune"))
             execute(conn, sql("marts/delete_features"), params)
-            execute(conn, sql("marts/features_counterparties"), params)
+            beside = pool.submit(count_beside) if backend.parallel_reads else None
+            if beside is None:
+                count_counterparties(conn)
             execute(conn, sql("marts/features_text"), params)
+            if beside is not None:
+                beside.result()
             activity = "marts/features_activity" if composed else "marts/features_activity_direct"
             clients = execute(conn, sql(activity), params)
-            execute(conn, sql("marts/drop_build_counterparties"))
+            execute(conn, sql("marts/delete_build_counterparties"), params)
             execute(conn, sql("marts/drop_build_text"))
             registered = {
                 "month_end": month,
@@ -303,6 +324,14 @@ def build_features(
             f"if any, are unchanged): {exc}"
         ) from exc
     return clients, round(time.perf_counter() - started, 2)
+
+
+def prepare_marts(engine: Engine, settings: Settings) -> None:
+    """Create the mart tables and indexes where missing, committed (a second connection must see them)."""
+    backend = backend_for(engine)
+    with backend.write_transaction(engine, BUILD_WAIT_SECONDS) as conn:
+        execute(conn, backend.load_sql(settings.sql_dir, "marts/lock_marts"), {"lock_key": MARTS_LOCK_KEY})
+        ensure_marts(conn)
 
 
 #: The earlier report months whose features a month's features are composed of (their 3m and 6m sums).
@@ -374,6 +403,7 @@ def build_months(
             f"month {late[0].isoformat()} is after the latest complete month {last.isoformat()} (the latest "
             f"month_end in account_monthly): its marts would be built from part of it; load it first"
         )
+    prepare_marts(engine, settings)
     plan = plan_builds(engine, settings, months, rebuild_monthly)
     extra = sorted(set(plan.monthly) - set(months))
     if extra:

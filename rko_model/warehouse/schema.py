@@ -256,6 +256,15 @@ mart_client_features = Table(
     comment="per report month and client: the snapshot's windowed features, read in one row",
 )
 
+mart_build_counterparties = Table(
+    "mart_build_counterparties",
+    metadata,
+    Column("month_end", Date, nullable=False, comment="the report month being built"),
+    Column("client_id", BigInteger, nullable=False),
+    Column("counterparties_12m", Integer, nullable=False, comment="distinct counterparties of the 12 months"),
+    comment="scratch: a features build's distinct counterparties, counted beside it, folded in and deleted",
+)
+
 mart_feature_months = Table(
     "mart_feature_months",
     metadata,
@@ -302,6 +311,7 @@ MART_TABLES = (
     mart_client_features,
     mart_feature_months,
     mart_source_values,
+    mart_build_counterparties,
 )
 
 #: Tables a bank must provide (the data contract), in load order.
@@ -384,6 +394,7 @@ MART_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("ix_mart_counterparty_month_month_only", mart_counterparty_month, ("month_end",)),
     IndexSpec("ix_mart_payment_text_month_month_only", mart_payment_text_month, ("month_end",)),
     IndexSpec("ix_mart_client_features_month_client", mart_client_features, ("month_end", "client_id")),
+    IndexSpec("ix_mart_build_counterparties_month", mart_build_counterparties, ("month_end",)),
 )
 
 #: Indexes of earlier versions of the marts, dropped when the marts are next built (client first, for

@@ -6,8 +6,8 @@
 -- skip NULL as the 12-month query does, so every figure equals the direct sum
 -- (tests/stages/test_marts.py). A column that a row does not feed is 0 for counts and NULL for the
 -- sums and maxima that are NULL without a value. The payment text and counterparties come from the
--- temporary tables mart_build_text and mart_build_counterparties (features_text.sql,
--- features_counterparties.sql).
+-- temporary table mart_build_text (features_text.sql) and the month's rows of the scratch table
+-- mart_build_counterparties (features_counterparties.sql).
 INSERT INTO mart_client_features (
     month_end, client_id,
     months_1m, months_3m, months_6m, months_12m,
@@ -315,7 +315,8 @@ FROM (
         c.counterparties_12m,
         NULL
     FROM mart_build_counterparties AS c
-    WHERE c.counterparties_12m > 0
+    WHERE c.month_end = :month_end
+      AND c.counterparties_12m > 0
     UNION ALL
     SELECT
         t.client_id,

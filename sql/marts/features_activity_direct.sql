@@ -2,7 +2,8 @@
 -- mart_client_month in its 12 months, summed directly from the twelve monthly rows: the build's
 -- path when the features of 3 or 6 months before are not built (features_activity.sql composes
 -- them instead, reading five rows per client). Same columns and figures. The payment text and
--- counterparties come from the temporary tables mart_build_text and mart_build_counterparties.
+-- counterparties come from the temporary table mart_build_text and the month's rows of the scratch
+-- table mart_build_counterparties.
 INSERT INTO mart_client_features (
     month_end, client_id,
     months_1m, months_3m, months_6m, months_12m,
@@ -176,7 +177,8 @@ FROM (
         c.counterparties_12m,
         NULL
     FROM mart_build_counterparties AS c
-    WHERE c.counterparties_12m > 0
+    WHERE c.month_end = :month_end
+      AND c.counterparties_12m > 0
     UNION ALL
     SELECT
         t.client_id,
