@@ -99,9 +99,11 @@ def _forget_month(engine, month) -> None:  # type: ignore[no-untyped-def]
     """Remove ``month``'s monthly and features marts (committed, then vacuumed): as before it closed."""
     import sqlalchemy as sa
 
-    from rko_model.stages.marts import analyze_marts
+    from rko_model.settings import Settings
+    from rko_model.stages.marts import analyze_marts, prepare_marts
     from rko_model.warehouse import schema
 
+    prepare_marts(engine, Settings.from_env({}))  # tables of a newer version, where an older one built the marts
     with engine.begin() as conn:
         for table in schema.MART_TABLES:
             conn.execute(sa.delete(table).where(table.c.month_end == month))
