@@ -43,7 +43,8 @@ PAYMENT_NUMERIC: Final = (
     "counterparties_12m",
 )
 PAYMENT_TEXT: Final = ("payment_text",)
-DIGITAL_NUMERIC: Final = _windowed("app_sessions", "web_sessions", "banner_views", "banner_clicks")
+DIGITAL_STEMS: Final = ("app_sessions", "web_sessions", "banner_views", "banner_clicks")
+DIGITAL_NUMERIC: Final = _windowed(*DIGITAL_STEMS)
 PRODUCT_NUMERIC: Final = (
     "active_products",
     *(f"has_{p.lower()}" for p in OTHER_PRODUCTS),

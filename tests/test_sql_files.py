@@ -90,3 +90,17 @@ def test_snapshot_works_without_the_truth_table(tmp_path: Path, settings: Settin
         pd.testing.assert_frame_equal(before, extract_snapshot(engine, "2026-09-30", local))
     finally:
         drop()
+
+
+def test_the_features_mart_sql_is_what_its_generator_writes() -> None:
+    """The wide features SQL (60 window columns) comes from schema.FEATURE_MEASURES via scripts/features_sql.py."""
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "scripts" / "features_sql.py"
+    spec = importlib.util.spec_from_file_location("features_sql", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, render in module.FILES.items():
+        written = (Path(__file__).parents[1] / "sql" / name).read_text(encoding="utf-8")
+        assert written == render(), f"sql/{name} differs from scripts/features_sql.py: run it"

@@ -8,6 +8,7 @@
 -- sums and maxima that are NULL without a value. The payment text and counterparties come from the
 -- temporary table mart_build_text (features_text.sql) and the month's rows of the scratch table
 -- mart_build_counterparties (features_counterparties.sql).
+-- Written by scripts/features_sql.py.
 INSERT INTO mart_client_features (
     month_end, client_id,
     months_1m, months_3m, months_6m, months_12m,

@@ -4,6 +4,7 @@
 -- them instead, reading five rows per client). Same columns and figures. The payment text and
 -- counterparties come from the temporary table mart_build_text and the month's rows of the scratch
 -- table mart_build_counterparties.
+-- Written by scripts/features_sql.py.
 INSERT INTO mart_client_features (
     month_end, client_id,
     months_1m, months_3m, months_6m, months_12m,

@@ -2,6 +2,7 @@
 -- from the features mart (mart_client_features, built when the month closed: features_activity.sql):
 -- the same figures as sql/snapshot/account.sql, payments.sql, payment_text.sql and digital.sql.
 -- Money was summed in kopecks; a balance average divides the sum by the count of balances.
+-- Written by scripts/features_sql.py.
 SELECT
     f.client_id,
     f.balance_kop_1m * 1.0 / (100 * NULLIF(f.balance_n_1m, 0)) AS balance_avg_1m,
@@ -34,7 +35,7 @@ SELECT
     f.pay_out_kop_6m / 100.0 AS pay_out_sum_6m,
     f.pay_out_kop_12m / 100.0 AS pay_out_sum_12m,
     f.pay_max_amount_12m AS pay_max_amount_12m,
-    COALESCE(f.counterparties_12m, 0) AS counterparties_12m,
+    f.counterparties_12m,
     f.app_sessions_1m AS app_sessions_1m,
     f.app_sessions_3m AS app_sessions_3m,
     f.app_sessions_6m AS app_sessions_6m,

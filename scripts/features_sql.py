@@ -1,0 +1,180 @@
+"""Write the features mart's wide SQL files from schema.FEATURE_MEASURES (the one place naming them).
+
+``sql/marts/features_activity.sql``, ``features_activity_direct.sql`` and ``snapshot_features.sql``
+name 60 window columns each; writing them by hand invites a missed column. Run after changing
+the measures: ``python scripts/features_sql.py``; ``tests/test_sql_files.py`` checks the files
+are what this writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rko_model import columns as col  # noqa: E402
+from rko_model.warehouse.schema import FEATURE_MEASURES  # noqa: E402
+
+WINDOWS = col.WINDOWS
+_NONE = {"count": "0", "sum": "NULL", "max": "NULL"}
+_AGG = {"count": "SUM", "sum": "SUM", "max": "MAX"}
+
+_COMPOSED_HEAD = """-- The features' window sums of report month month_end for every client with a row in
+-- mart_client_month in its 12 months, composed instead of re-summing 12 monthly rows: the months
+-- month_end, month_end - 1 and month_end - 2 (mart_client_month), the 3 months before them (the 3m
+-- sums of the row of month_end - 3 months) and the 6 months before those (the 6m sums of the row of
+-- month_end - 6 months). Sums of whole kopecks and counts are exact in any grouping, and SUM and MAX
+-- skip NULL as the 12-month query does, so every figure equals the direct sum
+-- (tests/stages/test_marts.py). A column that a row does not feed is 0 for counts and NULL for the
+-- sums and maxima that are NULL without a value. The payment text and counterparties come from the
+-- temporary table mart_build_text (features_text.sql) and the month's rows of the scratch table
+-- mart_build_counterparties (features_counterparties.sql).
+-- Written by scripts/features_sql.py."""
+
+_DIRECT_HEAD = """-- The features' window sums of report month month_end for every client with a row in
+-- mart_client_month in its 12 months, summed directly from the twelve monthly rows: the build's
+-- path when the features of 3 or 6 months before are not built (features_activity.sql composes
+-- them instead, reading five rows per client). Same columns and figures. The payment text and
+-- counterparties come from the temporary table mart_build_text and the month's rows of the scratch
+-- table mart_build_counterparties.
+-- Written by scripts/features_sql.py."""
+
+_READ_HEAD = """-- The account, payment, digital and text features of report_date for the eligible clients, read
+-- from the features mart (mart_client_features, built when the month closed: features_activity.sql):
+-- the same figures as sql/snapshot/account.sql, payments.sql, payment_text.sql and digital.sql.
+-- Money was summed in kopecks; a balance average divides the sum by the count of balances.
+-- Written by scripts/features_sql.py."""
+
+
+def _columns() -> list[str]:
+    return [f"{m}_{w}m" for m, _ in FEATURE_MEASURES for w in WINDOWS]
+
+
+def _member(exprs: list[str], source: str, where: str) -> list[str]:
+    lines = ["    SELECT"]
+    lines += [f"        {e}," for e in exprs[:-1]] + [f"        {exprs[-1]}"]
+    return [*lines, f"    FROM {source}", f"    WHERE {where}"]
+
+
+def _value(measure: str) -> str:
+    return "1" if measure == "months" else f"m.{measure}"
+
+
+def _when(condition: str, measure: str, kind: str) -> str:
+    otherwise = " ELSE 0" if kind == "count" else ""
+    return f"CASE WHEN {condition} THEN {_value(measure)}{otherwise} END"
+
+
+def _carried(measure: str, kind: str, window: int, source: int) -> str:
+    """A column of the features of ``source`` months before: its own window feeds the longer ones."""
+    feeds = (6, 12) if source == 3 else (12,)
+    return f"f.{measure}_{source}m" if window in feeds else _NONE[kind]
+
+
+def _insert(head: str, members: list[list[str]]) -> str:
+    cols = _columns()
+    lines = [head, "INSERT INTO mart_client_features (", "    month_end, client_id,"]
+    lines += [f"    {', '.join(cols[i : i + 4])}," for i in range(0, len(cols), 4)]
+    lines += ["    counterparties_12m, payment_text", ")", "SELECT", "    :month_end,", "    u.client_id,"]
+    lines += [f"    {', '.join(f'{_AGG[k]}(u.{m}_{w}m)' for w in WINDOWS)}," for m, k in FEATURE_MEASURES]
+    lines += ["    MAX(u.counterparties_12m),", "    MAX(u.payment_text)", "FROM ("]
+    for i, member in enumerate(members):
+        lines += (["    UNION ALL"] if i else []) + member
+    lines += [") AS u", "GROUP BY u.client_id", "HAVING SUM(u.months_12m) > 0"]
+    return "\n".join(lines) + "\n"
+
+
+def _shared_members() -> list[list[str]]:
+    blank = [_NONE[k] for _, k in FEATURE_MEASURES for _ in WINDOWS]
+    counterparties = _member(
+        ["c.client_id", *blank, "c.counterparties_12m", "NULL"],
+        "mart_build_counterparties AS c",
+        "c.month_end = :month_end\n      AND c.counterparties_12m > 0",
+    )
+    text = _member(
+        ["t.client_id", *blank, "NULL", "t.payment_text"], "mart_build_text AS t", "t.payment_text IS NOT NULL"
+    )
+    return [counterparties, text]
+
+
+def _typed_tail() -> list[str]:
+    # The first member types the union's columns: NULL alone would be text on PostgreSQL.
+    return ["CAST(NULL AS INTEGER) AS counterparties_12m", "CAST(NULL AS TEXT) AS payment_text"]
+
+
+def composed() -> str:
+    """features_activity.sql: three monthly rows and the features of 3 and 6 months before."""
+    months = [
+        f"{_when('m.month_end = :month_end', m, k) if w == 1 else _value(m)} AS {m}_{w}m"
+        for m, k in FEATURE_MEASURES
+        for w in WINDOWS
+    ]
+    rows = _member(
+        ["m.client_id", *months, *_typed_tail()],
+        "mart_client_month AS m",
+        "m.month_end > :start_3m\n      AND m.month_end <= :month_end",
+    )
+    earlier = [
+        _member(
+            ["f.client_id", *(_carried(m, k, w, source) for m, k in FEATURE_MEASURES for w in WINDOWS), "NULL", "NULL"],
+            "mart_client_features AS f",
+            f"f.month_end = :start_{source}m",
+        )
+        for source in (3, 6)
+    ]
+    return _insert(_COMPOSED_HEAD, [rows, *earlier, *_shared_members()])
+
+
+def direct() -> str:
+    """features_activity_direct.sql: the twelve monthly rows."""
+    months = [
+        f"{_value(m) if w == 12 else _when(f'm.month_end > :start_{w}m', m, k)} AS {m}_{w}m"
+        for m, k in FEATURE_MEASURES
+        for w in WINDOWS
+    ]
+    rows = _member(
+        ["m.client_id", *months, *_typed_tail()],
+        "mart_client_month AS m",
+        "m.month_end > :start_12m\n      AND m.month_end <= :month_end",
+    )
+    return _insert(_DIRECT_HEAD, [rows, *_shared_members()])
+
+
+def snapshot_read() -> str:
+    """snapshot_features.sql: the snapshot's features from the state columns."""
+    features = [f"f.balance_kop_{w}m * 1.0 / (100 * NULLIF(f.balance_n_{w}m, 0)) AS balance_avg_{w}m" for w in WINDOWS]
+    features += [f"f.{m}_kop_{w}m / 100.0 AS {m}_{w}m" for m in ("turnover_in", "turnover_out") for w in WINDOWS]
+    features.append("f.account_rows_12m AS account_months_12m")
+    for d in ("in", "out"):
+        features += [f"f.pay_{d}_cnt_{w}m AS pay_{d}_cnt_{w}m" for w in WINDOWS]
+        features += [f"f.pay_{d}_kop_{w}m / 100.0 AS pay_{d}_sum_{w}m" for w in WINDOWS]
+    features += ["f.pay_max_amount_12m AS pay_max_amount_12m", "f.counterparties_12m"]
+    features += [f"f.{m}_{w}m AS {m}_{w}m" for m in col.DIGITAL_STEMS for w in WINDOWS]
+    features.append("f.payment_text")
+    lines = [_READ_HEAD, "SELECT", "    f.client_id,"]
+    lines += [f"    {e}," for e in features[:-1]] + [f"    {features[-1]}"]
+    lines += [
+        "FROM mart_client_features AS f",
+        "WHERE f.month_end = :report_date",
+        "  AND f.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+FILES = {
+    "marts/features_activity.sql": composed,
+    "marts/features_activity_direct.sql": direct,
+    "marts/snapshot_features.sql": snapshot_read,
+}
+
+
+def main() -> None:
+    for name, render in FILES.items():
+        (ROOT / "sql" / name).write_text(render(), encoding="utf-8")
+        print(f"wrote sql/{name}")
+
+
+if __name__ == "__main__":
+    main()
