@@ -9,6 +9,7 @@ are what this writes.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,23 +100,24 @@ def _shared_members() -> list[list[str]]:
     return [counterparties, text]
 
 
-def _typed_tail() -> list[str]:
-    # The first member types the union's columns: NULL alone would be text on PostgreSQL.
-    return ["CAST(NULL AS INTEGER) AS counterparties_12m", "CAST(NULL AS TEXT) AS payment_text"]
+def _monthly_rows(column: Callable[[str, str, int], str], months: int) -> list[str]:
+    """The union's first member: the last ``months`` monthly rows, ``column(measure, kind, window)`` each.
+
+    It types the union's columns, so the text and counterparties are cast (NULL alone would be
+    text on PostgreSQL).
+    """
+    columns = [f"{column(m, k, w)} AS {m}_{w}m" for m, k in FEATURE_MEASURES for w in WINDOWS]
+    typed = ["CAST(NULL AS INTEGER) AS counterparties_12m", "CAST(NULL AS TEXT) AS payment_text"]
+    return _member(
+        ["m.client_id", *columns, *typed],
+        "mart_client_month AS m",
+        f"m.month_end > :start_{months}m\n      AND m.month_end <= :month_end",
+    )
 
 
 def composed() -> str:
     """features_activity.sql: three monthly rows and the features of 3 and 6 months before."""
-    months = [
-        f"{_when('m.month_end = :month_end', m, k) if w == 1 else _value(m)} AS {m}_{w}m"
-        for m, k in FEATURE_MEASURES
-        for w in WINDOWS
-    ]
-    rows = _member(
-        ["m.client_id", *months, *_typed_tail()],
-        "mart_client_month AS m",
-        "m.month_end > :start_3m\n      AND m.month_end <= :month_end",
-    )
+    rows = _monthly_rows(lambda m, k, w: _when("m.month_end = :month_end", m, k) if w == 1 else _value(m), 3)
     earlier = [
         _member(
             ["f.client_id", *(_carried(m, k, w, source) for m, k in FEATURE_MEASURES for w in WINDOWS), "NULL", "NULL"],
@@ -129,16 +131,7 @@ def composed() -> str:
 
 def direct() -> str:
     """features_activity_direct.sql: the twelve monthly rows."""
-    months = [
-        f"{_value(m) if w == 12 else _when(f'm.month_end > :start_{w}m', m, k)} AS {m}_{w}m"
-        for m, k in FEATURE_MEASURES
-        for w in WINDOWS
-    ]
-    rows = _member(
-        ["m.client_id", *months, *_typed_tail()],
-        "mart_client_month AS m",
-        "m.month_end > :start_12m\n      AND m.month_end <= :month_end",
-    )
+    rows = _monthly_rows(lambda m, k, w: _value(m) if w == 12 else _when(f"m.month_end > :start_{w}m", m, k), 12)
     return _insert(_DIRECT_HEAD, [rows, *_shared_members()])
 
 

@@ -25,7 +25,7 @@ from rko_model.errors import IncompleteDataError, WarehouseError
 from rko_model.settings import Settings
 from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
-from rko_model.warehouse.schema import mart_feature_months, mart_months
+from rko_model.warehouse.schema import mart_feature_months, mart_months, mart_source_values
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ def feature_months(engine: Engine | Connection, settings: Settings) -> list[dt.d
     return _registered(engine, settings, mart_feature_months.name, "marts/feature_months")
 
 
+def counted_months(engine: Engine | Connection, settings: Settings) -> list[dt.date]:
+    """The months whose out-of-bound source values the marts build counted (mart_source_values)."""
+    return _registered(engine, settings, mart_source_values.name, "marts/counted_months")
+
+
 def _registered(engine: Engine | Connection, settings: Settings, table: str, sql: str) -> list[dt.date]:
     try:
         if not sa.inspect(engine).has_table(table):
@@ -93,6 +98,11 @@ def missing_months(engine: Engine | Connection, settings: Settings, report_date:
     return missing
 
 
+def reads_features_mart(engine: Engine | Connection, settings: Settings, report_date: dt.date) -> bool:
+    """Whether a snapshot of ``report_date`` reads the features mart: the setting allows it and the month's is built."""
+    return settings.feature_source != "raw" and report_date in set(feature_months(engine, settings))
+
+
 def source_queries(engine: Engine, settings: Settings, report_date: dt.date) -> tuple[str, ...]:
     """The feature SQL files for a snapshot of ``report_date``, by the setting ``RKO_FEATURE_SOURCE``.
 
@@ -101,7 +111,7 @@ def source_queries(engine: Engine, settings: Settings, report_date: dt.date) -> 
     """
     if settings.feature_source == "raw":
         return RAW_SOURCE_QUERIES
-    if report_date in set(feature_months(engine, settings)):
+    if reads_features_mart(engine, settings, report_date):
         log.info("snapshot %s: features from the features mart", report_date)
         return MART_SOURCE_QUERIES
     if settings.feature_source == "marts":

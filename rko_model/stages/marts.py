@@ -44,7 +44,7 @@ from rko_model import columns as col
 from rko_model.common.dates import add_months, month_end, month_ends, parse_report_date
 from rko_model.errors import IncompleteDataError, InvalidInputError, WarehouseError
 from rko_model.settings import Settings
-from rko_model.stages.feature_source import built_months, feature_months, raw_months
+from rko_model.stages.feature_source import built_months, counted_months, feature_months, raw_months
 from rko_model.stages.source_values import source_bounds
 from rko_model.warehouse import schema
 from rko_model.warehouse.backends import backend_for
@@ -238,14 +238,6 @@ def count_source_values(engine: Engine, settings: Settings, month: dt.date) -> N
         ) from exc
 
 
-def counted_months(engine: Engine, settings: Settings) -> set[dt.date]:
-    """The months whose source-value counts are stored."""
-    if not sa_inspect(engine).has_table(schema.mart_source_values.name):
-        return set()
-    frame = read_frame(engine, backend_for(engine).load_sql(settings.sql_dir, "marts/counted_months"), {})
-    return {dt.date.fromisoformat(str(v)[:10]) for v in frame["month_end"]}
-
-
 def analyze_marts(engine: Engine) -> None:
     """VACUUM (ANALYZE) the marts after a build (PostgreSQL), for their index-only scans and fresh statistics.
 
@@ -425,7 +417,7 @@ def build_months(
             f"{built.account_rows:,d} account, {built.payment_rows:,d} payment and {built.digital_rows:,d} digital "
             f"rows, {'rebuilt' if built.replaced else 'built'} in {built.seconds:.1f} s"
         )
-    uncounted = sorted(set(built_months(engine, settings)) - counted_months(engine, settings))
+    uncounted = sorted(set(built_months(engine, settings)) - set(counted_months(engine, settings)))
     for month in uncounted:  # built by an earlier version: count them, so validation need not rescan
         count_source_values(engine, settings, month)
         report(f"source values {month.isoformat()}: counted")

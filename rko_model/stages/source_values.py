@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from rko_model import columns as col
 from rko_model.common.dates import add_months
 from rko_model.settings import Settings
-from rko_model.stages.feature_source import feature_months, raw_months, window_months
+from rko_model.stages.feature_source import raw_months, reads_features_mart, window_months
 from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.query import read_frame
 
@@ -66,10 +66,9 @@ def found_values(engine: Engine, settings: Settings, report_date: dt.date) -> pd
     window holds no counts (built by an earlier version), the raw tables are read after all.
     """
     backend, params = backend_for(engine), bound_params(report_date)
-    if settings.feature_source != "raw" and report_date in set(feature_months(engine, settings)):
+    if reads_features_mart(engine, settings, report_date):
         stored = read_frame(engine, backend.load_sql(settings.sql_dir, "marts/source_values"), params).iloc[0]
-        first = stored_window_start(engine, settings, report_date)
-        if int(stored["months"]) >= first:
+        if int(stored["months"]) >= _months_with_rows(engine, settings, report_date):
             clients = read_frame(engine, backend.load_sql(settings.sql_dir, "validation/source_values_clients"), params)
             return pd.concat([clients.iloc[0], stored.drop("months")])
         log.info(
@@ -78,7 +77,7 @@ def found_values(engine: Engine, settings: Settings, report_date: dt.date) -> pd
     return read_frame(engine, backend.load_sql(settings.sql_dir, "validation/source_values"), params).iloc[0]
 
 
-def stored_window_start(engine: Engine, settings: Settings, report_date: dt.date) -> int:
+def _months_with_rows(engine: Engine, settings: Settings, report_date: dt.date) -> int:
     """How many months of ``report_date``'s window hold raw rows, so must hold stored counts."""
     first, _ = raw_months(engine, settings)
     return sum(m >= first for m in window_months(report_date))
