@@ -22,20 +22,23 @@ WINDOWS = col.WINDOWS
 _NONE = {"count": "0", "sum": "NULL", "max": "NULL"}
 _AGG = {"count": "SUM", "sum": "SUM", "max": "MAX"}
 
-_COMPOSED_HEAD = """-- The features' window sums of report month month_end for every client with a row in
--- mart_client_month in its 12 months, composed instead of re-summing 12 monthly rows: the months
--- month_end, month_end - 1 and month_end - 2 (mart_client_month), the 3 months before them (the 3m
--- sums of the row of month_end - 3 months) and the 6 months before those (the 6m sums of the row of
--- month_end - 6 months). Sums of whole kopecks and counts are exact in any grouping, and SUM and MAX
--- skip NULL as the 12-month query does, so every figure equals the direct sum
--- (tests/stages/test_marts.py). A column that a row does not feed is 0 for counts and NULL for the
--- sums and maxima that are NULL without a value. The payment text and counterparties come from the
--- temporary table mart_build_text (features_text.sql) and the month's rows of the scratch table
+_COMPOSED_HEAD = """-- The features' window sums of report month month_end for every candidate client (the temporary
+-- table snapshot_eligible of the build: eligible at month_end before the OKVED exclusions, see
+-- features_candidates in rko_model/stages/marts.py), composed instead of re-summing 12 monthly rows:
+-- the months month_end, month_end - 1 and month_end - 2 (mart_client_month), the 3 months before
+-- them (the 3m sums of the row of month_end - 3 months) and the 6 months before those (the 6m sums
+-- of the row of month_end - 6 months). A candidate without a row in those earlier features (not a
+-- candidate then) has those months summed from its monthly rows instead. Sums of whole kopecks and
+-- counts are exact in any grouping, and SUM and MAX skip NULL as the 12-month query does, so every
+-- figure equals the direct sum (tests/stages/test_marts.py). A column that a row does not feed is 0
+-- for counts and NULL for the sums and maxima that are NULL without a value; a candidate without
+-- activity has a row of zeros. The payment text and counterparties come from the temporary table
+-- mart_build_text (features_text.sql) and the month's rows of the scratch table
 -- mart_build_counterparties (features_counterparties.sql).
 -- Written by scripts/features_sql.py."""
 
-_DIRECT_HEAD = """-- The features' window sums of report month month_end for every client with a row in
--- mart_client_month in its 12 months, summed directly from the twelve monthly rows: the build's
+_DIRECT_HEAD = """-- The features' window sums of report month month_end for every candidate client (the temporary
+-- table snapshot_eligible of the build), summed directly from the twelve monthly rows: the build's
 -- path when the features of 3 or 6 months before are not built (features_activity.sql composes
 -- them instead, reading five rows per client). Same columns and figures. The payment text and
 -- counterparties come from the temporary table mart_build_text and the month's rows of the scratch
@@ -53,10 +56,17 @@ def _columns() -> list[str]:
     return [f"{m}_{w}m" for m, _ in FEATURE_MEASURES for w in WINDOWS]
 
 
-def _member(exprs: list[str], source: str, where: str) -> list[str]:
+#: Every member reads the build's candidates only.
+_CANDIDATE = "IN (SELECT el.client_id FROM snapshot_eligible AS el)"
+
+
+def _member(exprs: list[str], source: str, where: str, candidates: bool = True) -> list[str]:
+    """One SELECT of the union; ``candidates``: restricted to the build's candidates (the build's own
+    temporary tables hold candidates only)."""
     lines = ["    SELECT"]
     lines += [f"        {e}," for e in exprs[:-1]] + [f"        {exprs[-1]}"]
-    return [*lines, f"    FROM {source}", f"    WHERE {where}"]
+    lines += [f"    FROM {source}", f"    WHERE {where}"]
+    return [*lines, f"      AND {source.rsplit(' ', 1)[-1]}.client_id {_CANDIDATE}"] if candidates else lines
 
 
 def _value(measure: str) -> str:
@@ -83,21 +93,34 @@ def _insert(head: str, members: list[list[str]]) -> str:
     lines += ["    MAX(u.counterparties_12m),", "    MAX(u.payment_text)", "FROM ("]
     for i, member in enumerate(members):
         lines += (["    UNION ALL"] if i else []) + member
-    lines += [") AS u", "GROUP BY u.client_id", "HAVING SUM(u.months_12m) > 0"]
+    lines += [") AS u", "GROUP BY u.client_id"]
     return "\n".join(lines) + "\n"
 
 
 def _shared_members() -> list[list[str]]:
+    """The counterparties, the text, and a row of zeros that gives a candidate without activity its row."""
     blank = [_NONE[k] for _, k in FEATURE_MEASURES for _ in WINDOWS]
     counterparties = _member(
         ["c.client_id", *blank, "c.counterparties_12m", "NULL"],
         "mart_build_counterparties AS c",
         "c.month_end = :month_end\n      AND c.counterparties_12m > 0",
+        candidates=False,
     )
     text = _member(
-        ["t.client_id", *blank, "NULL", "t.payment_text"], "mart_build_text AS t", "t.payment_text IS NOT NULL"
+        ["t.client_id", *blank, "NULL", "t.payment_text"],
+        "mart_build_text AS t",
+        "t.payment_text IS NOT NULL",
+        candidates=False,
     )
-    return [counterparties, text]
+    every = _member(
+        ["e.client_id", *blank, "0", "NULL"], "snapshot_eligible AS e", "e.client_id IS NOT NULL", candidates=False
+    )
+    return [counterparties, text, every]
+
+
+def _direct(measure: str, kind: str, window: int) -> str:
+    """A monthly row's value in ``window``: whether its month falls in it."""
+    return _value(measure) if window == 12 else _when(f"m.month_end > :start_{window}m", measure, kind)
 
 
 def _monthly_rows(column: Callable[[str, str, int], str], months: int) -> list[str]:
@@ -116,23 +139,36 @@ def _monthly_rows(column: Callable[[str, str, int], str], months: int) -> list[s
 
 
 def composed() -> str:
-    """features_activity.sql: three monthly rows and the features of 3 and 6 months before."""
+    """features_activity.sql: three monthly rows and the features of 3 and 6 months before.
+
+    A candidate missing from those features has their months summed from its monthly rows.
+    """
     rows = _monthly_rows(lambda m, k, w: _when("m.month_end = :month_end", m, k) if w == 1 else _value(m), 3)
-    earlier = [
-        _member(
-            ["f.client_id", *(_carried(m, k, w, source) for m, k in FEATURE_MEASURES for w in WINDOWS), "NULL", "NULL"],
-            "mart_client_features AS f",
-            f"f.month_end = :start_{source}m",
+    earlier, missing = [], []
+    for source, span in ((3, 6), (6, 12)):
+        carried = [_carried(m, k, w, source) for m, k in FEATURE_MEASURES for w in WINDOWS]
+        earlier.append(
+            _member(
+                ["f.client_id", *carried, "NULL", "NULL"],
+                "mart_client_features AS f",
+                f"f.month_end = :start_{source}m",
+            )
         )
-        for source in (3, 6)
-    ]
-    return _insert(_COMPOSED_HEAD, [rows, *earlier, *_shared_members()])
+        absent = f"(SELECT a.client_id FROM mart_client_features AS a WHERE a.month_end = :start_{source}m)"
+        missing.append(
+            _member(
+                ["m.client_id", *(_direct(m, k, w) for m, k in FEATURE_MEASURES for w in WINDOWS), "NULL", "NULL"],
+                "mart_client_month AS m",
+                f"m.month_end > :start_{span}m\n      AND m.month_end <= :start_{source}m"
+                f"\n      AND m.client_id NOT IN {absent}",
+            )
+        )
+    return _insert(_COMPOSED_HEAD, [rows, *earlier, *missing, *_shared_members()])
 
 
 def direct() -> str:
     """features_activity_direct.sql: the twelve monthly rows."""
-    rows = _monthly_rows(lambda m, k, w: _value(m) if w == 12 else _when(f"m.month_end > :start_{w}m", m, k), 12)
-    return _insert(_DIRECT_HEAD, [rows, *_shared_members()])
+    return _insert(_DIRECT_HEAD, [_monthly_rows(_direct, 12), *_shared_members()])
 
 
 def snapshot_read() -> str:

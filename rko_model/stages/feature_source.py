@@ -40,7 +40,9 @@ RAW_SOURCE_QUERIES = (
 
 #: The same features from the features mart, one row per client; products stay raw (a client's
 #: product events are few, and they are read as of the report date, not by month).
-MART_SOURCE_QUERIES = ("marts/snapshot_features", "snapshot/products")
+#: The features mart's query: one row per client the month's build held (its candidates).
+FEATURES_MART_QUERY = "marts/snapshot_features"
+MART_SOURCE_QUERIES = (FEATURES_MART_QUERY, "snapshot/products")
 
 #: Months a snapshot's features reach back (the longest window), all of which the marts must hold.
 WINDOW_MONTHS = max(col.WINDOWS)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from rko_model import columns as col
 from rko_model.common.dates import add_months, parse_report_date
 from rko_model.errors import IncompleteDataError
 from rko_model.settings import Settings
 from rko_model.stages.feature_source import source_queries
-from rko_model.stages.snapshot import data_end, eligible_clients, read_snapshot
-from rko_model.warehouse.backends import backend_for
-from rko_model.warehouse.query import read_frame
+from rko_model.stages.snapshot import data_end, eligible_reader, read_snapshot
+from rko_model.warehouse.readers import Reader
 
 
 def label_window(report_date: dt.date) -> tuple[dt.date, dt.date]:
@@ -43,16 +42,16 @@ def extract_labels(engine: Engine, report_date: dt.date | str, settings: Setting
     """
     report_date = parse_report_date(report_date)
     horizon_end = check_label_window(engine, settings, report_date)
-    with eligible_clients(engine, report_date, settings) as (conn, params):
-        return read_labels(conn, params, settings, report_date, horizon_end)
+    with eligible_reader(engine, report_date, settings) as (reader, params):
+        return read_labels(reader, params, settings, report_date, horizon_end)
 
 
 def read_labels(
-    conn: Connection, params: dict, settings: Settings, report_date: dt.date, horizon_end: dt.date
+    reader: Reader, params: dict, settings: Settings, report_date: dt.date, horizon_end: dt.date
 ) -> pd.DataFrame:
-    """Labels, read on a connection that holds ``snapshot_eligible``."""
-    sql = backend_for(conn).load_sql(settings.sql_dir, "labels")
-    frame = read_frame(conn, sql, {**params, "horizon_end": horizon_end}, {col.CLIENT_ID: "int", col.TARGET: "int"})
+    """Labels, read in a session that holds ``snapshot_eligible``."""
+    sql = reader.backend.load_sql(settings.sql_dir, "labels")
+    frame = reader.read_frame(sql, {**params, "horizon_end": horizon_end}, {col.CLIENT_ID: "int", col.TARGET: "int"})
     frame.insert(1, col.REPORT_DATE, pd.Timestamp(report_date))
     frame[col.REPORT_DATE] = frame[col.REPORT_DATE].astype("datetime64[s]")
     frame[col.TARGET] = frame[col.TARGET].astype("int8")
@@ -64,7 +63,7 @@ def extract_labelled_snapshot(engine: Engine, report_date: dt.date | str, settin
     report_date = parse_report_date(report_date)
     horizon_end = check_label_window(engine, settings, report_date)
     sources = source_queries(engine, settings, report_date)
-    with eligible_clients(engine, report_date, settings) as (conn, params):
-        frame = read_snapshot(conn, params, settings, report_date, sources)
-        labels = read_labels(conn, params, settings, report_date, horizon_end)
+    with eligible_reader(engine, report_date, settings) as (reader, params):
+        frame = read_snapshot(reader, params, settings, report_date, sources)
+        labels = read_labels(reader, params, settings, report_date, horizon_end)
     return frame.merge(labels[[col.CLIENT_ID, col.TARGET]], on=col.CLIENT_ID, how="left", validate="one_to_one")

@@ -42,9 +42,11 @@ from sqlalchemy.schema import DropIndex
 
 from rko_model import columns as col
 from rko_model.common.dates import add_months, month_end, month_ends, parse_report_date
+from rko_model.common.exclusions import OkvedExclusions
 from rko_model.errors import IncompleteDataError, InvalidInputError, WarehouseError
 from rko_model.settings import Settings
 from rko_model.stages.feature_source import built_months, counted_months, feature_months, raw_months
+from rko_model.stages.snapshot import snapshot_params
 from rko_model.stages.source_values import source_bounds
 from rko_model.warehouse import schema
 from rko_model.warehouse.backends import backend_for
@@ -123,6 +125,16 @@ def feature_params(month: dt.date) -> dict[str, object]:
         "text_start": add_months(month, -col.TEXT_WINDOW_MONTHS),
         "text_max_payments": col.TEXT_MAX_PAYMENTS,
     }
+
+
+def candidate_params(month: dt.date) -> dict[str, object]:
+    """The snapshot's eligibility at ``month`` without the OKVED exclusions: the features mart's clients.
+
+    A snapshot of the month scores a subset of them whatever the exclusions are set to; a
+    client the build did not hold (its attributes or products corrected since) sends that
+    snapshot to the raw tables (:func:`rko_model.stages.snapshot.read_snapshot`).
+    """
+    return snapshot_params(month, OkvedExclusions(classes=(), codes=()))
 
 
 def ensure_marts(conn: Connection) -> None:
@@ -273,13 +285,21 @@ def build_features(
     month = parse_report_date(month)
     started = time.perf_counter()
     backend = backend_for(engine)
-    params = feature_params(month)
+    params = {**candidate_params(month), **feature_params(month)}
     sql = lambda name: backend.load_sql(settings.sql_dir, name)  # noqa: E731
+
+    def candidates(conn: Connection, then: Callable[[], None]) -> None:
+        """``then``, with the month's candidates as ``snapshot_eligible`` (dropped afterwards: the
+        transaction commits, and a pooled connection must not keep it)."""
+        for name in ("snapshot/eligible", "snapshot/analyze_eligible"):
+            execute(conn, sql(name), params)
+        then()
+        execute(conn, sql("marts/drop_candidates"))
 
     def count_counterparties(conn: Connection) -> None:
         execute(conn, sql("marts/tune"))
         execute(conn, sql("marts/delete_build_counterparties"), params)
-        execute(conn, sql("marts/features_counterparties"), params)
+        candidates(conn, lambda: execute(conn, sql("marts/features_counterparties"), params))
 
     def count_beside() -> None:
         with engine.begin() as conn:  # its own transaction: the scratch rows are committed for the build to read
@@ -296,11 +316,17 @@ def build_features(
             beside = pool.submit(count_beside) if backend.parallel_reads else None
             if beside is None:
                 count_counterparties(conn)
-            execute(conn, sql("marts/features_text"), params)
-            if beside is not None:
-                beside.result()
-            activity = "marts/features_activity" if composed else "marts/features_activity_direct"
-            clients = execute(conn, sql(activity), params)
+            clients = 0
+
+            def text_and_sums() -> None:
+                nonlocal clients
+                execute(conn, sql("marts/features_text"), params)
+                if beside is not None:
+                    beside.result()
+                activity = "marts/features_activity" if composed else "marts/features_activity_direct"
+                clients = execute(conn, sql(activity), params)
+
+            candidates(conn, text_and_sums)
             execute(conn, sql("marts/delete_build_counterparties"), params)
             execute(conn, sql("marts/drop_build_text"))
             registered = {

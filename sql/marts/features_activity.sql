@@ -1,12 +1,15 @@
--- The features' window sums of report month month_end for every client with a row in
--- mart_client_month in its 12 months, composed instead of re-summing 12 monthly rows: the months
--- month_end, month_end - 1 and month_end - 2 (mart_client_month), the 3 months before them (the 3m
--- sums of the row of month_end - 3 months) and the 6 months before those (the 6m sums of the row of
--- month_end - 6 months). Sums of whole kopecks and counts are exact in any grouping, and SUM and MAX
--- skip NULL as the 12-month query does, so every figure equals the direct sum
--- (tests/stages/test_marts.py). A column that a row does not feed is 0 for counts and NULL for the
--- sums and maxima that are NULL without a value. The payment text and counterparties come from the
--- temporary table mart_build_text (features_text.sql) and the month's rows of the scratch table
+-- The features' window sums of report month month_end for every candidate client (the temporary
+-- table snapshot_eligible of the build: eligible at month_end before the OKVED exclusions, see
+-- features_candidates in rko_model/stages/marts.py), composed instead of re-summing 12 monthly rows:
+-- the months month_end, month_end - 1 and month_end - 2 (mart_client_month), the 3 months before
+-- them (the 3m sums of the row of month_end - 3 months) and the 6 months before those (the 6m sums
+-- of the row of month_end - 6 months). A candidate without a row in those earlier features (not a
+-- candidate then) has those months summed from its monthly rows instead. Sums of whole kopecks and
+-- counts are exact in any grouping, and SUM and MAX skip NULL as the 12-month query does, so every
+-- figure equals the direct sum (tests/stages/test_marts.py). A column that a row does not feed is 0
+-- for counts and NULL for the sums and maxima that are NULL without a value; a candidate without
+-- activity has a row of zeros. The payment text and counterparties come from the temporary table
+-- mart_build_text (features_text.sql) and the month's rows of the scratch table
 -- mart_build_counterparties (features_counterparties.sql).
 -- Written by scripts/features_sql.py.
 INSERT INTO mart_client_features (
@@ -116,6 +119,7 @@ FROM (
     FROM mart_client_month AS m
     WHERE m.month_end > :start_3m
       AND m.month_end <= :month_end
+      AND m.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
     UNION ALL
     SELECT
         f.client_id,
@@ -183,6 +187,7 @@ FROM (
         NULL
     FROM mart_client_features AS f
     WHERE f.month_end = :start_3m
+      AND f.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
     UNION ALL
     SELECT
         f.client_id,
@@ -250,6 +255,147 @@ FROM (
         NULL
     FROM mart_client_features AS f
     WHERE f.month_end = :start_6m
+      AND f.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
+    UNION ALL
+    SELECT
+        m.client_id,
+        CASE WHEN m.month_end > :start_1m THEN 1 ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN 1 ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN 1 ELSE 0 END,
+        1,
+        CASE WHEN m.month_end > :start_1m THEN m.account_rows ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.account_rows ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.account_rows ELSE 0 END,
+        m.account_rows,
+        CASE WHEN m.month_end > :start_1m THEN m.balance_kop END,
+        CASE WHEN m.month_end > :start_3m THEN m.balance_kop END,
+        CASE WHEN m.month_end > :start_6m THEN m.balance_kop END,
+        m.balance_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.balance_n ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.balance_n ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.balance_n ELSE 0 END,
+        m.balance_n,
+        CASE WHEN m.month_end > :start_1m THEN m.turnover_in_kop END,
+        CASE WHEN m.month_end > :start_3m THEN m.turnover_in_kop END,
+        CASE WHEN m.month_end > :start_6m THEN m.turnover_in_kop END,
+        m.turnover_in_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.turnover_out_kop END,
+        CASE WHEN m.month_end > :start_3m THEN m.turnover_out_kop END,
+        CASE WHEN m.month_end > :start_6m THEN m.turnover_out_kop END,
+        m.turnover_out_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_in_cnt ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_in_cnt ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_in_cnt ELSE 0 END,
+        m.pay_in_cnt,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_in_kop ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_in_kop ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_in_kop ELSE 0 END,
+        m.pay_in_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_out_cnt ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_out_cnt ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_out_cnt ELSE 0 END,
+        m.pay_out_cnt,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_out_kop ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_out_kop ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_out_kop ELSE 0 END,
+        m.pay_out_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_max_amount END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_max_amount END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_max_amount END,
+        m.pay_max_amount,
+        CASE WHEN m.month_end > :start_1m THEN m.app_sessions ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.app_sessions ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.app_sessions ELSE 0 END,
+        m.app_sessions,
+        CASE WHEN m.month_end > :start_1m THEN m.web_sessions ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.web_sessions ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.web_sessions ELSE 0 END,
+        m.web_sessions,
+        CASE WHEN m.month_end > :start_1m THEN m.banner_views ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.banner_views ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.banner_views ELSE 0 END,
+        m.banner_views,
+        CASE WHEN m.month_end > :start_1m THEN m.banner_clicks ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.banner_clicks ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.banner_clicks ELSE 0 END,
+        m.banner_clicks,
+        NULL,
+        NULL
+    FROM mart_client_month AS m
+    WHERE m.month_end > :start_6m
+      AND m.month_end <= :start_3m
+      AND m.client_id NOT IN (SELECT a.client_id FROM mart_client_features AS a WHERE a.month_end = :start_3m)
+      AND m.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
+    UNION ALL
+    SELECT
+        m.client_id,
+        CASE WHEN m.month_end > :start_1m THEN 1 ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN 1 ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN 1 ELSE 0 END,
+        1,
+        CASE WHEN m.month_end > :start_1m THEN m.account_rows ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.account_rows ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.account_rows ELSE 0 END,
+        m.account_rows,
+        CASE WHEN m.month_end > :start_1m THEN m.balance_kop END,
+        CASE WHEN m.month_end > :start_3m THEN m.balance_kop END,
+        CASE WHEN m.month_end > :start_6m THEN m.balance_kop END,
+        m.balance_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.balance_n ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.balance_n ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.balance_n ELSE 0 END,
+        m.balance_n,
+        CASE WHEN m.month_end > :start_1m THEN m.turnover_in_kop END,
+        CASE WHEN m.month_end > :start_3m THEN m.turnover_in_kop END,
+        CASE WHEN m.month_end > :start_6m THEN m.turnover_in_kop END,
+        m.turnover_in_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.turnover_out_kop END,
+        CASE WHEN m.month_end > :start_3m THEN m.turnover_out_kop END,
+        CASE WHEN m.month_end > :start_6m THEN m.turnover_out_kop END,
+        m.turnover_out_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_in_cnt ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_in_cnt ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_in_cnt ELSE 0 END,
+        m.pay_in_cnt,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_in_kop ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_in_kop ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_in_kop ELSE 0 END,
+        m.pay_in_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_out_cnt ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_out_cnt ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_out_cnt ELSE 0 END,
+        m.pay_out_cnt,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_out_kop ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_out_kop ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_out_kop ELSE 0 END,
+        m.pay_out_kop,
+        CASE WHEN m.month_end > :start_1m THEN m.pay_max_amount END,
+        CASE WHEN m.month_end > :start_3m THEN m.pay_max_amount END,
+        CASE WHEN m.month_end > :start_6m THEN m.pay_max_amount END,
+        m.pay_max_amount,
+        CASE WHEN m.month_end > :start_1m THEN m.app_sessions ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.app_sessions ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.app_sessions ELSE 0 END,
+        m.app_sessions,
+        CASE WHEN m.month_end > :start_1m THEN m.web_sessions ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.web_sessions ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.web_sessions ELSE 0 END,
+        m.web_sessions,
+        CASE WHEN m.month_end > :start_1m THEN m.banner_views ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.banner_views ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.banner_views ELSE 0 END,
+        m.banner_views,
+        CASE WHEN m.month_end > :start_1m THEN m.banner_clicks ELSE 0 END,
+        CASE WHEN m.month_end > :start_3m THEN m.banner_clicks ELSE 0 END,
+        CASE WHEN m.month_end > :start_6m THEN m.banner_clicks ELSE 0 END,
+        m.banner_clicks,
+        NULL,
+        NULL
+    FROM mart_client_month AS m
+    WHERE m.month_end > :start_12m
+      AND m.month_end <= :start_6m
+      AND m.client_id NOT IN (SELECT a.client_id FROM mart_client_features AS a WHERE a.month_end = :start_6m)
+      AND m.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
     UNION ALL
     SELECT
         c.client_id,
@@ -385,6 +531,72 @@ FROM (
         t.payment_text
     FROM mart_build_text AS t
     WHERE t.payment_text IS NOT NULL
+    UNION ALL
+    SELECT
+        e.client_id,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        0,
+        0,
+        0,
+        0,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        NULL
+    FROM snapshot_eligible AS e
+    WHERE e.client_id IS NOT NULL
 ) AS u
 GROUP BY u.client_id
-HAVING SUM(u.months_12m) > 0

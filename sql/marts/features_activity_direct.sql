@@ -1,5 +1,5 @@
--- The features' window sums of report month month_end for every client with a row in
--- mart_client_month in its 12 months, summed directly from the twelve monthly rows: the build's
+-- The features' window sums of report month month_end for every candidate client (the temporary
+-- table snapshot_eligible of the build), summed directly from the twelve monthly rows: the build's
 -- path when the features of 3 or 6 months before are not built (features_activity.sql composes
 -- them instead, reading five rows per client). Same columns and figures. The payment text and
 -- counterparties come from the temporary table mart_build_text and the month's rows of the scratch
@@ -112,6 +112,7 @@ FROM (
     FROM mart_client_month AS m
     WHERE m.month_end > :start_12m
       AND m.month_end <= :month_end
+      AND m.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
     UNION ALL
     SELECT
         c.client_id,
@@ -247,6 +248,72 @@ FROM (
         t.payment_text
     FROM mart_build_text AS t
     WHERE t.payment_text IS NOT NULL
+    UNION ALL
+    SELECT
+        e.client_id,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        0,
+        0,
+        0,
+        0,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        NULL,
+        NULL,
+        NULL,
+        NULL,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        NULL
+    FROM snapshot_eligible AS e
+    WHERE e.client_id IS NOT NULL
 ) AS u
 GROUP BY u.client_id
-HAVING SUM(u.months_12m) > 0

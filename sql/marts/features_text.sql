@@ -1,7 +1,8 @@
--- Every client's payment text of month_end: the purposes of the newest text_max_payments payments
--- dated in (text_start, month_end], newest first (payment date, then payment id), from the monthly
--- newest purposes of mart_payment_text_month; as the temporary table mart_build_text that
--- features_activity.sql folds into the month's features. The same field as
+-- Every candidate client's payment text of month_end (the build's snapshot_eligible): the
+-- purposes of the newest text_max_payments payments dated in (text_start, month_end], newest
+-- first (payment date, then payment id), from the monthly newest purposes of
+-- mart_payment_text_month; as the temporary table mart_build_text that features_activity.sql
+-- folds into the month's features. The same field as
 -- sql/snapshot/payment_text.sql.
 CREATE TEMPORARY TABLE mart_build_text AS
 SELECT
@@ -19,6 +20,7 @@ FROM (
     FROM mart_payment_text_month AS t
     WHERE t.month_end > :text_start
       AND t.month_end <= :month_end
+      AND t.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
 ) AS r
 WHERE r.rn <= :text_max_payments
 GROUP BY r.client_id

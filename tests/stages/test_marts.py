@@ -123,6 +123,84 @@ def test_composed_features_equal_features_summed_from_twelve_months(tiny: tuple[
         pd.testing.assert_frame_equal(_features(engine, month), composed, check_exact=True)
 
 
+def _holders_of_rko(engine: Engine, month: dt.date) -> set[int]:
+    events = table(engine, "product_events")
+    events = events[events["product"] == col.RKO_PRODUCT]
+    at = pd.Timestamp(month)
+    held = (events["open_date"] <= at) & (events["close_date"].isna() | (events["close_date"] > at))
+    return set(events.loc[held, col.CLIENT_ID])
+
+
+def test_the_features_mart_holds_the_months_candidates_with_or_without_activity(
+    tiny: tuple[Engine, Settings], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Every client a snapshot of the month may score (eligible before the OKVED exclusions) has its row, and
+    only they: the clients holding RKO are never scored, so their features are not built."""
+    engine, settings = tiny
+    quiet = _empty_a_month_and_a_client(engine, settings)
+    latest = REPORT_DATES[-1]
+    build_months(engine, settings, [latest])
+    none = tmp_path / "no_exclusions.txt"
+    none.write_text("\n", encoding="utf-8")
+    everyone = set(extract_snapshot(engine, latest, replace(_raw(settings), okved_exclusions_path=none))[col.CLIENT_ID])
+    scored = set(extract_snapshot(engine, latest, _raw(settings))[col.CLIENT_ID])
+    held = set(_features(engine, latest)[col.CLIENT_ID])
+    assert held == everyone and scored <= held and quiet in held
+    holders = _holders_of_rko(engine, latest)
+    assert holders and not holders & held
+
+
+def test_a_client_who_was_not_a_candidate_three_and_six_months_before_is_composed_exactly(
+    tiny: tuple[Engine, Settings],
+) -> None:
+    """A client who held RKO until a month before R is missing from the features of R - 3 and R - 6: its
+    months there are summed from its monthly rows, and the composed row equals the direct sum."""
+    engine, settings = tiny
+    latest = REPORT_DATES[-1]
+    frame = extract_snapshot(engine, latest, _raw(settings))
+    active = frame.loc[(frame["pay_in_cnt_12m"] > 0) & (frame["account_months_12m"] == 12), col.CLIENT_ID]
+    client = int(active.iloc[0])
+    opened, closed = add_months(latest, -11), add_months(latest, -1)
+    insert(
+        engine,
+        "product_events",
+        [{"client_id": client, "product": col.RKO_PRODUCT, "open_date": opened, "close_date": closed}],
+    )
+    months = plan_months(engine, settings)
+    assert plan_builds(engine, settings, months).composed >= {latest}
+    build_months(engine, settings, months)
+    for before in (3, 6):
+        assert client not in set(_features(engine, add_months(latest, -before))[col.CLIENT_ID])
+    composed = _features(engine, latest)
+    assert client in set(composed[col.CLIENT_ID])
+    build_features(engine, settings, latest, composed=False)
+    pd.testing.assert_frame_equal(_features(engine, latest), composed, check_exact=True)
+    _assert_same(engine, settings, latest)
+
+
+def test_an_eligible_client_the_build_did_not_hold_sends_the_snapshot_to_the_raw_tables(
+    tiny: tuple[Engine, Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A correction after the build (RKO accounts closed earlier than recorded) makes clients eligible that
+    the month's features do not hold: the snapshot reads the raw tables for them, and is still the raw one."""
+    engine, settings = tiny
+    latest = REPORT_DATES[-1]
+    build_months(engine, settings, [latest])
+    holders = _holders_of_rko(engine, latest)
+    run(
+        engine,
+        "UPDATE product_events SET close_date = :at WHERE product = :rko AND open_date <= :at "
+        "AND (close_date IS NULL OR close_date > :at)",
+        at=latest,
+        rko=col.RKO_PRODUCT,
+    )
+    assert source_queries(engine, settings, latest) == MART_SOURCE_QUERIES  # still registered
+    with caplog.at_level("WARNING", logger="rko_model.stages.snapshot"):
+        frame = _assert_same(engine, settings, latest)
+    assert holders & set(frame[col.CLIENT_ID])
+    assert "the features mart lacks" in caplog.text and "rko marts build --month 2026-10-31" in caplog.text
+
+
 def test_a_month_without_its_features_reads_the_raw_tables_and_building_it_covers_it(
     tiny: tuple[Engine, Settings],
 ) -> None:

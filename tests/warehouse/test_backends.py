@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from rko_model.errors import ConfigError, MonthBusyError
+from rko_model.errors import ConfigError, MonthBusyError, WarehouseError
 from rko_model.settings import PROJECT_ROOT, Settings
 from rko_model.warehouse.backends import BACKENDS, backend_for
 from rko_model.warehouse.backends.base import WarehouseBackend
@@ -29,6 +29,7 @@ from rko_model.warehouse.backends.support import POSTGRES_LOOKALIKES, refuse_pos
 from rko_model.warehouse.engine import make_engine
 from rko_model.warehouse.list_columns import PILOT_COLUMN_NAMES
 from rko_model.warehouse.query import coerce, read_frame
+from rko_model.warehouse.readers import connection_reader, open_reader
 from rko_model.warehouse.staging import ensure_tables, make_staging_engine, read_published
 from rko_model.warehouse.staging_tables import realised_performance
 from tests.conftest import POSTGRES_URL
@@ -155,6 +156,33 @@ def test_a_fast_read_of_no_rows_keeps_the_columns(loaded: Engine, backend: Wareh
     with loaded.connect() as conn:
         frame = backend.read_frame(conn, sql, {"low": 0}, {"client_id": "int", "segment": "str"})
     assert frame.empty and list(frame.columns) == ["client_id", "segment"]
+
+
+def test_a_reading_session_reads_what_a_connection_reads(loaded: Engine, backend: WarehouseBackend) -> None:
+    """The backend's session (ADBC on PostgreSQL) reads what the portable path reads, temporary tables included."""
+    sql = (
+        "SELECT m.client_id, m.amount, m.segment, m.month_end, m.amount * 2 AS doubled, "
+        "CASE WHEN m.client_id % 5 = 0 THEN '' ELSE m.segment END AS maybe_empty "
+        "FROM contract_mixed AS m JOIN picked AS p ON p.client_id = m.client_id "
+        "WHERE m.month_end = :month AND m.client_id NOT IN :skipped ORDER BY m.client_id"
+    )
+    kinds = {**KINDS, "doubled": "float", "maybe_empty": "str"}
+    params = {"month": MONTH, "skipped": [2, 4, 6]}
+    picked = "CREATE TEMPORARY TABLE picked AS SELECT client_id FROM contract_mixed WHERE client_id <= :top"
+    frames = []
+    for session in (open_reader, connection_reader):
+        with session(loaded) as reader:  # type: ignore[operator]
+            reader.execute(picked, {"top": 150})
+            assert reader.has_table("contract_mixed") and not reader.has_table("no_such_table")
+            frames.append(reader.read_frame(sql, params, kinds))  # type: ignore[arg-type]
+            assert reader.explain(sql, params)  # planned with the temporary table, not run
+            empty = reader.read_frame("SELECT client_id, segment FROM contract_mixed WHERE client_id < 0", {}, KINDS)
+            assert empty.empty and list(empty.columns) == ["client_id", "segment"]
+    fast, portable = frames
+    assert len(fast) == 72 and fast["segment"].isna().any() and fast["maybe_empty"].isna().any()
+    pd.testing.assert_frame_equal(fast, portable)
+    with open_reader(loaded) as reader, pytest.raises(WarehouseError, match="picked"):  # went with the session
+        reader.read_frame("SELECT client_id FROM picked", {}, {"client_id": "int"})
 
 
 def test_bulk_insert_round_trips(loaded: Engine, backend: WarehouseBackend) -> None:

@@ -131,6 +131,12 @@ class PostgreSQLBackend(WarehouseBackend):
         finally:
             cursor.close()
 
+    def open_reader(self, engine: Engine):  # type: ignore[no-untyped-def]
+        """An ADBC session: wide results cross as binary COPY into Arrow (``_arrow.py``)."""
+        from rko_model.warehouse.backends._arrow import arrow_reader  # ADBC is imported by readers only
+
+        return arrow_reader(engine)
+
     def bulk_insert(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:
         """``COPY ... FROM STDIN``: binary for all-numeric null-free frames, CSV otherwise."""
         formats = binary_formats(table, frame)

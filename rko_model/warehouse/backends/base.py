@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 from sqlalchemy import Table
@@ -27,6 +27,9 @@ from sqlalchemy.engine import URL, Connection, Engine
 from rko_model.errors import MonthBusyError
 from rko_model.warehouse.binding import Params
 from rko_model.warehouse.sqlfiles import load_sql
+
+if TYPE_CHECKING:
+    from rko_model.warehouse.readers import Reader
 
 
 class WarehouseBackend(ABC):
@@ -78,6 +81,17 @@ class WarehouseBackend(ABC):
 
         ``kinds`` may guide the parsing (text stays text); the caller coerces the columns afterwards.
         """
+
+    def open_reader(self, engine: Engine) -> AbstractContextManager[Reader]:
+        """A session that runs statements and reads queries against its own temporary tables.
+
+        The portable one is a SQLAlchemy connection whose transaction is rolled back at the
+        end; a backend with a faster transport for wide results returns its own
+        (:mod:`rko_model.warehouse.readers`).
+        """
+        from rko_model.warehouse.readers import connection_reader  # the readers use the backends
+
+        return connection_reader(engine)
 
     @abstractmethod
     def bulk_insert(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:

@@ -1,0 +1,2 @@
+-- Nothing to tune on SQLite.
+SELECT 1
