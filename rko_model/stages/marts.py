@@ -313,6 +313,7 @@ def build_features(
             execute(conn, sql("marts/lock_marts"), {"lock_key": MARTS_LOCK_KEY})  # no other build runs now
             execute(conn, sql("marts/tune"))
             execute(conn, sql("marts/delete_features"), params)
+            execute(conn, sql("marts/analyze_features"))
             beside = pool.submit(count_beside) if backend.parallel_reads else None
             if beside is None:
                 count_counterparties(conn)
@@ -488,12 +489,20 @@ def corrected_months(engine: Engine, settings: Settings, months: Sequence[dt.dat
     if not months:
         return []
     recorded = _recorded_fingerprints(engine, settings)
+    checked = [m for m in months if m in recorded]
+    workers = CHECK_READERS if backend_for(engine).parallel_reads else 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="marts-check") as pool:
+        facts = list(pool.map(lambda month: month_facts(engine, settings, month), checked))
     changed = []
-    for month in months:
-        if month in recorded and fingerprint(month_facts(engine, settings, month)) != recorded[month]:
+    for month, found in zip(checked, facts, strict=True):
+        if fingerprint(found) != recorded[month]:
             log.warning("marts %s: the raw rows changed since the month was built (a late correction)", month)
             changed.append(month)
     return changed
+
+
+#: Months whose raw facts the correction check reads at once (PostgreSQL): each is a few range scans.
+CHECK_READERS = 2
 
 
 def _recorded_fingerprints(engine: Engine, settings: Settings) -> dict[dt.date, str]:

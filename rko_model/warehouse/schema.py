@@ -239,8 +239,9 @@ def _feature_column(measure: str, combine: str, window: int) -> Column:
     return Column(f"{measure}_{window}m", kind, nullable=combine != "count")
 
 
-# The second layer: one row per report month and client with any activity in the 12 months
-# ending at it, holding every windowed sum the snapshot's features are read from (windows of 1,
+# The second layer: one row per report month and candidate client (eligible at the month before
+# the OKVED exclusions: whom a snapshot of the month may score; zeros without activity), holding
+# every windowed sum the snapshot's features are read from (windows of 1,
 # 3, 6 and 12 months; sql/marts/snapshot_features.sql), the distinct counterparties and the payment
 # text. Built from the monthly marts when the month closes (sql/marts/features_*.sql): a 12-month
 # window is composed of three monthly rows and the 3m and 6m sums of the rows of 3 and 6 months
@@ -251,7 +252,7 @@ mart_client_features = Table(
     Column("month_end", Date, nullable=False, comment="the report month the row's windows end at"),
     Column("client_id", BigInteger, nullable=False),
     *(_feature_column(measure, combine, window) for measure, combine in FEATURE_MEASURES for window in (1, 3, 6, 12)),
-    Column("counterparties_12m", Integer, comment="distinct counterparties of the 12 months; NULL without any"),
+    Column("counterparties_12m", Integer, comment="distinct counterparties of the 12 months; 0 without any"),
     Column("payment_text", Text, comment="the newest purposes of the 3 months, newest first; NULL without any"),
     comment="per report month and client: the snapshot's windowed features, read in one row",
 )
