@@ -90,10 +90,15 @@ def _database_verdict(exc: BaseException) -> bool | None:
     if isinstance(exc, ArgumentError | NoSuchModuleError):
         return False
     original = exc.orig if isinstance(exc, DBAPIError) else exc
-    code = getattr(original, "pgcode", None) or getattr(getattr(original, "diag", None), "sqlstate", None)
+    code = (
+        getattr(original, "pgcode", None)
+        or getattr(getattr(original, "diag", None), "sqlstate", None)
+        or getattr(original, "sqlstate", None)  # ADBC, the snapshot's reading sessions
+    )
     is_driver_error = isinstance(original, sqlite3.Error) or type(original).__module__.split(".")[0] in (
         "psycopg2",
         "psycopg",
+        "adbc_driver_manager",
     )
     if not (is_driver_error or isinstance(exc, DBAPIError)):
         return None

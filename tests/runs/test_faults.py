@@ -7,6 +7,7 @@ import errno
 import sqlite3
 from pathlib import Path
 
+import adbc_driver_manager as adbc
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +17,8 @@ from rko_model.runs.faults import EXIT_PERMANENT, EXIT_TRANSIENT, describe, one_
 from rko_model.stages.source_values import SOURCE_BOUNDS, is_within_bound
 from rko_model.storage import atomic
 from rko_model.warehouse import schema
+
+INVALID, IO = adbc.AdbcStatusCode.INVALID_ARGUMENT, adbc.AdbcStatusCode.IO
 
 
 def _wrapped(cause: BaseException) -> WarehouseError:
@@ -40,6 +43,16 @@ def test_permanent_and_transient_faults() -> None:
     full = OSError(errno.ENOSPC, "No space left on device", "/data/x.parquet.partial")
     assert describe(full).message.startswith("cannot write or read /data/x.parquet.partial: No space left")
     assert describe(KeyError("a bug")) is None  # no rule: a bug keeps its traceback
+
+
+def test_the_reading_sessions_driver_errors_get_the_same_verdicts() -> None:
+    """ADBC (PostgreSQL's snapshot reads) names its SQLSTATE as ``sqlstate``: a broken query is permanent, a
+    dropped connection transient."""
+    broken = adbc.ProgrammingError("syntax error at or near SELEC", status_code=INVALID, sqlstate="42601")
+    assert not describe(_wrapped(broken)).transient
+    dropped = adbc.OperationalError("server closed the connection unexpectedly", status_code=IO, sqlstate="08006")
+    assert describe(_wrapped(dropped)).transient
+    assert describe(broken) is not None and describe(broken).exit_code == EXIT_PERMANENT  # unwrapped too
 
 
 def test_one_line_drops_newlines_and_background_links() -> None:

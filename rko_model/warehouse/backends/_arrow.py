@@ -58,34 +58,39 @@ class ArrowReader:
             cursor.close()
 
     def _run(self, sql: str, params: Params | None, *, copy: bool) -> adbc.Cursor:
+        """A cursor that ran ``sql``; the driver's error passes through, as SQLAlchemy's does on the other paths."""
         cursor = self.connection.cursor()
         cursor.adbc_statement.set_options(**{_USE_COPY: "true" if copy else "false"})
         try:
             cursor.execute(self._bound(sql, params))
-        except adbc_driver_manager.Error as exc:
+        except BaseException:
             cursor.close()
-            raise WarehouseError(f"query failed: {exc.__class__.__name__}: {exc}") from exc
+            raise
         return cursor
 
     def execute(self, sql: str, params: Params | None = None) -> None:
         self._run(sql, params, copy=False).close()
 
     def read_frame(self, sql: str, params: Params, kinds: Mapping[str, ColumnKind]) -> pd.DataFrame:
-        cursor = self._run(sql, params, copy=True)
         try:
-            table = cursor.fetch_arrow_table()
-        except adbc_driver_manager.Error as exc:
+            cursor = self._run(sql, params, copy=True)
+            try:
+                table = cursor.fetch_arrow_table()
+            finally:
+                cursor.close()
+        except adbc_driver_manager.Error as exc:  # as rko_model.warehouse.query.read_frame words it
             raise WarehouseError(f"query failed: {exc.__class__.__name__}: {exc}") from exc
-        finally:
-            cursor.close()
         return coerce(as_csv_would_read(table).to_pandas(), kinds)
 
     def explain(self, sql: str, params: Params) -> dict:
-        cursor = self._run("EXPLAIN (FORMAT JSON) " + sql, params, copy=False)  # EXPLAIN cannot run in COPY
         try:
-            document = cursor.fetchone()[0]  # type: ignore[index]
-        finally:
-            cursor.close()
+            cursor = self._run("EXPLAIN (FORMAT JSON) " + sql, params, copy=False)  # EXPLAIN cannot run in COPY
+            try:
+                document = cursor.fetchone()[0]  # type: ignore[index]
+            finally:
+                cursor.close()
+        except adbc_driver_manager.Error as exc:  # as rko_model.warehouse.query.explain words it
+            raise WarehouseError(f"could not plan a query: {exc.__class__.__name__}: {exc}") from exc
         return (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
 
     def has_table(self, name: str) -> bool:
