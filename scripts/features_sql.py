@@ -1,9 +1,9 @@
 """Write the features mart's wide SQL files from schema.FEATURE_MEASURES (the one place naming them).
 
-``sql/marts/features_activity.sql``, ``features_activity_direct.sql`` and ``snapshot_features.sql``
-name 60 window columns each; writing them by hand invites a missed column. Run after changing
-the measures: ``python scripts/features_sql.py``; ``tests/test_sql_files.py`` checks the files
-are what this writes.
+``sql/marts/features_sums.sql``, ``features_sums_direct.sql``, ``features_insert.sql`` and
+``snapshot_features.sql`` name 60 window columns each; writing them by hand invites a missed
+column. Run after changing the measures: ``python scripts/features_sql.py``;
+``tests/test_sql_files.py`` checks the files are what this writes.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _AGG = {"count": "SUM", "sum": "SUM", "max": "MAX"}
 
 _COMPOSED_HEAD = """-- The features' window sums of report month month_end for every candidate client (the temporary
 -- table snapshot_eligible of the build: eligible at month_end before the OKVED exclusions, see
--- features_candidates in rko_model/stages/marts.py), composed instead of re-summing 12 monthly rows:
+-- candidate_params in rko_model/stages/marts.py), composed instead of re-summing 12 monthly rows:
 -- the months month_end, month_end - 1 and month_end - 2 (mart_client_month), the 3 months before
 -- them (the 3m sums of the row of month_end - 3 months) and the 6 months before those (the 6m sums
 -- of the row of month_end - 6 months). A candidate without a row in those earlier features (not a
@@ -32,21 +32,26 @@ _COMPOSED_HEAD = """-- The features' window sums of report month month_end for e
 -- counts are exact in any grouping, and SUM and MAX skip NULL as the 12-month query does, so every
 -- figure equals the direct sum (tests/stages/test_marts.py). A column that a row does not feed is 0
 -- for counts and NULL for the sums and maxima that are NULL without a value; a candidate without
--- activity has a row of zeros. The payment text and counterparties come from the temporary table
--- mart_build_text (features_text.sql) and the month's rows of the scratch table
--- mart_build_counterparties (features_counterparties.sql).
+-- activity has a row of zeros. Into the temporary table mart_build_sums, which features_insert.sql
+-- joins to the counterparties and the text: the sums need not wait for the counterparties, which
+-- are counted beside them (rko_model/stages/marts.py: build_features).
 -- Written by scripts/features_sql.py."""
 
 _DIRECT_HEAD = """-- The features' window sums of report month month_end for every candidate client (the temporary
 -- table snapshot_eligible of the build), summed directly from the twelve monthly rows: the build's
--- path when the features of 3 or 6 months before are not built (features_activity.sql composes
--- them instead, reading five rows per client). Same columns and figures. The payment text and
--- counterparties come from the temporary table mart_build_text and the month's rows of the scratch
--- table mart_build_counterparties.
+-- path when the features of 3 or 6 months before are not built (features_sums.sql composes them
+-- instead, reading five rows per client). Same columns and figures, into the temporary table
+-- mart_build_sums.
+-- Written by scripts/features_sql.py."""
+
+_INSERT_HEAD = """-- The month's features: the window sums of every candidate (mart_build_sums: features_sums.sql or
+-- features_sums_direct.sql), its distinct counterparties of 12 months (the scratch table
+-- mart_build_counterparties: features_counterparties.sql; 0 without any) and its payment text (the
+-- temporary table mart_build_text: features_text.sql; NULL without any).
 -- Written by scripts/features_sql.py."""
 
 _READ_HEAD = """-- The account, payment, digital and text features of report_date for the eligible clients, read
--- from the features mart (mart_client_features, built when the month closed: features_activity.sql):
+-- from the features mart (mart_client_features, built when the month closed: features_insert.sql):
 -- the same figures as sql/snapshot/account.sql, payments.sql, payment_text.sql and digital.sql.
 -- Money was summed in kopecks; a balance average divides the sum by the count of balances.
 -- Written by scripts/features_sql.py."""
@@ -84,38 +89,21 @@ def _carried(measure: str, kind: str, window: int, source: int) -> str:
     return f"f.{measure}_{source}m" if window in feeds else _NONE[kind]
 
 
-def _insert(head: str, members: list[list[str]]) -> str:
-    cols = _columns()
-    lines = [head, "INSERT INTO mart_client_features (", "    month_end, client_id,"]
-    lines += [f"    {', '.join(cols[i : i + 4])}," for i in range(0, len(cols), 4)]
-    lines += ["    counterparties_12m, payment_text", ")", "SELECT", "    :month_end,", "    u.client_id,"]
-    lines += [f"    {', '.join(f'{_AGG[k]}(u.{m}_{w}m)' for w in WINDOWS)}," for m, k in FEATURE_MEASURES]
-    lines += ["    MAX(u.counterparties_12m),", "    MAX(u.payment_text)", "FROM ("]
+def _sums(head: str, members: list[list[str]]) -> str:
+    """The window sums of every candidate, as the temporary table mart_build_sums."""
+    lines = [head, "CREATE TEMPORARY TABLE mart_build_sums AS", "SELECT", "    u.client_id,"]
+    aggregates = [f"{_AGG[k]}(u.{m}_{w}m) AS {m}_{w}m" for m, k in FEATURE_MEASURES for w in WINDOWS]
+    lines += [f"    {a}," for a in aggregates[:-1]] + [f"    {aggregates[-1]}", "FROM ("]
     for i, member in enumerate(members):
         lines += (["    UNION ALL"] if i else []) + member
     lines += [") AS u", "GROUP BY u.client_id"]
     return "\n".join(lines) + "\n"
 
 
-def _shared_members() -> list[list[str]]:
-    """The counterparties, the text, and a row of zeros that gives a candidate without activity its row."""
+def _blank_member() -> list[str]:
+    """A row of zeros for every candidate: a candidate without activity has its row too."""
     blank = [_NONE[k] for _, k in FEATURE_MEASURES for _ in WINDOWS]
-    counterparties = _member(
-        ["c.client_id", *blank, "c.counterparties_12m", "NULL"],
-        "mart_build_counterparties AS c",
-        "c.month_end = :month_end\n      AND c.counterparties_12m > 0",
-        candidates=False,
-    )
-    text = _member(
-        ["t.client_id", *blank, "NULL", "t.payment_text"],
-        "mart_build_text AS t",
-        "t.payment_text IS NOT NULL",
-        candidates=False,
-    )
-    every = _member(
-        ["e.client_id", *blank, "0", "NULL"], "snapshot_eligible AS e", "e.client_id IS NOT NULL", candidates=False
-    )
-    return [counterparties, text, every]
+    return _member(["e.client_id", *blank], "snapshot_eligible AS e", "e.client_id IS NOT NULL", candidates=False)
 
 
 def _direct(measure: str, kind: str, window: int) -> str:
@@ -124,22 +112,17 @@ def _direct(measure: str, kind: str, window: int) -> str:
 
 
 def _monthly_rows(column: Callable[[str, str, int], str], months: int) -> list[str]:
-    """The union's first member: the last ``months`` monthly rows, ``column(measure, kind, window)`` each.
-
-    It types the union's columns, so the text and counterparties are cast (NULL alone would be
-    text on PostgreSQL).
-    """
+    """The union's first member: the last ``months`` monthly rows, ``column(measure, kind, window)`` each."""
     columns = [f"{column(m, k, w)} AS {m}_{w}m" for m, k in FEATURE_MEASURES for w in WINDOWS]
-    typed = ["CAST(NULL AS INTEGER) AS counterparties_12m", "CAST(NULL AS TEXT) AS payment_text"]
     return _member(
-        ["m.client_id", *columns, *typed],
+        ["m.client_id", *columns],
         "mart_client_month AS m",
         f"m.month_end > :start_{months}m\n      AND m.month_end <= :month_end",
     )
 
 
 def composed() -> str:
-    """features_activity.sql: three monthly rows and the features of 3 and 6 months before.
+    """features_sums.sql: three monthly rows and the features of 3 and 6 months before.
 
     A candidate missing from those features has their months summed from its monthly rows.
     """
@@ -148,27 +131,43 @@ def composed() -> str:
     for source, span in ((3, 6), (6, 12)):
         carried = [_carried(m, k, w, source) for m, k in FEATURE_MEASURES for w in WINDOWS]
         earlier.append(
-            _member(
-                ["f.client_id", *carried, "NULL", "NULL"],
-                "mart_client_features AS f",
-                f"f.month_end = :start_{source}m",
-            )
+            _member(["f.client_id", *carried], "mart_client_features AS f", f"f.month_end = :start_{source}m")
         )
         absent = f"(SELECT a.client_id FROM mart_client_features AS a WHERE a.month_end = :start_{source}m)"
         missing.append(
             _member(
-                ["m.client_id", *(_direct(m, k, w) for m, k in FEATURE_MEASURES for w in WINDOWS), "NULL", "NULL"],
+                ["m.client_id", *(_direct(m, k, w) for m, k in FEATURE_MEASURES for w in WINDOWS)],
                 "mart_client_month AS m",
                 f"m.month_end > :start_{span}m\n      AND m.month_end <= :start_{source}m"
                 f"\n      AND m.client_id NOT IN {absent}",
             )
         )
-    return _insert(_COMPOSED_HEAD, [rows, *earlier, *missing, *_shared_members()])
+    return _sums(_COMPOSED_HEAD, [rows, *earlier, *missing, _blank_member()])
 
 
 def direct() -> str:
-    """features_activity_direct.sql: the twelve monthly rows."""
-    return _insert(_DIRECT_HEAD, [_monthly_rows(_direct, 12), *_shared_members()])
+    """features_sums_direct.sql: the twelve monthly rows."""
+    return _sums(_DIRECT_HEAD, [_monthly_rows(_direct, 12), _blank_member()])
+
+
+def insert() -> str:
+    """features_insert.sql: the sums, the counterparties and the text, one row per candidate."""
+    cols = _columns()
+    lines = [_INSERT_HEAD, "INSERT INTO mart_client_features (", "    month_end, client_id,"]
+    lines += [f"    {', '.join(cols[i : i + 4])}," for i in range(0, len(cols), 4)]
+    lines += ["    counterparties_12m, payment_text", ")", "SELECT", "    :month_end,", "    s.client_id,"]
+    lines += [f"    {', '.join(f's.{c}' for c in cols[i : i + 4])}," for i in range(0, len(cols), 4)]
+    lines += [
+        "    COALESCE(c.counterparties_12m, 0),",
+        "    t.payment_text",
+        "FROM mart_build_sums AS s",
+        "LEFT JOIN mart_build_counterparties AS c",
+        "    ON c.month_end = :month_end",
+        "   AND c.client_id = s.client_id",
+        "LEFT JOIN mart_build_text AS t",
+        "    ON t.client_id = s.client_id",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def snapshot_read() -> str:
@@ -193,8 +192,9 @@ def snapshot_read() -> str:
 
 
 FILES = {
-    "marts/features_activity.sql": composed,
-    "marts/features_activity_direct.sql": direct,
+    "marts/features_sums.sql": composed,
+    "marts/features_sums_direct.sql": direct,
+    "marts/features_insert.sql": insert,
     "marts/snapshot_features.sql": snapshot_read,
 }
 

@@ -276,11 +276,12 @@ def build_features(
     Reads the monthly marts of the month's 12-month window (:func:`plan_builds` sees that they
     are built). ``composed``: the 12 months are composed of the month's last three monthly rows
     and the features of 3 and 6 months before (built and current); otherwise summed from the
-    twelve monthly rows. Where the backend reads in parallel (PostgreSQL), the distinct
-    counterparties, the build's longest part, are counted on a second connection into a scratch
-    table while this one computes the text and the sums; snapshots never read the scratch table,
-    and the month's features appear, complete, when this transaction commits. Returns the rows
-    written and the seconds.
+    twelve monthly rows. The month's candidates (:func:`candidate_params`) get a row each. Where
+    the backend reads in parallel (PostgreSQL), the distinct counterparties, the build's longest
+    part, are counted on a second connection into a scratch table while this one computes the
+    text and the sums into temporary tables; one insert then joins the three. Snapshots never read
+    the scratch table, and the month's features appear, complete, when this transaction commits.
+    Returns the rows written and the seconds.
     """
     month = parse_report_date(month)
     started = time.perf_counter()
@@ -319,17 +320,18 @@ def build_features(
                 count_counterparties(conn)
             clients = 0
 
-            def text_and_sums() -> None:
+            def text_and_sums() -> None:  # beside the counterparties; the insert joins all three
                 nonlocal clients
                 execute(conn, sql("marts/features_text"), params)
+                execute(conn, sql("marts/features_sums" if composed else "marts/features_sums_direct"), params)
                 if beside is not None:
                     beside.result()
-                activity = "marts/features_activity" if composed else "marts/features_activity_direct"
-                clients = execute(conn, sql(activity), params)
+                clients = execute(conn, sql("marts/features_insert"), params)
 
             candidates(conn, text_and_sums)
             execute(conn, sql("marts/delete_build_counterparties"), params)
             execute(conn, sql("marts/drop_build_text"))
+            execute(conn, sql("marts/drop_build_sums"))
             registered = {
                 "month_end": month,
                 "built_at": dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),

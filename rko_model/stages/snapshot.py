@@ -223,8 +223,8 @@ def read_snapshot(
         if missing:
             log.warning(
                 "snapshot %s: the features mart lacks %d of the eligible clients (their attributes or products "
-                "were corrected after the month's build, or an earlier version built it): their part is read from "
-                "the raw tables; `rko marts build --month %s` rebuilds the month",
+                "were corrected after the month's build, or an earlier version built it): these clients' features "
+                "are read from the raw tables; `rko marts build --month %s` rebuilds the month",
                 report_date,
                 missing,
                 report_date.isoformat(),

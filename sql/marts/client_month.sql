@@ -1,6 +1,6 @@
 -- The month's row of mart_client_month for every client with an account, payment or digital row
 -- dated in (month_start, month_end]: what every windowed account, payment and digital feature of
--- the features mart is composed from (sql/marts/features_activity.sql). The month's payments come from
+-- the features mart is composed from (sql/marts/features_sums.sql). The month's payments come from
 -- the temporary table mart_month_payments (sql/marts/month_payments.sql). Money is summed in whole kopecks
 -- (whole numbers in doubles: exact in any order and grouping, and fast to add).
 INSERT INTO mart_client_month (

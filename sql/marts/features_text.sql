@@ -1,8 +1,8 @@
 -- Every candidate client's payment text of month_end (the build's snapshot_eligible): the
 -- purposes of the newest text_max_payments payments dated in (text_start, month_end], newest
 -- first (payment date, then payment id), from the monthly newest purposes of
--- mart_payment_text_month; as the temporary table mart_build_text that features_activity.sql
--- folds into the month's features. The same field as
+-- mart_payment_text_month; as the temporary table mart_build_text that features_insert.sql
+-- joins to the month's features. The same field as
 -- sql/snapshot/payment_text.sql.
 CREATE TEMPORARY TABLE mart_build_text AS
 SELECT

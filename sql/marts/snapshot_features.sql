@@ -1,5 +1,5 @@
 -- The account, payment, digital and text features of report_date for the eligible clients, read
--- from the features mart (mart_client_features, built when the month closed: features_activity.sql):
+-- from the features mart (mart_client_features, built when the month closed: features_insert.sql):
 -- the same figures as sql/snapshot/account.sql, payments.sql, payment_text.sql and digital.sql.
 -- Money was summed in kopecks; a balance average divides the sum by the count of balances.
 -- Written by scripts/features_sql.py.

@@ -1,6 +1,6 @@
 -- The features' window sums of report month month_end for every candidate client (the temporary
 -- table snapshot_eligible of the build: eligible at month_end before the OKVED exclusions, see
--- features_candidates in rko_model/stages/marts.py), composed instead of re-summing 12 monthly rows:
+-- candidate_params in rko_model/stages/marts.py), composed instead of re-summing 12 monthly rows:
 -- the months month_end, month_end - 1 and month_end - 2 (mart_client_month), the 3 months before
 -- them (the 3m sums of the row of month_end - 3 months) and the 6 months before those (the 6m sums
 -- of the row of month_end - 6 months). A candidate without a row in those earlier features (not a
@@ -8,49 +8,73 @@
 -- counts are exact in any grouping, and SUM and MAX skip NULL as the 12-month query does, so every
 -- figure equals the direct sum (tests/stages/test_marts.py). A column that a row does not feed is 0
 -- for counts and NULL for the sums and maxima that are NULL without a value; a candidate without
--- activity has a row of zeros. The payment text and counterparties come from the temporary table
--- mart_build_text (features_text.sql) and the month's rows of the scratch table
--- mart_build_counterparties (features_counterparties.sql).
+-- activity has a row of zeros. Into the temporary table mart_build_sums, which features_insert.sql
+-- joins to the counterparties and the text: the sums need not wait for the counterparties, which
+-- are counted beside them (rko_model/stages/marts.py: build_features).
 -- Written by scripts/features_sql.py.
-INSERT INTO mart_client_features (
-    month_end, client_id,
-    months_1m, months_3m, months_6m, months_12m,
-    account_rows_1m, account_rows_3m, account_rows_6m, account_rows_12m,
-    balance_kop_1m, balance_kop_3m, balance_kop_6m, balance_kop_12m,
-    balance_n_1m, balance_n_3m, balance_n_6m, balance_n_12m,
-    turnover_in_kop_1m, turnover_in_kop_3m, turnover_in_kop_6m, turnover_in_kop_12m,
-    turnover_out_kop_1m, turnover_out_kop_3m, turnover_out_kop_6m, turnover_out_kop_12m,
-    pay_in_cnt_1m, pay_in_cnt_3m, pay_in_cnt_6m, pay_in_cnt_12m,
-    pay_in_kop_1m, pay_in_kop_3m, pay_in_kop_6m, pay_in_kop_12m,
-    pay_out_cnt_1m, pay_out_cnt_3m, pay_out_cnt_6m, pay_out_cnt_12m,
-    pay_out_kop_1m, pay_out_kop_3m, pay_out_kop_6m, pay_out_kop_12m,
-    pay_max_amount_1m, pay_max_amount_3m, pay_max_amount_6m, pay_max_amount_12m,
-    app_sessions_1m, app_sessions_3m, app_sessions_6m, app_sessions_12m,
-    web_sessions_1m, web_sessions_3m, web_sessions_6m, web_sessions_12m,
-    banner_views_1m, banner_views_3m, banner_views_6m, banner_views_12m,
-    banner_clicks_1m, banner_clicks_3m, banner_clicks_6m, banner_clicks_12m,
-    counterparties_12m, payment_text
-)
+CREATE TEMPORARY TABLE mart_build_sums AS
 SELECT
-    :month_end,
     u.client_id,
-    SUM(u.months_1m), SUM(u.months_3m), SUM(u.months_6m), SUM(u.months_12m),
-    SUM(u.account_rows_1m), SUM(u.account_rows_3m), SUM(u.account_rows_6m), SUM(u.account_rows_12m),
-    SUM(u.balance_kop_1m), SUM(u.balance_kop_3m), SUM(u.balance_kop_6m), SUM(u.balance_kop_12m),
-    SUM(u.balance_n_1m), SUM(u.balance_n_3m), SUM(u.balance_n_6m), SUM(u.balance_n_12m),
-    SUM(u.turnover_in_kop_1m), SUM(u.turnover_in_kop_3m), SUM(u.turnover_in_kop_6m), SUM(u.turnover_in_kop_12m),
-    SUM(u.turnover_out_kop_1m), SUM(u.turnover_out_kop_3m), SUM(u.turnover_out_kop_6m), SUM(u.turnover_out_kop_12m),
-    SUM(u.pay_in_cnt_1m), SUM(u.pay_in_cnt_3m), SUM(u.pay_in_cnt_6m), SUM(u.pay_in_cnt_12m),
-    SUM(u.pay_in_kop_1m), SUM(u.pay_in_kop_3m), SUM(u.pay_in_kop_6m), SUM(u.pay_in_kop_12m),
-    SUM(u.pay_out_cnt_1m), SUM(u.pay_out_cnt_3m), SUM(u.pay_out_cnt_6m), SUM(u.pay_out_cnt_12m),
-    SUM(u.pay_out_kop_1m), SUM(u.pay_out_kop_3m), SUM(u.pay_out_kop_6m), SUM(u.pay_out_kop_12m),
-    MAX(u.pay_max_amount_1m), MAX(u.pay_max_amount_3m), MAX(u.pay_max_amount_6m), MAX(u.pay_max_amount_12m),
-    SUM(u.app_sessions_1m), SUM(u.app_sessions_3m), SUM(u.app_sessions_6m), SUM(u.app_sessions_12m),
-    SUM(u.web_sessions_1m), SUM(u.web_sessions_3m), SUM(u.web_sessions_6m), SUM(u.web_sessions_12m),
-    SUM(u.banner_views_1m), SUM(u.banner_views_3m), SUM(u.banner_views_6m), SUM(u.banner_views_12m),
-    SUM(u.banner_clicks_1m), SUM(u.banner_clicks_3m), SUM(u.banner_clicks_6m), SUM(u.banner_clicks_12m),
-    MAX(u.counterparties_12m),
-    MAX(u.payment_text)
+    SUM(u.months_1m) AS months_1m,
+    SUM(u.months_3m) AS months_3m,
+    SUM(u.months_6m) AS months_6m,
+    SUM(u.months_12m) AS months_12m,
+    SUM(u.account_rows_1m) AS account_rows_1m,
+    SUM(u.account_rows_3m) AS account_rows_3m,
+    SUM(u.account_rows_6m) AS account_rows_6m,
+    SUM(u.account_rows_12m) AS account_rows_12m,
+    SUM(u.balance_kop_1m) AS balance_kop_1m,
+    SUM(u.balance_kop_3m) AS balance_kop_3m,
+    SUM(u.balance_kop_6m) AS balance_kop_6m,
+    SUM(u.balance_kop_12m) AS balance_kop_12m,
+    SUM(u.balance_n_1m) AS balance_n_1m,
+    SUM(u.balance_n_3m) AS balance_n_3m,
+    SUM(u.balance_n_6m) AS balance_n_6m,
+    SUM(u.balance_n_12m) AS balance_n_12m,
+    SUM(u.turnover_in_kop_1m) AS turnover_in_kop_1m,
+    SUM(u.turnover_in_kop_3m) AS turnover_in_kop_3m,
+    SUM(u.turnover_in_kop_6m) AS turnover_in_kop_6m,
+    SUM(u.turnover_in_kop_12m) AS turnover_in_kop_12m,
+    SUM(u.turnover_out_kop_1m) AS turnover_out_kop_1m,
+    SUM(u.turnover_out_kop_3m) AS turnover_out_kop_3m,
+    SUM(u.turnover_out_kop_6m) AS turnover_out_kop_6m,
+    SUM(u.turnover_out_kop_12m) AS turnover_out_kop_12m,
+    SUM(u.pay_in_cnt_1m) AS pay_in_cnt_1m,
+    SUM(u.pay_in_cnt_3m) AS pay_in_cnt_3m,
+    SUM(u.pay_in_cnt_6m) AS pay_in_cnt_6m,
+    SUM(u.pay_in_cnt_12m) AS pay_in_cnt_12m,
+    SUM(u.pay_in_kop_1m) AS pay_in_kop_1m,
+    SUM(u.pay_in_kop_3m) AS pay_in_kop_3m,
+    SUM(u.pay_in_kop_6m) AS pay_in_kop_6m,
+    SUM(u.pay_in_kop_12m) AS pay_in_kop_12m,
+    SUM(u.pay_out_cnt_1m) AS pay_out_cnt_1m,
+    SUM(u.pay_out_cnt_3m) AS pay_out_cnt_3m,
+    SUM(u.pay_out_cnt_6m) AS pay_out_cnt_6m,
+    SUM(u.pay_out_cnt_12m) AS pay_out_cnt_12m,
+    SUM(u.pay_out_kop_1m) AS pay_out_kop_1m,
+    SUM(u.pay_out_kop_3m) AS pay_out_kop_3m,
+    SUM(u.pay_out_kop_6m) AS pay_out_kop_6m,
+    SUM(u.pay_out_kop_12m) AS pay_out_kop_12m,
+    MAX(u.pay_max_amount_1m) AS pay_max_amount_1m,
+    MAX(u.pay_max_amount_3m) AS pay_max_amount_3m,
+    MAX(u.pay_max_amount_6m) AS pay_max_amount_6m,
+    MAX(u.pay_max_amount_12m) AS pay_max_amount_12m,
+    SUM(u.app_sessions_1m) AS app_sessions_1m,
+    SUM(u.app_sessions_3m) AS app_sessions_3m,
+    SUM(u.app_sessions_6m) AS app_sessions_6m,
+    SUM(u.app_sessions_12m) AS app_sessions_12m,
+    SUM(u.web_sessions_1m) AS web_sessions_1m,
+    SUM(u.web_sessions_3m) AS web_sessions_3m,
+    SUM(u.web_sessions_6m) AS web_sessions_6m,
+    SUM(u.web_sessions_12m) AS web_sessions_12m,
+    SUM(u.banner_views_1m) AS banner_views_1m,
+    SUM(u.banner_views_3m) AS banner_views_3m,
+    SUM(u.banner_views_6m) AS banner_views_6m,
+    SUM(u.banner_views_12m) AS banner_views_12m,
+    SUM(u.banner_clicks_1m) AS banner_clicks_1m,
+    SUM(u.banner_clicks_3m) AS banner_clicks_3m,
+    SUM(u.banner_clicks_6m) AS banner_clicks_6m,
+    SUM(u.banner_clicks_12m) AS banner_clicks_12m
 FROM (
     SELECT
         m.client_id,
@@ -113,9 +137,7 @@ FROM (
         CASE WHEN m.month_end = :month_end THEN m.banner_clicks ELSE 0 END AS banner_clicks_1m,
         m.banner_clicks AS banner_clicks_3m,
         m.banner_clicks AS banner_clicks_6m,
-        m.banner_clicks AS banner_clicks_12m,
-        CAST(NULL AS INTEGER) AS counterparties_12m,
-        CAST(NULL AS TEXT) AS payment_text
+        m.banner_clicks AS banner_clicks_12m
     FROM mart_client_month AS m
     WHERE m.month_end > :start_3m
       AND m.month_end <= :month_end
@@ -182,9 +204,7 @@ FROM (
         0,
         0,
         f.banner_clicks_3m,
-        f.banner_clicks_3m,
-        NULL,
-        NULL
+        f.banner_clicks_3m
     FROM mart_client_features AS f
     WHERE f.month_end = :start_3m
       AND f.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
@@ -250,9 +270,7 @@ FROM (
         0,
         0,
         0,
-        f.banner_clicks_6m,
-        NULL,
-        NULL
+        f.banner_clicks_6m
     FROM mart_client_features AS f
     WHERE f.month_end = :start_6m
       AND f.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
@@ -318,9 +336,7 @@ FROM (
         CASE WHEN m.month_end > :start_1m THEN m.banner_clicks ELSE 0 END,
         CASE WHEN m.month_end > :start_3m THEN m.banner_clicks ELSE 0 END,
         CASE WHEN m.month_end > :start_6m THEN m.banner_clicks ELSE 0 END,
-        m.banner_clicks,
-        NULL,
-        NULL
+        m.banner_clicks
     FROM mart_client_month AS m
     WHERE m.month_end > :start_6m
       AND m.month_end <= :start_3m
@@ -388,149 +404,12 @@ FROM (
         CASE WHEN m.month_end > :start_1m THEN m.banner_clicks ELSE 0 END,
         CASE WHEN m.month_end > :start_3m THEN m.banner_clicks ELSE 0 END,
         CASE WHEN m.month_end > :start_6m THEN m.banner_clicks ELSE 0 END,
-        m.banner_clicks,
-        NULL,
-        NULL
+        m.banner_clicks
     FROM mart_client_month AS m
     WHERE m.month_end > :start_12m
       AND m.month_end <= :start_6m
       AND m.client_id NOT IN (SELECT a.client_id FROM mart_client_features AS a WHERE a.month_end = :start_6m)
       AND m.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)
-    UNION ALL
-    SELECT
-        c.client_id,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        0,
-        0,
-        0,
-        0,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        c.counterparties_12m,
-        NULL
-    FROM mart_build_counterparties AS c
-    WHERE c.month_end = :month_end
-      AND c.counterparties_12m > 0
-    UNION ALL
-    SELECT
-        t.client_id,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        0,
-        0,
-        0,
-        0,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        NULL,
-        NULL,
-        NULL,
-        NULL,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        NULL,
-        t.payment_text
-    FROM mart_build_text AS t
-    WHERE t.payment_text IS NOT NULL
     UNION ALL
     SELECT
         e.client_id,
@@ -593,9 +472,7 @@ FROM (
         0,
         0,
         0,
-        0,
-        0,
-        NULL
+        0
     FROM snapshot_eligible AS e
     WHERE e.client_id IS NOT NULL
 ) AS u
