@@ -38,10 +38,10 @@ RAW_SOURCE_QUERIES = (
     "snapshot/products",
 )
 
-#: The same features from the features mart, one row per client; products stay raw (a client's
-#: product events are few, and they are read as of the report date, not by month).
 #: The features mart's query: one row per client the month's build held (its candidates).
 FEATURES_MART_QUERY = "marts/snapshot_features"
+#: The same features from the features mart, one row per client; products stay raw (a client's
+#: product events are few, and they are read as of the report date, not by month).
 MART_SOURCE_QUERIES = (FEATURES_MART_QUERY, "snapshot/products")
 
 #: Months a snapshot's features reach back (the longest window), all of which the marts must hold.

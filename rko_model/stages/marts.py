@@ -46,13 +46,14 @@ from rko_model.common.exclusions import OkvedExclusions
 from rko_model.errors import IncompleteDataError, InvalidInputError, WarehouseError
 from rko_model.settings import Settings
 from rko_model.stages.feature_source import built_months, counted_months, feature_months, raw_months
-from rko_model.stages.snapshot import snapshot_params
+from rko_model.stages.snapshot import make_eligible, snapshot_params
 from rko_model.stages.source_values import source_bounds
 from rko_model.warehouse import schema
 from rko_model.warehouse.backends import backend_for
 from rko_model.warehouse.bulk import refresh_after_load
 from rko_model.warehouse.contract import check_contract
 from rko_model.warehouse.query import dbapi_errors, execute, read_frame
+from rko_model.warehouse.readers import ConnectionReader
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +293,7 @@ def build_features(
     def candidates(conn: Connection, then: Callable[[], None]) -> None:
         """``then``, with the month's candidates as ``snapshot_eligible`` (dropped afterwards: the
         transaction commits, and a pooled connection must not keep it)."""
-        for name in ("snapshot/eligible", "snapshot/analyze_eligible"):
-            execute(conn, sql(name), params)
+        make_eligible(ConnectionReader(conn), settings, params)
         then()
         execute(conn, sql("marts/drop_candidates"))
 

@@ -120,7 +120,9 @@ def eligible_clients(
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            make_eligible(ConnectionReader(conn), settings, params)
+            reader = ConnectionReader(conn)
+            reader.execute(reader.backend.load_sql(settings.sql_dir, "snapshot/tune"))  # room to join it
+            make_eligible(reader, settings, params)
             yield conn, params
         finally:
             transaction.rollback()
@@ -133,13 +135,15 @@ def eligible_reader(
     """Like :func:`eligible_clients`, on the backend's fastest reading session (ADBC on PostgreSQL)."""
     params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path), partition)
     with open_reader(engine) as reader:
+        reader.execute(reader.backend.load_sql(settings.sql_dir, "snapshot/tune"))  # room to join it
         make_eligible(reader, settings, params)
         yield reader, params
 
 
 def make_eligible(reader: Reader, settings: Settings, params: dict) -> None:
-    """Create ``snapshot_eligible`` in the reader's session, with fresh statistics and room to join it."""
-    for name in ("snapshot/tune", "snapshot/eligible", "snapshot/analyze_eligible"):
+    """Create ``snapshot_eligible`` in the reader's session, with fresh statistics (a marts build makes its
+    candidates with it too)."""
+    for name in ("snapshot/eligible", "snapshot/analyze_eligible"):
         reader.execute(reader.backend.load_sql(settings.sql_dir, name), params)
 
 

@@ -241,11 +241,11 @@ def _feature_column(measure: str, combine: str, window: int) -> Column:
 
 # The second layer: one row per report month and candidate client (eligible at the month before
 # the OKVED exclusions: whom a snapshot of the month may score; zeros without activity), holding
-# every windowed sum the snapshot's features are read from (windows of 1,
-# 3, 6 and 12 months; sql/marts/snapshot_features.sql), the distinct counterparties and the payment
-# text. Built from the monthly marts when the month closes (sql/marts/features_*.sql): a 12-month
-# window is composed of three monthly rows and the 3m and 6m sums of the rows of 3 and 6 months
-# before, so a month's build reads five rows per client instead of twelve.
+# every windowed sum the snapshot's features are read from (windows of 1, 3, 6 and 12 months;
+# sql/marts/snapshot_features.sql), the distinct counterparties and the payment text. Built from
+# the monthly marts when the month closes (sql/marts/features_*.sql): a 12-month window is composed
+# of three monthly rows and the 3m and 6m sums of the rows of 3 and 6 months before, so a month's
+# build reads five rows per client instead of twelve.
 mart_client_features = Table(
     "mart_client_features",
     metadata,

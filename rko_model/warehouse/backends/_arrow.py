@@ -14,7 +14,6 @@ numbers after coercion, and an empty text as missing, as ``read_csv`` reads an e
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -29,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from rko_model.errors import WarehouseError
 from rko_model.warehouse.backends import backend_for
+from rko_model.warehouse.backends._postgresql import bind_postgres, top_plan
 from rko_model.warehouse.binding import Params, used_params
 from rko_model.warehouse.query import ColumnKind, coerce
 
@@ -49,8 +49,6 @@ class ArrowReader:
         self.backend = backend_for(binder)
 
     def _bound(self, sql: str, params: Params | None) -> str:
-        from rko_model.warehouse.backends._postgresql import bind_postgres
-
         cursor = self.binder.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             return bind_postgres(cursor, self.binder.dialect, sql, used_params(sql, params or {}))
@@ -91,7 +89,7 @@ class ArrowReader:
                 cursor.close()
         except adbc_driver_manager.Error as exc:  # as rko_model.warehouse.query.explain words it
             raise WarehouseError(f"could not plan a query: {exc.__class__.__name__}: {exc}") from exc
-        return (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+        return top_plan(document)
 
     def has_table(self, name: str) -> bool:
         return inspect(self.binder).has_table(name)

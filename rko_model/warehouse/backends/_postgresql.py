@@ -179,7 +179,7 @@ class PostgreSQLBackend(WarehouseBackend):
             document = cursor.fetchone()[0]
         finally:
             cursor.close()
-        return (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+        return top_plan(document)
 
     # -- months: claim, hold, publish ----------------------------------------------------------
 
@@ -362,6 +362,11 @@ def bind_postgres(cursor, dialect, sql: str, params: Params) -> str:  # type: ig
         .compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     )
     return cursor.mogrify(compiled.string, compiled.params).decode()
+
+
+def top_plan(document: object) -> dict:
+    """The top ``Plan`` node of ``EXPLAIN (FORMAT JSON)``'s document (text or parsed, by driver)."""
+    return (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]  # type: ignore[index]
 
 
 def _describe(cursor, bound_sql: str):  # type: ignore[no-untyped-def]
