@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,32 @@ def schema_url(base: str, schema: str) -> str:
     engine.dispose()
     url = sa.engine.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     return url.render_as_string(hide_password=False)
+
+
+def process_cpu_s() -> float:
+    """CPU seconds this process has used (user and system, all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def postgres_cpu_s() -> float | None:
+    """CPU seconds used so far by the local PostgreSQL server's processes (from /proc); None if none is seen.
+
+    The difference across a step is the database's share of its work: with the process's own
+    CPU it is what the step costs the machine, and the total over a machine's cores is the
+    shortest wall time any schedule of the same work could reach.
+    """
+    tick, total, seen = os.sysconf("SC_CLK_TCK"), 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")].startswith("postgres"):
+            fields = text[text.rindex(")") + 2 :].split()
+            total += sum(int(v) for v in fields[11:15])  # utime, stime, and those of waited-for children
+            seen = True
+    return total / tick if seen else None
 
 
 def peak_rss_mb() -> float:

@@ -22,6 +22,7 @@ Usage: python bench/bench_scoring_dag.py [--clients 100000 1000000]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -63,7 +64,14 @@ def prepare_model(url: str, folder: str) -> dict:
 
 
 def dag_steps(url: str, folder: str, source: str = "auto") -> dict:
+    """The monthly steps one after the other, each with its own seconds and the CPU it cost.
+
+    ``<step>_cpu`` is this process's CPU seconds in the step, ``<step>_pg_cpu`` the local
+    PostgreSQL server's (None when the server is not on this machine).
+    """
     import time
+
+    from _common import postgres_cpu_s, process_cpu_s
 
     from rko_model.runs import monthly
     from rko_model.stages.snapshot import data_end
@@ -73,21 +81,26 @@ def dag_steps(url: str, folder: str, source: str = "auto") -> dict:
     report_date = data_end(make_engine(url), settings)
     run_id = f"bench__{time.time():.0f}"
     out: dict = {"report_date": str(report_date)}
+
+    def measured(name: str, run):  # type: ignore[no-untyped-def]
+        cpu, pg, started = process_cpu_s(), postgres_cpu_s(), time.perf_counter()
+        ref = run()
+        pg_after = postgres_cpu_s()
+        out[name] = round(time.perf_counter() - started, 2) if name == "record" else ref["seconds"]
+        out[f"{name}_cpu"] = round(process_cpu_s() - cpu, 2)
+        out[f"{name}_pg_cpu"] = round(pg_after - pg, 2) if pg is not None and pg_after is not None else None
+        return ref
+
     planned = monthly.plan(settings)[0]
-    e = monthly.extract(settings, report_date, run_id)
-    v = monthly.validate(settings, report_date, run_id, e)
-    s = monthly.score(settings, report_date, run_id, v, planned["model_version"])
-    p = monthly.publish(settings, report_date, run_id, [s])
-    t = time.perf_counter()
-    monthly.record(settings, report_date, run_id, extracted=[e], validated=[v], scored=[s], published=p)
-    out.update(
-        rows=e["rows"],
-        extract=e["seconds"],
-        validate=v["seconds"],
-        score=s["seconds"],
-        publish=p["seconds"],
-        record=round(time.perf_counter() - t, 2),
+    e = measured("extract", lambda: monthly.extract(settings, report_date, run_id))
+    v = measured("validate", lambda: monthly.validate(settings, report_date, run_id, e))
+    s = measured("score", lambda: monthly.score(settings, report_date, run_id, v, planned["model_version"]))
+    p = measured("publish", lambda: monthly.publish(settings, report_date, run_id, [s]))
+    measured(
+        "record",
+        lambda: monthly.record(settings, report_date, run_id, extracted=[e], validated=[v], scored=[s], published=p),
     )
+    out["rows"] = e["rows"]
     return out
 
 
@@ -124,6 +137,7 @@ def naive(url: str, folder: str, sql_flavour: str = "postgresql") -> dict:
     import time
 
     import pandas as pd
+    from _common import postgres_cpu_s, process_cpu_s
 
     from rko_model.model.registry import Registry
     from rko_model.stages.snapshot import SOURCE_QUERIES, assemble_snapshot, data_end, eligible_clients
@@ -134,6 +148,7 @@ def naive(url: str, folder: str, sql_flavour: str = "postgresql") -> dict:
     settings = _settings(url, folder, "raw")
     engine = make_engine(url)
     report_date = data_end(engine, settings)
+    cpu, pg = process_cpu_s(), postgres_cpu_s()
     started = time.perf_counter()
     with eligible_clients(engine, report_date, settings) as (conn, params):
         frames = []
@@ -156,13 +171,20 @@ def naive(url: str, folder: str, sql_flavour: str = "postgresql") -> dict:
         "naive_scores", engine, schema="mo_staging", if_exists="replace", index=False, method="multi", chunksize=10_000
     )
     write_s = time.perf_counter() - t
+    pg_after = postgres_cpu_s()
     return {
+        "cpu_s": round(process_cpu_s() - cpu, 1),
+        "pg_cpu_s": round(pg_after - pg, 1) if pg is not None and pg_after is not None else None,
         "rows": len(out),
         "read_s": round(read_s, 1),
         "score_s": round(score_s, 1),
         "to_sql_s": round(write_s, 1),
         "naive_s": round(time.perf_counter() - started, 1),
     }
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def main() -> None:
@@ -197,11 +219,23 @@ def main() -> None:
         print(
             f"  the month's marts built incrementally: {month['build_s']:.1f} s (monthly {month['monthly_s']:.1f} s, "
             f"features {month['features_s']:.1f} s; {month['with_vacuum_s']:.1f} s with "
-            f"VACUUM (ANALYZE)), peak RSS {month['peak_rss_mb']:,.0f} MB"
+            f"VACUUM (ANALYZE)), peak RSS {month['peak_rss_mb']:,.0f} MB; PostgreSQL's CPU "
+            f"{_figure(month.get('pg_cpu_s'))} s, VACUUM included"
         )
-        print(f"  {'step':<9} {'marts s':>8} {'rows/s':>12} {'raw s':>8}")
+        print(f"  {'step':<9} {'marts s':>8} {'rows/s':>12} {'CPU s':>7} {'PG CPU s':>9} {'raw s':>8}")
         for k in names:
-            print(f"  {k:<9} {steps[k]:>8.1f} {rows / max(steps[k], 1e-9):>12,.0f} {raw[k]:>8.1f}")
+            print(
+                f"  {k:<9} {steps[k]:>8.1f} {rows / max(steps[k], 1e-9):>12,.0f} {steps[f'{k}_cpu']:>7.1f} "
+                f"{_figure(steps[f'{k}_pg_cpu']):>9} {raw[k]:>8.1f}"
+            )
+        cpu = sum(steps[f"{k}_cpu"] for k in names)
+        pg_cpu = sum(steps[f"{k}_pg_cpu"] or 0.0 for k in names)
+        cores = os.cpu_count() or 1
+        print(
+            f"  CPU of the steps reading the marts: {cpu:.1f} s in the process + {pg_cpu:.1f} s in PostgreSQL = "
+            f"{cpu + pg_cpu:.1f} s; on this machine's {cores} cores no schedule of that work ends in under "
+            f"{(cpu + pg_cpu) / cores:.1f} s"
+        )
         print(
             f"  all steps {total:>8.1f} s reading the marts (peak RSS {steps['peak_rss_mb']:,.0f} MB); "
             f"{raw_total:.1f} s reading the raw tables (peak RSS {raw['peak_rss_mb']:,.0f} MB): "
@@ -211,7 +245,8 @@ def main() -> None:
         print(
             f"  naive pandas pipeline on the same raw SQL: {baseline['naive_s']:.1f} s "
             f"(read_sql {baseline['read_s']:.1f}, predict {baseline['score_s']:.1f}, "
-            f"to_sql {baseline['to_sql_s']:.1f}); peak RSS "
+            f"to_sql {baseline['to_sql_s']:.1f}; CPU {baseline['cpu_s']:.1f} s + PostgreSQL "
+            f"{_figure(baseline['pg_cpu_s'])} s); peak RSS "
             f"{baseline['peak_rss_mb']:,.0f} MB; speed-up {baseline['naive_s'] / total:.1f}x reading the marts, "
             f"{baseline['naive_s'] / raw_total:.1f}x reading the raw tables",
             flush=True,

@@ -100,7 +100,7 @@ def schema_problems(frame: pd.DataFrame) -> list[str]:
 def with_client_facts(frame: pd.DataFrame, facts: pd.DataFrame, exclusions: OkvedExclusions) -> pd.DataFrame:
     """The snapshot plus independent facts (segment, liquidated, excluded OKVED, RKO held) to check."""
     facts = facts.drop_duplicates(col.CLIENT_ID).set_index(col.CLIENT_ID)
-    out = frame.copy()
+    out = frame.drop(columns=list(col.TEXT_FEATURES))  # shares the snapshot's columns (no copy of the month)
     joined = facts.reindex(out[col.CLIENT_ID].to_numpy())
     out["fact_known"] = joined["segment"].notna().to_numpy().astype(int)
     out["fact_segment"] = joined["segment"].fillna("").to_numpy()
@@ -111,8 +111,8 @@ def with_client_facts(frame: pd.DataFrame, facts: pd.DataFrame, exclusions: Okve
     out["fact_okved_excluded"] = excluded.fillna(False).to_numpy().astype(int)
     # GX copies every column of the frame for each row-level expectation: the long text is checked
     # by its length, so that the copies stay small.
-    out[TEXT_CHARS] = out["payment_text"].str.len().fillna(0).to_numpy().astype(int)
-    return out.drop(columns=list(col.TEXT_FEATURES))
+    out[TEXT_CHARS] = frame["payment_text"].str.len().fillna(0).to_numpy().astype(int)
+    return out
 
 
 #: Numeric features that may be missing for a client, but not for most: a mostly empty one warns.

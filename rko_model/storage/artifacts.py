@@ -97,8 +97,24 @@ def _write(uri: str, write: Callable[[IO[bytes]], None], *, unique: bool = False
 
 
 def write_parquet(frame: pd.DataFrame, uri: str, row_group_size: int | None = None) -> str:
-    """``frame`` as a Parquet file at ``uri``, atomically; returns ``uri``."""
-    return _write(uri, lambda handle: frame.to_parquet(handle, index=False, row_group_size=row_group_size))
+    """``frame`` as a Parquet file at ``uri``, atomically; returns ``uri``.
+
+    Only text columns are dictionary-encoded: Arrow tries a dictionary for every column by
+    default and gives it up on distinct numbers, which cost a third of writing a snapshot.
+    """
+    dictionary = [str(name) for name, dtype in frame.dtypes.items() if not _is_plain(dtype)]
+    return _write(
+        uri,
+        lambda handle: frame.to_parquet(
+            handle, index=False, row_group_size=row_group_size, use_dictionary=dictionary or False
+        ),
+    )
+
+
+def _is_plain(dtype: object) -> bool:
+    """Numbers, booleans and times: values that a dictionary rarely shortens."""
+    types = pd.api.types
+    return bool(types.is_numeric_dtype(dtype) or types.is_bool_dtype(dtype) or types.is_datetime64_any_dtype(dtype))
 
 
 def write_csv(frame: pd.DataFrame, uri: str) -> str:

@@ -264,6 +264,21 @@ def test_the_parts_read_at_once_split_a_partition_exactly(partition: tuple[int, 
     assert sum(len(p) for p in parts) == len(set().union(*parts))
 
 
+def test_the_parts_merge_in_client_order_as_pandas_would(bank: Engine, bank_settings: Settings) -> None:
+    """The parts read at once become one frame in client-id order, every column and type as concat and sort give."""
+    from rko_model.stages.snapshot import merge_parts
+
+    whole = extract_snapshot(bank, R, bank_settings)
+    odd = whole[whole[col.CLIENT_ID] % 2 == 1].reset_index(drop=True)
+    even = whole[whole[col.CLIENT_ID] % 2 == 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(merge_parts([odd, even]), whole)
+    assert merge_parts([even.iloc[:0], odd])[col.CLIENT_ID].tolist() == odd[col.CLIENT_ID].tolist()
+    nulls = pd.DataFrame({col.CLIENT_ID: [5.0, np.nan, 2.0], "payment_text": ["e", None, "b"]})
+    merged = merge_parts([nulls.iloc[[2]], nulls.iloc[[0, 1]]])  # a broken view's null id sorts last
+    assert merged[col.CLIENT_ID].tolist()[:2] == [2.0, 5.0] and pd.isna(merged[col.CLIENT_ID].iloc[2])
+    assert merged["payment_text"].tolist()[:2] == ["b", "e"]
+
+
 def test_payment_text_keeps_the_newest_purposes(tiny: tuple[Engine, Settings]) -> None:
     """The text holds the newest TEXT_MAX_PAYMENTS purposes of the window, newest first, ties by payment id.
 

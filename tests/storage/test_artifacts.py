@@ -41,6 +41,43 @@ def test_parquet_and_csv_round_trip_on_a_file_store(tmp_path: Path) -> None:
     assert artifacts.local_path(uri) == tmp_path / "a" / "b" / "list.parquet"
 
 
+def test_only_text_columns_are_dictionary_encoded(tmp_path: Path) -> None:
+    """Numbers, dates and flags are written plain (a dictionary of distinct numbers is given up after costing
+    a third of the write); codes and texts keep theirs, and every value reads back as written."""
+    import pyarrow.parquet as pq
+
+    frame = pd.DataFrame(
+        {
+            "client_id": [1, 2, 3],
+            "turnover": [0.5, 1.5, 0.5],
+            "report_date": pd.to_datetime(["2026-10-31"] * 3),
+            "flag": [True, False, True],
+            "okved_code": ["62.01", "47.11", "62.01"],
+            "payment_text": ["оплата", None, "поставка"],
+        }
+    )
+    uri = artifacts.join(tmp_path.as_uri(), "snapshot.parquet")
+    artifacts.write_parquet(frame, uri)
+    meta = pq.ParquetFile(artifacts.local_path(uri)).metadata.row_group(0)
+    encoded = {
+        meta.column(i).path_in_schema: "PLAIN_DICTIONARY" in meta.column(i).encodings
+        or "RLE_DICTIONARY" in meta.column(i).encodings
+        for i in range(meta.num_columns)
+    }
+    assert encoded == {
+        "client_id": False,
+        "turnover": False,
+        "report_date": False,
+        "flag": False,
+        "okved_code": True,
+        "payment_text": True,
+    }
+    pd.testing.assert_frame_equal(artifacts.read_parquet(uri), frame)
+    numbers = pd.DataFrame({"score": [0.25, 0.5]})  # no text column at all
+    artifacts.write_parquet(numbers, uri)
+    pd.testing.assert_frame_equal(artifacts.read_parquet(uri), numbers)
+
+
 @pytest.mark.parametrize("store", ["file", "memory"])
 def test_a_failed_write_leaves_the_earlier_file_and_no_partial(store: str, tmp_path: Path) -> None:
     root = tmp_path.as_uri() if store == "file" else f"memory://rko-{uuid.uuid4().hex}"
