@@ -52,7 +52,7 @@ def step(name: str, url: str, folder: str, report_date: str, run_id: str, args: 
     if name == "score":
         return monthly.score(settings, report_date, run_id, args[0], args[1])
     if name == "publish":
-        return monthly.publish(settings, report_date, run_id, args[0])
+        return monthly.publish(settings, report_date, run_id, args[0], validated=args[1])
     extracted, validated, scored, published = args
     return monthly.record(
         settings, report_date, run_id, extracted=extracted, validated=validated, scored=scored, published=published
@@ -73,7 +73,7 @@ def run_month(url: str, folder: str, report_date: str, partitions: int) -> dict:
         refs["score"].append(
             child(step, "score", url, folder, report_date, run_id, [refs["validate"][-1], plan["model_version"]])
         )
-    refs["publish"].append(child(step, "publish", url, folder, report_date, run_id, [refs["score"]]))
+    refs["publish"].append(child(step, "publish", url, folder, report_date, run_id, [refs["score"], refs["validate"]]))
     args = [refs["extract"], refs["validate"], refs["score"], refs["publish"][0]]
     refs["record"].append(child(step, "record", url, folder, report_date, run_id, args))
     rows = sum(r["rows"] for r in refs["extract"])

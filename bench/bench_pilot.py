@@ -61,7 +61,7 @@ def steps(url: str, folder: str, repeat: int, names: list[str] | None = None) ->
         for i, name in enumerate(configs):
             rid = f"{run_id}_{r}_{i}"
             s = monthly.score(settings[name], report_date, rid, v, planned["model_version"])
-            p = monthly.publish(settings[name], report_date, rid, [s])
+            p = monthly.publish(settings[name], report_date, rid, [s], validated=[v])
             reasons = float(s.get("reasons_seconds") or 0.0)
             runs[name].append(
                 {

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from rko_model.cli import main
-from rko_model.errors import WarehouseError
+from rko_model.errors import ValidationError, WarehouseError
 from rko_model.runs import monthly
 from rko_model.settings import Settings
 from rko_model.synth.spec import BankSpec
@@ -80,9 +80,9 @@ def test_a_retried_publish_task_returns_what_went_out(bench: Settings) -> None:
     extracted = monthly.extract(bench, MONTH, "dag-run")
     validated = monthly.validate(bench, MONTH, "dag-run", extracted)
     scored = monthly.score(bench, MONTH, "dag-run", validated, version)
-    published = monthly.publish(bench, MONTH, "dag-run", [scored])
+    published = monthly.publish(bench, MONTH, "dag-run", [scored], validated=[validated])
     before = _month(bench)
-    retried = monthly.publish(bench, MONTH, "dag-run", [scored])
+    retried = monthly.publish(bench, MONTH, "dag-run", [scored], validated=[validated])
     assert retried["already_published"] and retried["rows"] == published["rows"]
     assert retried["score_psi"] == pytest.approx(published["score_psi"])
     pd.testing.assert_frame_equal(_month(bench), before)
@@ -94,6 +94,25 @@ def test_a_retried_publish_task_returns_what_went_out(bench: Settings) -> None:
     )
     row = _runs(bench).set_index("run_id").loc["dag-run"]
     assert row["status"] == "published" and row["rows_snapshot"] == extracted["rows"]
+
+
+def test_scores_go_out_only_with_a_passing_validation_of_their_snapshot(bench: Settings) -> None:
+    """The DAG scores the extracted snapshot while it is validated: publish refuses what was not validated."""
+    version = monthly.plan(bench)[0]["model_version"]
+    extracted = monthly.extract(bench, MONTH, "unchecked")
+    scored = monthly.score(bench, MONTH, "unchecked", extracted, version)  # from the extract, as the DAG does
+    validated = monthly.validate(bench, MONTH, "unchecked", extracted)
+    assert validated["success"] and scored["rows"] == extracted["rows"]
+    before = _month(bench)
+    failed = {**validated, "success": False}
+    other = {**validated, "snapshot_path": validated["snapshot_path"].replace("unchecked", "elsewhere")}
+    for given in ([], [failed], [other]):
+        with pytest.raises(ValidationError, match="p0of1 were scored from snapshots without a passing validation"):
+            monthly.publish(bench, MONTH, "unchecked", [scored], validated=given)
+    pd.testing.assert_frame_equal(_month(bench), before)  # nothing went out
+    assert "unchecked" not in set(_runs(bench)["run_id"])
+    published = monthly.publish(bench, MONTH, "unchecked", [scored], validated=[validated])
+    assert published["rows"] == extracted["rows"] and published_by(make_staging_engine(bench.staging_url), MONTH)
 
 
 def test_a_failing_record_step_never_reports_the_month_failed(

@@ -221,17 +221,22 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
     return ref
 
 
-def score(settings: Settings, report_date: dt.date | str, run_id: str, validated: Ref, model_version: str) -> Ref:
-    """Score a partition's snapshot chunk by chunk with ``model_version``; write its (unranked) scores."""
+def score(settings: Settings, report_date: dt.date | str, run_id: str, snapshot: Ref, model_version: str) -> Ref:
+    """Score a partition's snapshot chunk by chunk with ``model_version``; write its (unranked) scores.
+
+    ``snapshot`` is the partition's extracted (or validated) reference: scoring does not wait for
+    the validation, which reads the same file at the same time in the DAG; :func:`publish`
+    refuses a partition without a passing validation, so nothing unchecked goes out.
+    """
     report_date = parse_report_date(report_date)
-    partition = _partition_of(validated)
+    partition = _partition_of(snapshot)
     started = time.perf_counter()
     package = Registry.of(settings).load(model_version)
     config = settings.pilot_config()
     # the rows that may need reasons are kept as they are scored, not read again afterwards
-    explained = ReasonRows(package, config, partition.count, artifacts.parquet_rows(validated["snapshot_path"]))
+    explained = ReasonRows(package, config, partition.count, artifacts.parquet_rows(snapshot["snapshot_path"]))
     ids, scores, counts, unseen, keys = [], [], [], [], []
-    for chunk in artifacts.iter_parquet(validated["snapshot_path"], CHUNK_ROWS):
+    for chunk in artifacts.iter_parquet(snapshot["snapshot_path"], CHUNK_ROWS):
         chunk_scores, matrix = package.score_and_matrix(chunk)
         keys.append(rules_keys(chunk).drop(columns=col.CLIENT_ID))
         ids.append(chunk[col.CLIENT_ID].to_numpy(dtype=np.int64))
@@ -255,7 +260,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
     scored_at = time.perf_counter()
     ref = {
         "scores_path": str(path),
-        "snapshot_path": validated["snapshot_path"],
+        "snapshot_path": snapshot["snapshot_path"],
         **partition.params(),
         "rows": len(frame),
         "model_version": package.version,
@@ -263,7 +268,7 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, validated
         "unseen_counts": None if None in unseen else add_counts(unseen),
     }
     if config.reason_deciles > 0:  # here, in the mapped tasks, rather than serially at publish
-        reasons = explained.reasons(frame, validated["snapshot_path"])
+        reasons = explained.reasons(frame, snapshot["snapshot_path"])
         reasons_path = f"{run_folder(settings, report_date, run_id)}/reasons_{partition.label}.parquet"
         _write_parquet(reasons, reasons_path)
         ref.update(
@@ -282,12 +287,15 @@ def publish(
     run_id: str,
     scored: Sequence[Ref],
     *,
+    validated: Sequence[Ref],
     hold: bool | MonthHold = True,
 ) -> Ref:
     """Rank the whole month from its partitions' scores and replace it in the staging table at once.
 
-    ``hold`` True takes the month's hold for the step; a caller that holds it already passes
-    its :class:`MonthHold`, whose fencing token the publishing transaction checks. The run's
+    ``validated`` are the partitions' validation references: each scored partition needs a
+    passing one of the same snapshot file, or nothing is published. ``hold`` True takes the
+    month's hold for the step; a caller that holds it already passes its :class:`MonthHold`,
+    whose fencing token the publishing transaction checks. The run's
     metrics row (status published) is written in the same transaction. A month this run has
     published already is not published again (a retried task): its recorded figures are returned.
     """
@@ -299,10 +307,11 @@ def publish(
         return done
     if hold is True:
         with _staging(settings) as engine, hold_month(engine, report_date, run_id) as held:
-            return publish(settings, report_date, run_id, scored, hold=held)
+            return publish(settings, report_date, run_id, scored, validated=validated, hold=held)
     started = time.perf_counter()
     scored = list(scored)
     _check_complete(scored)
+    _check_validated(scored, validated, report_date)
     versions = {ref["model_version"] for ref in scored}
     if len(versions) != 1:
         raise PackageError(f"the partitions of {report_date} were scored by different models {sorted(versions)}")
@@ -380,6 +389,17 @@ def _check_complete(scored: list[Ref]) -> None:
     seen = sorted(_partition_of(ref).index for ref in scored)
     if seen != list(range(count)) or any(_partition_of(ref).count != count for ref in scored):
         raise ValueError(f"publishing needs each of the {count} partitions once, got {seen}")
+
+
+def _check_validated(scored: list[Ref], validated: Sequence[Ref], report_date: dt.date) -> None:
+    """Every scored partition's snapshot passed its validation: the list never carries unchecked rows."""
+    passed = {(ref["snapshot_path"], _partition_of(ref)) for ref in validated if ref.get("success")}
+    unchecked = [_partition_of(ref).label for ref in scored if (ref["snapshot_path"], _partition_of(ref)) not in passed]
+    if unchecked:
+        raise ValidationError(
+            f"{report_date}: partitions {', '.join(unchecked)} were scored from snapshots without a passing "
+            "validation; nothing is published: validate them (the run's validate step), then publish again"
+        )
 
 
 def record(
@@ -515,7 +535,7 @@ def run_month(
             extracted.append(extract(settings, report_date, run_id, partition))
             validated.append(validate(settings, report_date, run_id, extracted[-1]))
             scored.append(score(settings, report_date, run_id, validated[-1], ref["model_version"]))
-        published = publish(settings, report_date, run_id, scored, hold=held)
+        published = publish(settings, report_date, run_id, scored, validated=validated, hold=held)
     return record_after_publish(settings, report_date, run_id, extracted, validated, scored, published, readiness)
 
 

@@ -112,7 +112,7 @@ def scoring_steps(settings: Settings) -> Any:
     extracted = monthly.extract(settings, REPORT_DATE, "dag-step")
     validated = monthly.validate(settings, REPORT_DATE, "dag-step", extracted)
     scored = monthly.score(settings, REPORT_DATE, "dag-step", validated, version)
-    return monthly.publish(settings, REPORT_DATE, "dag-step", [scored])
+    return monthly.publish(settings, REPORT_DATE, "dag-step", [scored], validated=[validated])
 
 
 @contextmanager

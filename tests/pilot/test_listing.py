@@ -174,17 +174,17 @@ def _published(settings: Settings) -> pd.DataFrame:
 
 def _run(settings: Settings, run_id: str, partitions: int, *, reasons_in_score: bool = True) -> dict:
     """The month's steps by hand; ``reasons_in_score`` False drops the score steps' reasons (an older worker)."""
-    scored = []
+    scored, validated = [], []
     for ref in monthly.plan(settings, partitions):
         partition = Partition(ref["partition"], ref["partitions"])
         extracted = monthly.extract(settings, MONTH, run_id, partition)
-        validated = monthly.validate(settings, MONTH, run_id, extracted)
-        scored.append(monthly.score(settings, MONTH, run_id, validated, ref["model_version"]))
+        validated.append(monthly.validate(settings, MONTH, run_id, extracted))
+        scored.append(monthly.score(settings, MONTH, run_id, validated[-1], ref["model_version"]))
     if not reasons_in_score:
         scored = [{k: v for k, v in ref.items() if not k.startswith("reasons_")} for ref in scored]
     else:
         assert all(ref["reasons_rows"] > 0 and ref["reasons_path"].endswith(".parquet") for ref in scored)
-    return monthly.publish(settings, MONTH, run_id, scored)
+    return monthly.publish(settings, MONTH, run_id, scored, validated=validated)
 
 
 def test_reasons_from_the_score_step_give_the_list_of_any_partitioning(stack: Settings) -> None:

@@ -177,7 +177,7 @@ def test_two_runs_of_a_month_cannot_interleave(scored: Settings, monkeypatch: py
         with pytest.raises(MonthBusyError, match="another run is scoring 2026-10-31"):
             monthly.run_month(scored, MONTH, "two")
         with pytest.raises(MonthBusyError):  # the DAG's publish step takes the same lock
-            monthly.publish(scored, MONTH, "two", [])
+            monthly.publish(scored, MONTH, "two", [], validated=[])
     finally:
         release.set()
         first.join(timeout=300)

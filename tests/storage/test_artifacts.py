@@ -188,7 +188,7 @@ def test_workers_with_separate_disks_share_only_the_store(stack: Settings, tmp_p
         validated = monthly.validate(validator, MONTH, run_id, extracted)
         scored.append(monthly.score(scorer, MONTH, run_id, validated, ref["model_version"]))
         refs += [extracted, validated, scored[-1]]
-    published = monthly.publish(b, MONTH, run_id, scored)
+    published = monthly.publish(b, MONTH, run_id, scored, validated=refs[1::3])
     monthly.record(a, MONTH, run_id, extracted=refs[0::3], validated=refs[1::3], scored=scored, published=published)
 
     uris = [ref[key] for ref in refs for key in ("snapshot_path", "scores_path", "result_path") if ref.get(key)]
