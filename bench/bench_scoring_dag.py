@@ -104,74 +104,6 @@ def dag_steps(url: str, folder: str, source: str = "auto") -> dict:
     return out
 
 
-def _side_step(step: str, url: str, folder: str, source: str, run: list, barrier, results) -> None:  # type: ignore[no-untyped-def]
-    """validate or score in a process of its own, started with the other one (two DAG tasks on two worker slots)."""
-    from rko_model.runs import monthly
-
-    report_date, run_id, ref, version = run
-    settings = _settings(url, folder, source)
-    barrier.wait()  # imported: both steps start together
-    try:
-        if step == "validate":
-            out = monthly.validate(settings, report_date, run_id, ref)
-        else:
-            out = monthly.score(settings, report_date, run_id, ref, version)
-    except Exception as exc:  # the parent reports it
-        results.put((step, {"error": f"{type(exc).__name__}: {exc}"}))
-        raise
-    results.put((step, out))
-
-
-def dag_month(url: str, folder: str, source: str = "auto") -> dict:
-    """The month as the DAG schedules it: extract, then validate and score at once, then publish and record.
-
-    Validate and score each run in a process of their own, as two task instances do; their
-    span is timed from the moment both have imported (Airflow's own task start-up excluded, as
-    for the steps in a row).
-    """
-    import multiprocessing
-    import time
-
-    from rko_model.runs import monthly
-    from rko_model.stages.snapshot import data_end
-    from rko_model.warehouse.engine import make_engine
-
-    settings = _settings(url, folder, source)
-    report_date = str(data_end(make_engine(url), settings))
-    run_id = f"bench_dag__{time.time():.0f}"
-    version = monthly.plan(settings)[0]["model_version"]
-    e = monthly.extract(settings, report_date, run_id)
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(3), context.Queue()
-    run = [report_date, run_id, e, version]
-    processes = [
-        context.Process(target=_side_step, args=(step, url, folder, source, run, barrier, results))
-        for step in ("validate", "score")
-    ]
-    for process in processes:
-        process.start()
-    barrier.wait()
-    started = time.perf_counter()
-    refs = dict(results.get() for _ in processes)
-    side = time.perf_counter() - started
-    for process in processes:
-        process.join()
-    failed = {step: ref["error"] for step, ref in refs.items() if "error" in ref}
-    if failed:
-        raise RuntimeError(f"the month's side steps failed: {failed}")
-    v, s = refs["validate"], refs["score"]
-    p = monthly.publish(settings, report_date, run_id, [s], validated=[v])
-    monthly.record(settings, report_date, run_id, extracted=[e], validated=[v], scored=[s], published=p)
-    return {
-        "extract": e["seconds"],
-        "validate": v["seconds"],
-        "score": s["seconds"],
-        "side_s": round(side, 2),
-        "publish": p["seconds"],
-        "month_s": round(e["seconds"] + side + p["seconds"], 2),
-    }
-
-
 def snapshot_query_only(url: str) -> dict:
     """The snapshot's SQL through COPY (query) TO a null sink: the database's share of extract."""
     import os
@@ -276,7 +208,6 @@ def main() -> None:
         child(backfill_marts, url)  # the months before: the marts a snapshot's window needs
         month = child(rebuild_latest_month, url)  # the month that closed: what rko_feature_marts does
         steps = child(dag_steps, url, folder, "marts")
-        scheduled = child(dag_month, url, folder, "marts")
         raw = child(dag_steps, url, folder, "raw")
         query = child(snapshot_query_only, url)
         baseline = child(naive, url, folder)
@@ -310,11 +241,6 @@ def main() -> None:
             f"{raw_total:.1f} s reading the raw tables (peak RSS {raw['peak_rss_mb']:,.0f} MB): "
             f"{raw_total / total:.1f}x"
         )
-        print(
-            f"  the month as the DAG schedules it (validate and score at once, each in its own process): extract "
-            f"{scheduled['extract']:.1f} + validate {scheduled['validate']:.1f} | score {scheduled['score']:.1f} "
-            f"(together {scheduled['side_s']:.1f}) + publish {scheduled['publish']:.1f} = {scheduled['month_s']:.1f} s"
-        )
         print(f"  raw snapshot query alone, sequential (COPY to a null sink): {query['snapshot_query_s']:.1f} s")
         print(
             f"  naive pandas pipeline on the same raw SQL: {baseline['naive_s']:.1f} s "
@@ -322,16 +248,14 @@ def main() -> None:
             f"to_sql {baseline['to_sql_s']:.1f}; CPU {baseline['cpu_s']:.1f} s + PostgreSQL "
             f"{_figure(baseline['pg_cpu_s'])} s); peak RSS "
             f"{baseline['peak_rss_mb']:,.0f} MB; speed-up {baseline['naive_s'] / total:.1f}x reading the marts, "
-            f"{baseline['naive_s'] / raw_total:.1f}x reading the raw tables, "
-            f"{baseline['naive_s'] / scheduled['month_s']:.1f}x the month as the DAG schedules it",
+            f"{baseline['naive_s'] / raw_total:.1f}x reading the raw tables",
             flush=True,
         )
         print(
             f"  naive pipeline on the portable join-and-group SQL: {portable['naive_s']:.1f} s (read_sql "
             f"{portable['read_s']:.1f}, predict {portable['score_s']:.1f}, to_sql {portable['to_sql_s']:.1f}); "
             f"speed-up {portable['naive_s'] / total:.1f}x reading the marts, "
-            f"{portable['naive_s'] / raw_total:.1f}x reading the raw tables, "
-            f"{portable['naive_s'] / scheduled['month_s']:.1f}x the month as the DAG schedules it",
+            f"{portable['naive_s'] / raw_total:.1f}x reading the raw tables",
             flush=True,
         )
 

@@ -29,12 +29,10 @@ For each month:
 2. **extract** each month's and partition's point-in-time snapshot of eligible SMB clients
    (mapped tasks, so Celery workers share the months);
 3. **validate** it with Great Expectations: a critical failure stops the run here, before
-   anything is published, and the full result is kept beside the snapshot;
+   anything is scored or published, and the full result is kept beside the snapshot;
 4. **score** it with that model, streaming the snapshot in chunks, and compute the reasons
    (`docs/reasons.md`) of its clients that the month's contacted deciles will need, so that
-   reasons run in the mapped tasks, not serially at publish. Scoring reads the extracted
-   snapshot at the same time as validate checks it (the two cost about as much; on a 2-core
-   worker the month's list is ready seconds sooner); publish waits for both;
+   reasons run in the mapped tasks, not serially at publish;
 5. **publish** the whole month's ranked list to `mo_staging.rko_propensity` (only partitions
    whose validation passed: it refuses any other), replacing that month in one transaction,
    fenced (a run that lost the month to another publishes nothing), with its run recorded as
@@ -134,15 +132,15 @@ def rko_monthly_scoring() -> None:
         return {**ref, **_month_keys(extracted)}
 
     @task(inlets=[CHAMPION])
-    def score(extracted: dict) -> dict:
+    def score(validated: dict) -> dict:
         from rko_airflow.context import task_run
 
         from rko_model.runs import monthly
 
         with task_run() as run:
-            month, run_id, version = extracted["report_date"], extracted["run_id"], extracted["model_version"]
-            ref = monthly.score(run.settings, month, run_id, extracted, version)
-        return {**ref, **_month_keys(extracted)}
+            month, run_id, version = validated["report_date"], validated["run_id"], validated["model_version"]
+            ref = monthly.score(run.settings, month, run_id, validated, version)
+        return {**ref, **_month_keys(validated)}
 
     @task(outlets=[PUBLISHED_LIST])
     def publish(month: str, scored: list[dict], validated: list[dict]) -> dict:
@@ -197,7 +195,7 @@ def rko_monthly_scoring() -> None:
     readiness >> planned
     extracted = extract.expand(planned=planned)
     validated = validate.expand(extracted=extracted)
-    scored = score.expand(extracted=extracted)  # beside validate: publish waits for both
+    scored = score.expand(validated=validated)
     published = publish.partial(scored=scored, validated=validated).expand(month=scored_months)
     record.partial(extracted=extracted, validated=validated, scored=scored, readiness=readiness).expand(
         published=published

@@ -97,10 +97,10 @@ def test_a_retried_publish_task_returns_what_went_out(bench: Settings) -> None:
 
 
 def test_scores_go_out_only_with_a_passing_validation_of_their_snapshot(bench: Settings) -> None:
-    """The DAG scores the extracted snapshot while it is validated: publish refuses what was not validated."""
+    """Publish is given the partitions' validations and refuses a scored snapshot none of them passed."""
     version = monthly.plan(bench)[0]["model_version"]
     extracted = monthly.extract(bench, MONTH, "unchecked")
-    scored = monthly.score(bench, MONTH, "unchecked", extracted, version)  # from the extract, as the DAG does
+    scored = monthly.score(bench, MONTH, "unchecked", extracted, version)  # scored before any validation
     validated = monthly.validate(bench, MONTH, "unchecked", extracted)
     assert validated["success"] and scored["rows"] == extracted["rows"]
     before = _month(bench)

@@ -224,9 +224,9 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
 def score(settings: Settings, report_date: dt.date | str, run_id: str, snapshot: Ref, model_version: str) -> Ref:
     """Score a partition's snapshot chunk by chunk with ``model_version``; write its (unranked) scores.
 
-    ``snapshot`` is the partition's extracted (or validated) reference: scoring does not wait for
-    the validation, which reads the same file at the same time in the DAG; :func:`publish`
-    refuses a partition without a passing validation, so nothing unchecked goes out.
+    ``snapshot`` is the partition's validated (or extracted) reference: scoring needs only the
+    file it names. Whatever ran before, :func:`publish` refuses a partition without a passing
+    validation of that file, so nothing unchecked goes out.
     """
     report_date = parse_report_date(report_date)
     partition = _partition_of(snapshot)

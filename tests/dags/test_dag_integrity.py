@@ -66,8 +66,8 @@ def test_monthly_scoring_graph(dagbag) -> None:  # type: ignore[no-untyped-def]
         "plan": {"months", "wait_for_data"},
         "extract": {"plan"},
         "validate": {"extract"},
-        "score": {"extract"},  # beside validate, on the same snapshot
-        "publish": {"months", "score", "validate"},  # every partition validated and scored
+        "score": {"validate"},
+        "publish": {"months", "score", "validate"},  # publish checks every partition's validation
         "record": {"wait_for_data", "extract", "validate", "score", "publish"},
         "catch_up": set(),  # a leaf of its own: a failed month still fails the run
     }
