@@ -122,9 +122,7 @@ def eligible_clients(
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            reader = ConnectionReader(conn)
-            reader.execute(reader.backend.load_sql(settings.sql_dir, "snapshot/tune"))  # room to join it
-            make_eligible(reader, settings, params)
+            _prepare_reading(ConnectionReader(conn), settings, params)
             yield conn, params
         finally:
             transaction.rollback()
@@ -137,9 +135,14 @@ def eligible_reader(
     """Like :func:`eligible_clients`, on the backend's fastest reading session (ADBC on PostgreSQL)."""
     params = snapshot_params(report_date, load_exclusions(settings.okved_exclusions_path), partition)
     with open_reader(engine) as reader:
-        reader.execute(reader.backend.load_sql(settings.sql_dir, "snapshot/tune"))  # room to join it
-        make_eligible(reader, settings, params)
+        _prepare_reading(reader, settings, params)
         yield reader, params
+
+
+def _prepare_reading(reader: Reader, settings: Settings, params: dict) -> None:
+    """``snapshot_eligible``, with room to join it (a marts build makes it too, under its own settings)."""
+    reader.execute(reader.backend.load_sql(settings.sql_dir, "snapshot/tune"))
+    make_eligible(reader, settings, params)
 
 
 def make_eligible(reader: Reader, settings: Settings, params: dict) -> None:
