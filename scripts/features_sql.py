@@ -54,6 +54,8 @@ _READ_HEAD = """-- The account, payment, digital and text features of report_dat
 -- from the features mart (mart_client_features, built when the month closed: features_insert.sql):
 -- the same figures as sql/snapshot/account.sql, payments.sql, payment_text.sql and digital.sql.
 -- Money was summed in kopecks; a balance average divides the sum by the count of balances.
+-- In client-id order, as the eligible clients are read: the snapshot then takes the columns as
+-- they are instead of aligning them (rko_model/stages/snapshot.py: assemble_snapshot).
 -- Written by scripts/features_sql.py."""
 
 
@@ -187,6 +189,7 @@ def snapshot_read() -> str:
         "FROM mart_client_features AS f",
         "WHERE f.month_end = :report_date",
         "  AND f.client_id IN (SELECT el.client_id FROM snapshot_eligible AS el)",
+        "ORDER BY f.client_id",
     ]
     return "\n".join(lines) + "\n"
 

@@ -6,8 +6,10 @@
 -- valid at the report date (client_attributes: valid_from <= R < valid_to, or valid_to NULL);
 -- no RKO held at the report date. A client without an attribute row at R is not eligible
 -- (the contract check counts them).
--- Only the clients of one partition (client id modulo the partition count; 1 = all clients);
--- a null id, which breaks the contract, stays in every partition so that validation reports it.
+-- Only the clients of one partition (client id modulo the partition count; 1 = all clients), and
+-- of those only ids in [id_from, id_to) where bounds are given (a parallel read's part: parts of
+-- consecutive ids concatenate in id order); a null id, which breaks the contract, stays in every
+-- partition and part so that validation reports it.
 CREATE TEMPORARY TABLE snapshot_eligible AS
 SELECT
     c.client_id,
@@ -24,6 +26,8 @@ JOIN client_attributes AS a
    AND a.valid_from <= :report_date
    AND (a.valid_to IS NULL OR a.valid_to > :report_date)
 WHERE ((c.client_id % :partitions + :partitions) % :partitions = :partition OR c.client_id IS NULL)
+  AND (c.client_id IS NULL OR :id_from IS NULL OR c.client_id >= :id_from)
+  AND (c.client_id IS NULL OR :id_to IS NULL OR c.client_id < :id_to)
   AND a.segment = :segment
   AND c.registration_date <= :report_date
   AND (c.liquidation_date IS NULL OR c.liquidation_date > :report_date)

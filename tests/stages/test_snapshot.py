@@ -279,6 +279,34 @@ def test_the_parts_merge_in_client_order_as_pandas_would(bank: Engine, bank_sett
     assert merged["payment_text"].tolist()[:2] == ["b", "e"]
 
 
+def test_a_parallel_read_splits_the_clients_into_consecutive_ids_that_make_the_whole(
+    bank: Engine, bank_settings: Settings
+) -> None:
+    """The parts of a parallel read hold consecutive client ids, about as many clients each; read part by
+    part, they are the whole snapshot and concatenate in client-id order (no sort to merge them)."""
+    from rko_model.common.partitions import WHOLE
+    from rko_model.stages.feature_source import source_queries
+    from rko_model.stages.snapshot import eligible_reader, id_ranges, merge_parts, read_snapshot
+
+    ranges = id_ranges(bank, bank_settings, 3)
+    assert ranges[0][0] is None and ranges[-1][1] is None
+    assert all(a[1] is not None and a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    ids = pd.read_sql("SELECT client_id FROM clients", bank)[col.CLIENT_ID]
+    sizes = [((low is None) | (ids >= (low or 0))) & ((high is None) | (ids < (high or 0))) for low, high in ranges]
+    counts = [int(s.sum()) for s in sizes]
+    assert sum(counts) == len(ids) and max(counts) - min(counts) <= 1  # by the clients' count, to one
+    whole = extract_snapshot(bank, R, bank_settings)
+    sources = source_queries(bank, bank_settings, R)
+    parts = []
+    for part in ranges:
+        with eligible_reader(bank, R, bank_settings, WHOLE, part) as (reader, params):
+            parts.append(read_snapshot(reader, params, bank_settings, R, sources))
+    assert all(len(p) for p in parts)
+    joined = pd.concat(parts, ignore_index=True)
+    assert joined[col.CLIENT_ID].is_monotonic_increasing  # already in order, part after part
+    pd.testing.assert_frame_equal(merge_parts(parts), whole)
+
+
 def test_payment_text_keeps_the_newest_purposes(tiny: tuple[Engine, Settings]) -> None:
     """The text holds the newest TEXT_MAX_PAYMENTS purposes of the window, newest first, ties by payment id.
 
