@@ -10,6 +10,7 @@ marts cover the window, the same features are summed from them instead (``sql/ma
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import time
 from collections.abc import Iterator
@@ -198,7 +199,7 @@ def id_ranges(engine: Engine, settings: Settings, parts: int) -> list[IdRange]:
         found = read_frame(engine, sql, {"part": part, "parts": parts}, {col.CLIENT_ID: "int"})
         splits.append(int(found[col.CLIENT_ID].iloc[0]) if len(found) else None)
     bounds = [None, *splits, None]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
+    return list(itertools.pairwise(bounds))
 
 
 def merge_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -290,7 +291,7 @@ def test_a_parallel_read_splits_the_clients_into_consecutive_ids_that_make_the_w
 
     ranges = id_ranges(bank, bank_settings, 3)
     assert ranges[0][0] is None and ranges[-1][1] is None
-    assert all(a[1] is not None and a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(a[1] is not None and a[1] == b[0] for a, b in itertools.pairwise(ranges))
     ids = pd.read_sql("SELECT client_id FROM clients", bank)[col.CLIENT_ID]
     sizes = [((low is None) | (ids >= (low or 0))) & ((high is None) | (ids < (high or 0))) for low, high in ranges]
     counts = [int(s.sum()) for s in sizes]
