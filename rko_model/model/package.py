@@ -60,14 +60,22 @@ class ModelPackage:
 
     def score_and_matrix(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         """:meth:`score`, and the model matrix it scored (the score step keeps some of its rows for reasons)."""
+        matrix = self.matrix(frame)
+        return self.score_matrix(matrix), matrix
+
+    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model matrix of ``frame``'s rows (what :meth:`score_matrix` scores)."""
         missing = [c for c in self.spec.features if c not in frame.columns]
         if missing:
             raise PackageError(
                 f"model package {self.version} needs features the data lacks: {missing}; the package was trained "
                 "on other columns: retrain it, or score with the code version it was made for"
             )
-        matrix = model_matrix(frame, self.spec)
-        return predict_matrix(self.model, matrix, self.spec), matrix
+        return model_matrix(frame, self.spec)
+
+    def score_matrix(self, matrix: pd.DataFrame) -> np.ndarray:
+        """:meth:`score` of rows already made a model matrix (:meth:`matrix`)."""
+        return predict_matrix(self.model, matrix, self.spec)
 
 
 def data_fingerprint(frame: pd.DataFrame, spec: FeatureSpec) -> str:

@@ -37,6 +37,7 @@ from rko_model.common.exclusions import load_exclusions
 from rko_model.common.partitions import WHOLE, Partition, partitions_of
 from rko_model.common.run_ids import check_run_id, folder_name, month_run_id
 from rko_model.errors import InvalidInputError, PackageError, RkoError, ValidationError
+from rko_model.model.package import ModelPackage
 from rko_model.model.registry import Registry
 from rko_model.pilot.arms import rules_keys
 from rko_model.pilot.listing import ReasonRows, prepare_list
@@ -236,8 +237,8 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, snapshot:
     # the rows that may need reasons are kept as they are scored, not read again afterwards
     explained = ReasonRows(package, config, partition.count, artifacts.parquet_rows(snapshot["snapshot_path"]))
     ids, scores, counts, unseen, keys = [], [], [], [], []
-    for chunk in artifacts.iter_parquet(snapshot["snapshot_path"], CHUNK_ROWS):
-        chunk_scores, matrix = package.score_and_matrix(chunk)
+    for chunk, matrix in _prepared_ahead(artifacts.iter_parquet(snapshot["snapshot_path"], CHUNK_ROWS), package):
+        chunk_scores = package.score_matrix(matrix)
         keys.append(rules_keys(chunk).drop(columns=col.CLIENT_ID))
         ids.append(chunk[col.CLIENT_ID].to_numpy(dtype=np.int64))
         explained.add(ids[-1], matrix, chunk_scores, keys[-1])
@@ -279,6 +280,26 @@ def score(settings: Settings, report_date: dt.date | str, run_id: str, snapshot:
         )
         log.info("score %s %s: reasons for %d clients", report_date, partition.label, len(reasons))
     return {**ref, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _prepared_ahead(
+    chunks: Iterator[pd.DataFrame], package: ModelPackage
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each chunk with its model matrix; the next chunk is read and made a matrix in a thread meanwhile.
+
+    CatBoost's predict leaves a core idle part of the time, and the reading and the matrix are
+    Python's work: done ahead, they fill it (the score step ran at 1.45 cores on 2).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="score") as pool:
+
+        def prepare() -> tuple[pd.DataFrame, pd.DataFrame] | None:
+            chunk = next(chunks, None)
+            return None if chunk is None else (chunk, package.matrix(chunk))
+
+        ahead = pool.submit(prepare)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(prepare)
+            yield item
 
 
 def publish(

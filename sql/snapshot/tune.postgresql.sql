@@ -2,4 +2,4 @@
 -- 4MB the hash spills to disk in batches and the features read takes twice as long. JIT off: its
 -- compilation (about 0.2 s a query at 1M clients) costs more than it saves on these reads. For
 -- this read-only transaction only.
-SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)
+SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)

@@ -87,7 +87,7 @@ def block():
     time.sleep(600)
 
 if step == "score":
-    package.ModelPackage.score_and_matrix = lambda self, frame: block()  # what the score step calls
+    package.ModelPackage.score_matrix = lambda self, matrix: block()  # what the score step calls
 else:
     real = PostgreSQLBackend.bulk_insert
     def copy_then_block(self, conn, table, frame):
