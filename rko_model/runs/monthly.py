@@ -168,10 +168,12 @@ def previous_rows(settings: Settings, report_date: dt.date, partition: Partition
 def validate(settings: Settings, report_date: dt.date | str, run_id: str, extracted: Ref) -> Ref:
     """Run the GX suite on a partition; on a critical failure record the run as failed and raise.
 
-    The database lookups (the clients' facts, late events, the previous month's rows) and
-    the import of GX run in threads while this one reads the snapshot: the step waits for
-    the slowest of them rather than for their sum. ``sqlalchemy.orm`` is imported with this
-    module, not first by GX's import in a thread: a pool's ping in another thread compiles
+    The database lookups run in threads, in two waves that keep both cores busy: what the
+    suite needs (the clients' facts, the previous month's rows) and the source values beside
+    GX's import while this thread reads the snapshot; the checks that only add messages (the
+    attribute history, late events) beside the suite's run, once GX is imported (1M clients:
+    4.7-4.9 s -> 4.5 s). ``sqlalchemy.orm`` is imported with this module, not first by GX's
+    import in a thread: a pool's ping in another thread compiles
     ``SELECT 1``, which inspects through ``sqlalchemy.orm``, and met it half initialised
     (AttributeError on ``sqlalchemy.orm.exc``, seen at 1M clients).
     """
@@ -183,13 +185,19 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
     ids = artifacts.read_arrow(path, columns=[col.CLIENT_ID]).column(0).to_numpy(zero_copy_only=False)
     with ThreadPoolExecutor(max_workers=6, thread_name_prefix="validate") as pool:
         facts = pool.submit(extract_client_facts, engine, report_date, settings, ids)
-        history = pool.submit(check_attribute_history, engine, settings, report_date)
-        late = pool.submit(late_events, engine, settings, report_date)
         previous = pool.submit(previous_rows, settings, report_date, partition)
         gx = pool.submit(import_gx)
         source_values = pool.submit(source_value_failures, engine, settings, report_date)
         frame = artifacts.read_parquet(path)
         gx.result()
+        # The second wave, beside the suite's run (GX's import and run hold one core each in turn).
+        history = pool.submit(check_attribute_history, engine, settings, report_date)
+        late = pool.submit(late_events, engine, settings, report_date)
+
+        def warehouse_checks() -> tuple[list[str], list[str]]:
+            warnings = [*history.result().warnings, *(e.message(report_date) for e in late.result())]
+            return warnings, [*history.result().critical, *source_values.result()]
+
         result_folder = f"{run_folder(settings, report_date, run_id)}/{partition.label}"
         with artifacts.local_folder(result_folder) as folder:
             outcome = validate_snapshot(
@@ -199,8 +207,8 @@ def validate(settings: Settings, report_date: dt.date | str, run_id: str, extrac
                 report_date.isoformat(),
                 previous_rows=previous.result(),
                 artifact_dir=folder,
-                extra_warnings=[*history.result().warnings, *(e.message(report_date) for e in late.result())],
-                extra_critical=[*history.result().critical, *source_values.result(), *infinite_features(frame)],
+                extra_critical=infinite_features(frame),
+                warehouse_checks=warehouse_checks,
             )
         if outcome.result_path:  # the store's URI, not the (maybe temporary) local file
             outcome = replace(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -319,18 +319,22 @@ def validate_snapshot(
     artifact_dir: Path | None = None,
     extra_warnings: Sequence[str] = (),
     extra_critical: Sequence[str] = (),
+    warehouse_checks: Callable[[], tuple[Sequence[str], Sequence[str]]] | None = None,
 ) -> ValidationOutcome:
     """Run the suite on ``frame``; write the full result under ``artifact_dir`` when given.
 
     ``extra_warnings`` and ``extra_critical`` come from checks of the warehouse rather than of
     the frame (events dated after the latest complete month; overlapping attribute history;
     infinite or impossible source values) and join the outcome's warnings and critical failures.
+    ``warehouse_checks``, when given, returns more of them (warnings, critical); it is called once
+    the suite has run, so that a caller's checks in other threads run while GX does.
     """
     problems = schema_problems(frame)
     if problems:
-        problems = [*extra_critical, *problems]
+        more_warnings, more_critical = warehouse_checks() if warehouse_checks else ((), ())
+        critical = (*extra_critical, *more_critical, *problems)
         outcome = ValidationOutcome(
-            report_date, len(frame), False, (*problems, *extra_critical), tuple(extra_warnings), len(problems)
+            report_date, len(frame), False, critical, (*extra_warnings, *more_warnings), len(problems)
         )
         return _write(outcome, {"schema_problems": problems}, artifact_dir)
     gx = import_gx()
@@ -348,6 +352,10 @@ def validate_snapshot(
     batch = batch_definition.get_batch(batch_parameters={"dataframe": checked})
     result = batch.validate(suite, result_format=RESULT_FORMAT)
     critical, warnings = list(extra_critical), list(extra_warnings)
+    if warehouse_checks is not None:
+        more_warnings, more_critical = warehouse_checks()
+        warnings += more_warnings
+        critical += more_critical
     for item in result.results:
         if item.success:
             continue

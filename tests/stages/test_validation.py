@@ -100,6 +100,26 @@ def test_critical_failures_stop_the_run(month, case: str) -> None:  # type: igno
         outcome.raise_for_critical()
 
 
+def test_the_warehouse_checks_are_asked_after_the_suite_and_join_the_outcome(month) -> None:  # type: ignore[no-untyped-def]
+    """``warehouse_checks`` runs once the suite has (its checks ran beside GX): its warnings warn, its
+    critical failures fail the month; with a schema problem they are kept beside it."""
+    frame, facts = month
+    asked = []
+
+    def checks() -> tuple[list[str], list[str]]:
+        asked.append(True)
+        return ["history gap"], ["history overlap"]
+
+    outcome = _validate(frame, facts, previous_rows=len(frame), warehouse_checks=checks)
+    assert asked == [True]
+    assert not outcome.success and outcome.critical_failures == ("history overlap",)
+    assert "history gap" in outcome.warnings
+    broken = _validate(frame.drop(columns=["turnover_in_3m"]), facts, extra_critical=["inf"], warehouse_checks=checks)
+    assert broken.critical_failures[:2] == ("inf", "history overlap")
+    assert "column 'turnover_in_3m' is missing" in broken.critical_failures
+    assert broken.critical_failures.count("inf") == 1 and "history gap" in broken.warnings
+
+
 def test_schema_problems_are_named(month) -> None:  # type: ignore[no-untyped-def]
     frame, facts = month
     outcome = _validate(frame.drop(columns=["turnover_in_3m"]).rename(columns={"legal_form": "opf"}), facts)
