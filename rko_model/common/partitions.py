@@ -31,12 +31,6 @@ class Partition:
         """A file-name-safe name, e.g. ``p2of4``."""
         return f"p{self.index}of{self.count}"
 
-    def split(self, ways: int) -> list[Partition]:
-        """This partition's clients in ``ways`` disjoint parts (the id modulo ``count * ways``)."""
-        if ways < 1:
-            raise InvalidInputError(f"a partition splits into at least one part, not {ways}")
-        return [Partition(self.index + j * self.count, self.count * ways) for j in range(ways)]
-
     def params(self) -> dict[str, int]:
         """The bound parameters of the SQL that selects the partition's clients."""
         return {"partitions": self.count, "partition": self.index}

@@ -56,15 +56,11 @@ class ModelPackage:
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of opening RKO within the horizon, one per row."""
-        return self.score_and_matrix(frame)[0]
-
-    def score_and_matrix(self, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-        """:meth:`score`, and the model matrix it scored (the score step keeps some of its rows for reasons)."""
-        matrix = self.matrix(frame)
-        return self.score_matrix(matrix), matrix
+        return self.score_matrix(self.matrix(frame))
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The model matrix of ``frame``'s rows (what :meth:`score_matrix` scores)."""
+        """The model matrix of ``frame``'s rows (what :meth:`score_matrix` scores; the score step keeps some of
+        its rows for reasons)."""
         missing = [c for c in self.spec.features if c not in frame.columns]
         if missing:
             raise PackageError(

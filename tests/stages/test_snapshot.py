@@ -251,20 +251,6 @@ def test_report_date_must_be_a_month_end_inside_the_data(bank: Engine, bank_sett
         extract_snapshot(bank, "2026-11-30", bank_settings)
 
 
-@pytest.mark.parametrize("partition", [(0, 1), (1, 3), (63, 64)])
-def test_the_parts_read_at_once_split_a_partition_exactly(partition: tuple[int, int]) -> None:
-    """PostgreSQL reads a partition in READERS parts on as many connections: together they are the partition."""
-    from rko_model.common.partitions import Partition
-    from rko_model.stages.snapshot import READERS
-
-    ids = np.arange(10_000)
-    whole = Partition(*partition)
-    parts = [set(ids[ids % p.count == p.index]) for p in whole.split(READERS)]
-    assert len(parts) == READERS and all(parts)
-    assert set().union(*parts) == set(ids[ids % whole.count == whole.index])
-    assert sum(len(p) for p in parts) == len(set().union(*parts))
-
-
 def test_the_parts_merge_in_client_order_as_pandas_would(bank: Engine, bank_settings: Settings) -> None:
     """The parts read at once become one frame in client-id order, every column and type as concat and sort give."""
     from rko_model.stages.snapshot import merge_parts
